@@ -1,0 +1,88 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+)
+
+// IdentityFile is the name of the key file in a config or data directory.
+const IdentityFile = "identity.key"
+
+var (
+	// ErrIdentityCorrupt means the key file exists but cannot be read as a key.
+	ErrIdentityCorrupt = errors.New("identity key file is corrupt")
+	// ErrIdentityExposed means other users can read or change the key file.
+	ErrIdentityExposed = errors.New("identity key file is readable by other users")
+)
+
+// LoadOrCreateIdentity returns the Ed25519 key in dir/identity.key, creating
+// it (mode 0600) on first use. A key that exists but is corrupt or readable
+// by others is refused, never replaced: a peer ID is how others know this
+// user, and it must not change under them.
+func LoadOrCreateIdentity(dir string) (crypto.PrivKey, error) {
+	path := filepath.Join(dir, IdentityFile)
+	key, err := loadIdentity(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	if err := EnsureDir(dir); err != nil {
+		return nil, err
+	}
+	key, _, err = crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		return nil, fmt.Errorf("generate identity: %w", err)
+	}
+	b, err := crypto.MarshalPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("encode identity: %w", err)
+	}
+	// O_EXCL: two processes starting at once must not both write a key.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return loadIdentity(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create identity: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write identity: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write identity: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write identity: %w", err)
+	}
+	return key, nil
+}
+
+func loadIdentity(path string) (crypto.PrivKey, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o; run 'chmod 600 %s' and check nobody copied it",
+			ErrIdentityExposed, path, st.Mode().Perm(), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read identity: %w", err)
+	}
+	key, err := crypto.UnmarshalPrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (%v); restore it from a backup, or move it away to start with a new identity (others will see a new peer ID)",
+			ErrIdentityCorrupt, path, err)
+	}
+	if key.Type() != crypto.Ed25519 {
+		return nil, fmt.Errorf("%w: %s holds a %v key, want Ed25519", ErrIdentityCorrupt, path, key.Type())
+	}
+	return key, nil
+}

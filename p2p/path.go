@@ -1,0 +1,157 @@
+package p2p
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Path says how this host reaches a peer right now.
+type Path struct {
+	Peer      peer.ID
+	Connected bool
+	// Relayed is true while the only connections go through a circuit relay.
+	Relayed bool
+	// Transport of the best connection ("quic", "tcp"); for a relayed
+	// connection, the transport of the hop to the relay.
+	Transport string
+	// Remote is the peer's address on the best connection.
+	Remote ma.Multiaddr
+	// RTT is the latest round-trip time measured with ping; 0 if unknown.
+	RTT time.Duration
+}
+
+// Kind is "direct", "relayed" or "disconnected", as the UI shows it.
+func (p Path) Kind() string {
+	switch {
+	case !p.Connected:
+		return "disconnected"
+	case p.Relayed:
+		return "relayed"
+	default:
+		return "direct"
+	}
+}
+
+// SameRoute reports whether two paths differ only in round-trip time.
+func (p Path) SameRoute(o Path) bool {
+	return p.Connected == o.Connected && p.Relayed == o.Relayed && p.Transport == o.Transport
+}
+
+// IsRelayed reports whether an address goes through a circuit relay.
+func IsRelayed(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
+}
+
+// TransportOf names the transport an address uses.
+func TransportOf(a ma.Multiaddr) string {
+	for _, c := range a {
+		switch c.Protocol().Code {
+		case ma.P_QUIC_V1, ma.P_QUIC:
+			return "quic"
+		case ma.P_TCP:
+			return "tcp"
+		case ma.P_WEBRTC_DIRECT, ma.P_WEBRTC:
+			return "webrtc"
+		case ma.P_CIRCUIT:
+			return "unknown"
+		}
+	}
+	return "unknown"
+}
+
+// CurrentPath inspects the open connections to p and picks the one the
+// stack prefers: direct over relayed, QUIC over TCP.
+func CurrentPath(h host.Host, p peer.ID) Path {
+	path := Path{Peer: p}
+	best := -1
+	for _, c := range h.Network().ConnsToPeer(p) {
+		addr := c.RemoteMultiaddr()
+		score := 0
+		if !IsRelayed(addr) {
+			score += 2
+		}
+		if TransportOf(addr) == "quic" {
+			score++
+		}
+		if score > best {
+			best = score
+			path.Connected = true
+			path.Relayed = IsRelayed(addr)
+			path.Transport = TransportOf(addr)
+			path.Remote = addr
+		}
+	}
+	if path.Connected {
+		path.RTT = h.Peerstore().LatencyEWMA(p)
+	}
+	return path
+}
+
+// WatchPath sends the path to p whenever a connection to p opens or closes,
+// and after every round-trip measurement (one ping per interval). The
+// channel is closed when ctx ends. Slow readers miss intermediate states,
+// never the latest one.
+func WatchPath(ctx context.Context, h host.Host, p peer.ID, interval time.Duration) <-chan Path {
+	out := make(chan Path, 1)
+	changed := make(chan struct{}, 1)
+	poke := func(_ network.Network, c network.Conn) {
+		if c.RemotePeer() == p {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	notifee := &network.NotifyBundle{ConnectedF: poke, DisconnectedF: poke}
+	h.Network().Notify(notifee)
+
+	var once sync.Once
+	go func() {
+		defer close(out)
+		defer once.Do(func() { h.Network().StopNotify(notifee) })
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		send := func() {
+			cur := CurrentPath(h, p)
+			select {
+			case <-out: // drop a stale state nobody read
+			default:
+			}
+			out <- cur
+		}
+		send()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+				send()
+			case <-tick.C:
+				if h.Network().Connectedness(p) == network.Connected {
+					measureRTT(ctx, h, p, interval)
+				}
+				send()
+			}
+		}
+	}()
+	return out
+}
+
+// measureRTT pings p once; the ping service records the result in the
+// peerstore, where CurrentPath reads it.
+func measureRTT(ctx context.Context, h host.Host, p peer.ID, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(network.WithAllowLimitedConn(ctx, "rtt"), timeout)
+	defer cancel()
+	select {
+	case <-ping.Ping(ctx, h, p):
+	case <-ctx.Done():
+	}
+}

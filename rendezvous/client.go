@@ -1,0 +1,205 @@
+package rendezvous
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/p2p"
+	"assist/shortcode"
+)
+
+// ErrUnreachable means no configured rendezvous node answered.
+var ErrUnreachable = errors.New("cannot reach any rendezvous node")
+
+// Client talks to the configured rendezvous nodes.
+type Client struct {
+	host    host.Host
+	servers []peer.AddrInfo
+	// Timeout bounds one request, connection included.
+	Timeout time.Duration
+}
+
+// NewClient returns a client of the given rendezvous nodes.
+func NewClient(h host.Host, servers []peer.AddrInfo) *Client {
+	return &Client{host: h, servers: servers, Timeout: 10 * time.Second}
+}
+
+// Registration is a code this peer owns at a rendezvous node.
+type Registration struct {
+	Code    shortcode.Code
+	Kind    Kind
+	Expires time.Time
+	server  peer.AddrInfo
+	seq     uint64
+}
+
+// maxRegisterTries bounds retries after random lookups collide.
+const maxRegisterTries = 16
+
+// Register creates a fresh code of the given kind, valid for ttl, pointing
+// at this host's current addresses.
+func (c *Client) Register(ctx context.Context, kind Kind, ttl time.Duration) (*Registration, error) {
+	var lastErr error = ErrUnreachable
+	for _, server := range c.servers {
+		reg, err := c.registerAt(ctx, server, kind, ttl)
+		if err == nil {
+			return reg, nil
+		}
+		lastErr = err
+		if !errors.Is(err, ErrUnreachable) {
+			return nil, err
+		}
+	}
+	return nil, lastErr
+}
+
+func (c *Client) registerAt(ctx context.Context, server peer.AddrInfo, kind Kind, ttl time.Duration) (*Registration, error) {
+	digits := shortcode.MinLookupDigits
+	for range maxRegisterTries {
+		code, err := shortcode.New(digits)
+		if err != nil {
+			return nil, err
+		}
+		reg := &Registration{Code: code, Kind: kind, Expires: time.Now().Add(ttl).Truncate(time.Second), server: server}
+		resp, err := c.publish(ctx, reg)
+		if err == nil {
+			return reg, nil
+		}
+		if !errors.Is(err, ErrTaken) {
+			return nil, fmt.Errorf("register code: %w", err)
+		}
+		digits = max(digits, resp.MinDigits)
+	}
+	return nil, fmt.Errorf("register code: %w after %d tries", ErrTaken, maxRegisterTries)
+}
+
+// Refresh re-publishes a registration with this host's current addresses,
+// for example after it gained a relay address.
+func (c *Client) Refresh(ctx context.Context, reg *Registration) error {
+	if _, err := c.publish(ctx, reg); err != nil {
+		return fmt.Errorf("refresh code: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) publish(ctx context.Context, reg *Registration) (response, error) {
+	reg.seq = max(reg.seq+1, uint64(time.Now().UnixNano()))
+	rec := &CodeRecord{
+		Lookup:  reg.Code.Lookup,
+		Kind:    reg.Kind,
+		Owner:   c.host.ID(),
+		Expires: reg.Expires.Unix(),
+		Seq:     reg.seq,
+	}
+	for _, a := range c.host.Addrs() {
+		if len(rec.Addrs) < maxRecordAddrs {
+			rec.Addrs = append(rec.Addrs, a.String())
+		}
+	}
+	env, err := seal(rec, c.host.Peerstore().PrivKey(c.host.ID()))
+	if err != nil {
+		return response{}, err
+	}
+	resp, err := c.roundTrip(ctx, reg.server, request{Op: opRegister, Envelope: env})
+	if err != nil {
+		return resp, err
+	}
+	return resp, resp.err()
+}
+
+// Cancel ends a registration for the given reason; joiners then get the
+// error that goes with it.
+func (c *Client) Cancel(ctx context.Context, reg *Registration, reason Reason) error {
+	rec := &CancelRecord{Lookup: reg.Code.Lookup, Owner: c.host.ID(), Reason: reason, Time: time.Now().Unix()}
+	env, err := seal(rec, c.host.Peerstore().PrivKey(c.host.ID()))
+	if err != nil {
+		return err
+	}
+	resp, err := c.roundTrip(ctx, reg.server, request{Op: opCancel, Envelope: env})
+	if err == nil {
+		err = resp.err()
+	}
+	if err != nil {
+		return fmt.Errorf("cancel code: %w", err)
+	}
+	return nil
+}
+
+// Resolve finds the record behind a lookup part, checking the owner's
+// signature. It asks each rendezvous node in turn until one knows the code.
+func (c *Client) Resolve(ctx context.Context, lookup string) (*CodeRecord, error) {
+	var firstErr error
+	for _, server := range c.servers {
+		rec, err := c.resolveAt(ctx, server, lookup)
+		if err == nil {
+			return rec, nil
+		}
+		// "not found" at one node may be found at the next; any other
+		// answer (expired, cancelled, ...) is the code's real state.
+		if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnreachable) {
+			return nil, err
+		}
+		if firstErr == nil || errors.Is(firstErr, ErrUnreachable) {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = ErrUnreachable
+	}
+	return nil, firstErr
+}
+
+func (c *Client) resolveAt(ctx context.Context, server peer.AddrInfo, lookup string) (*CodeRecord, error) {
+	resp, err := c.roundTrip(ctx, server, request{Op: opResolve, Lookup: lookup})
+	if err != nil {
+		return nil, err
+	}
+	if err := resp.err(); err != nil {
+		return nil, err
+	}
+	var rec CodeRecord
+	if _, err := openEnvelope(resp.Envelope, &rec); err != nil {
+		return nil, fmt.Errorf("rendezvous node sent a bad record: %w", err)
+	}
+	if rec.Lookup != lookup {
+		return nil, fmt.Errorf("rendezvous node sent the record of another code")
+	}
+	if time.Now().After(rec.ExpiresAt()) {
+		return nil, ErrExpired
+	}
+	return &rec, nil
+}
+
+func (c *Client) roundTrip(ctx context.Context, server peer.AddrInfo, req request) (response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	if err := c.host.Connect(ctx, server); err != nil {
+		return response{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, server.ID.ShortString(), err)
+	}
+	s, err := c.host.NewStream(network.WithAllowLimitedConn(ctx, "rendezvous"), server.ID, ProtocolID)
+	if err != nil {
+		return response{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, server.ID.ShortString(), err)
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	if err := p2p.WriteJSON(s, req); err != nil {
+		s.Reset()
+		return response{}, fmt.Errorf("send request: %w", err)
+	}
+	_ = s.CloseWrite()
+	var resp response
+	if err := p2p.ReadJSON(bufio.NewReader(s), MaxMessageSize, &resp); err != nil {
+		s.Reset()
+		return response{}, fmt.Errorf("read response: %w", err)
+	}
+	return resp, nil
+}

@@ -1,0 +1,319 @@
+// Package rendezvous is the rendezvous node and its client. The node maps
+// the lookup part of a short code to the signed record of the peer that
+// registered it, relays connections that cannot go direct (circuit relay
+// v2) and answers AutoNAT probes. It never learns a code's secret part, so
+// it can route peers to each other but cannot join a session itself.
+package rendezvous
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"assist/config"
+	"assist/p2p"
+)
+
+// RelayConfig sizes the circuit relay. The libp2p defaults (2 minutes or
+// 128 KiB per connection) would cut a screen stream almost at once; a
+// support session on the relay must last hours.
+type RelayConfig struct {
+	// MaxDuration cuts a relayed connection after this long; 0: never.
+	MaxDuration time.Duration
+	// MaxData cuts it after this many bytes in one direction; 0: never.
+	MaxData int64
+	// MaxReservations bounds the peers that can be reached through the relay.
+	MaxReservations int
+	// MaxCircuits bounds the relayed connections of one peer.
+	MaxCircuits int
+	// ReservationTTL is how long a reservation lasts before it is refreshed.
+	ReservationTTL time.Duration
+	// BufferSize is the copy buffer per relayed connection and direction.
+	BufferSize int
+}
+
+// NodeConfig configures a rendezvous node.
+type NodeConfig struct {
+	// DataDir holds the node's identity and its code store.
+	DataDir string
+	// Listen addresses; the ports should be fixed so clients' configured
+	// addresses stay valid across restarts.
+	Listen   []string
+	Relay    RelayConfig
+	Registry RegistryLimits
+	// Rate limits on lookups (per peer and per IP address) and on
+	// registrations and cancellations (per peer).
+	LookupPerPeer   Rate
+	LookupPerIP     Rate
+	RegisterPerPeer Rate
+	// StreamTimeout bounds how long one request may take to arrive.
+	StreamTimeout time.Duration
+	// SweepInterval is how often ended records are deleted.
+	SweepInterval time.Duration
+	Logger        *slog.Logger
+	Clock         Clock
+}
+
+// DefaultListen fixes port 4001 on every interface, QUIC and TCP.
+var DefaultListen = []string{
+	"/ip4/0.0.0.0/udp/4001/quic-v1",
+	"/ip4/0.0.0.0/tcp/4001",
+	"/ip6/::/udp/4001/quic-v1",
+	"/ip6/::/tcp/4001",
+}
+
+// DefaultNodeConfig returns the settings 'assist rendezvous' starts from.
+func DefaultNodeConfig() NodeConfig {
+	return NodeConfig{
+		Listen: DefaultListen,
+		Relay: RelayConfig{
+			MaxDuration:     12 * time.Hour,
+			MaxReservations: 1024,
+			MaxCircuits:     64,
+			ReservationTTL:  time.Hour,
+			BufferSize:      64 << 10,
+		},
+		Registry:        DefaultRegistryLimits(),
+		LookupPerPeer:   Rate{Per: 2, Burst: 10},
+		LookupPerIP:     Rate{Per: 20, Burst: 100},
+		RegisterPerPeer: Rate{Per: 1, Burst: 10},
+		StreamTimeout:   10 * time.Second,
+		SweepInterval:   time.Minute,
+	}
+}
+
+// Node is a running rendezvous node.
+type Node struct {
+	Host host.Host
+	cfg  NodeConfig
+	reg  *Registry
+	log  *slog.Logger
+
+	lookupPeer, lookupIP, registerPeer *keyedLimiter
+}
+
+// NewNode opens the store, loads (or creates) the node's identity in
+// DataDir, and starts serving.
+func NewNode(cfg NodeConfig) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
+	}
+	if err := config.EnsureDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	key, err := config.LoadOrCreateIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("rendezvous identity: %w", err)
+	}
+	reg, err := OpenRegistry(cfg.DataDir, cfg.Registry, cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
+	h, err := p2p.NewHost(p2p.HostConfig{
+		Identity: key,
+		Listen:   cfg.Listen,
+		ExtraOptions: []libp2p.Option{
+			libp2p.EnableRelayService(relayv2.WithResources(cfg.Relay.resources())),
+			libp2p.EnableNATService(),
+			// The relay service only starts once the node believes it is
+			// public; a rendezvous node is public by definition.
+			libp2p.ForceReachabilityPublic(),
+		},
+	})
+	if err != nil {
+		reg.Close()
+		return nil, err
+	}
+	n := &Node{
+		Host:         h,
+		cfg:          cfg,
+		reg:          reg,
+		log:          cfg.Logger.With("component", "rendezvous"),
+		lookupPeer:   newKeyedLimiter(cfg.LookupPerPeer, 65536),
+		lookupIP:     newKeyedLimiter(cfg.LookupPerIP, 65536),
+		registerPeer: newKeyedLimiter(cfg.RegisterPerPeer, 65536),
+	}
+	h.SetStreamHandler(ProtocolID, n.handle)
+	return n, nil
+}
+
+func (c RelayConfig) resources() relayv2.Resources {
+	r := relayv2.DefaultResources()
+	r.MaxReservations = c.MaxReservations
+	r.MaxCircuits = c.MaxCircuits
+	r.ReservationTTL = c.ReservationTTL
+	r.BufferSize = c.BufferSize
+	r.Limit = nil // unlimited: the relayed connection is not "limited" for clients
+	if c.MaxDuration > 0 || c.MaxData > 0 {
+		r.Limit = &relayv2.RelayLimit{Duration: c.MaxDuration, Data: c.MaxData}
+		if r.Limit.Duration <= 0 {
+			r.Limit.Duration = math.MaxInt64
+		}
+		if r.Limit.Data <= 0 {
+			r.Limit.Data = math.MaxInt64
+		}
+	}
+	return r
+}
+
+// Addrs returns the node's full addresses (with /p2p/ID).
+func (n *Node) Addrs() []ma.Multiaddr { return p2p.FullAddrs(n.Host) }
+
+// Registry gives access to the node's code registry.
+func (n *Node) Registry() *Registry { return n.reg }
+
+// Run sweeps ended records until ctx ends, then closes the node.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.Close()
+	t := time.NewTicker(n.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if gone, err := n.reg.Sweep(); err != nil {
+				n.log.Error("sweep", "err", err)
+			} else if gone > 0 {
+				n.log.Info("swept ended codes", "count", gone)
+			}
+		}
+	}
+}
+
+// Close stops the host and closes the store.
+func (n *Node) Close() error {
+	err := n.Host.Close()
+	return errors.Join(err, n.reg.Close())
+}
+
+func (n *Node) handle(s network.Stream) {
+	if err := s.SetDeadline(time.Now().Add(n.cfg.StreamTimeout)); err != nil {
+		s.Reset()
+		return
+	}
+	raw, err := p2p.ReadFrame(bufio.NewReader(io.LimitReader(s, MaxMessageSize+16)), MaxMessageSize)
+	if err != nil {
+		n.log.Debug("bad request", "peer", s.Conn().RemotePeer(), "err", err)
+		// Say why, then close: a reset could overtake the answer.
+		_ = p2p.WriteJSON(s, response{Status: StatusBadRequest, Message: "malformed request: " + err.Error()})
+		s.Close()
+		return
+	}
+	resp := n.answer(s.Conn().RemotePeer(), remoteIP(s.Conn().RemoteMultiaddr()), raw)
+	if err := p2p.WriteJSON(s, resp); err != nil {
+		s.Reset()
+		return
+	}
+	s.Close()
+}
+
+// answer decodes one request from the network and serves it.
+func (n *Node) answer(from peer.ID, ip string, raw []byte) response {
+	var req request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return response{Status: StatusBadRequest, Message: "malformed request"}
+	}
+	return n.serve(from, ip, req)
+}
+
+func remoteIP(a ma.Multiaddr) string {
+	if p2p.IsRelayed(a) {
+		return "relayed"
+	}
+	ip, err := manet.ToIP(a)
+	if err != nil {
+		return a.String()
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	// One IPv6 user usually has a whole /64.
+	return ip.Mask(net.CIDRMask(64, 128)).String()
+}
+
+func (n *Node) serve(from peer.ID, ip string, req request) response {
+	now := n.cfg.Clock.Now()
+	switch req.Op {
+	case opResolve:
+		if ok, wait := n.lookupPeer.reserve(string(from), now); !ok {
+			return rateLimited(wait)
+		}
+		if ok, wait := n.lookupIP.reserve(ip, now); !ok {
+			return rateLimited(wait)
+		}
+		env, err := n.reg.Resolve(req.Lookup)
+		if err != nil {
+			return errResponse(err)
+		}
+		return response{Status: StatusOK, Envelope: env}
+	case opRegister:
+		if ok, wait := n.registerPeer.reserve(string(from), now); !ok {
+			return rateLimited(wait)
+		}
+		res, err := n.reg.Register(from, req.Envelope)
+		if err != nil {
+			r := errResponse(err)
+			r.MinDigits = res.MinDigits
+			return r
+		}
+		n.log.Info("code registered", "peer", from)
+		return response{Status: StatusOK}
+	case opCancel:
+		if ok, wait := n.registerPeer.reserve(string(from), now); !ok {
+			return rateLimited(wait)
+		}
+		if err := n.reg.Cancel(from, req.Envelope); err != nil {
+			return errResponse(err)
+		}
+		return response{Status: StatusOK}
+	}
+	return response{Status: StatusBadRequest, Message: fmt.Sprintf("unknown op %q", req.Op)}
+}
+
+func rateLimited(wait time.Duration) response {
+	return response{Status: StatusRateLimited, RetryAfterMs: max(1, wait.Milliseconds())}
+}
+
+var errStatuses = []struct {
+	err    error
+	status Status
+}{
+	{ErrNotFound, StatusNotFound},
+	{ErrExpired, StatusExpired},
+	{ErrCancelled, Status(ReasonCancelled)},
+	{ErrBurned, Status(ReasonBurned)},
+	{ErrUsed, Status(ReasonUsed)},
+	{ErrEnded, Status(ReasonEnded)},
+	{ErrTaken, StatusTaken},
+	{ErrForbidden, StatusForbidden},
+	{ErrFull, StatusFull},
+	{ErrBadRequest, StatusBadRequest},
+}
+
+func errResponse(err error) response {
+	for _, es := range errStatuses {
+		if errors.Is(err, es.err) {
+			return response{Status: es.status, Message: err.Error()}
+		}
+	}
+	return response{Status: "error", Message: err.Error()}
+}

@@ -1,0 +1,299 @@
+package rendezvous
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	bolt "go.etcd.io/bbolt"
+
+	"assist/shortcode"
+)
+
+// Clock tells the time; tests inject their own.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// RegistryLimits bound what the registry accepts.
+type RegistryLimits struct {
+	// MaxTTL is the longest a code may live.
+	MaxTTL time.Duration
+	// Tombstone is how long a code that ended (expired, cancelled, burned,
+	// used) still answers with its own reason instead of "not found", and
+	// cannot be handed out again.
+	Tombstone time.Duration
+	// MaxPerOwner bounds the live codes of one peer.
+	MaxPerOwner int
+	// MaxCodes bounds all records, tombstones included.
+	MaxCodes int
+}
+
+// DefaultRegistryLimits suit a node serving one support team.
+func DefaultRegistryLimits() RegistryLimits {
+	return RegistryLimits{MaxTTL: 24 * time.Hour, Tombstone: 24 * time.Hour, MaxPerOwner: 32, MaxCodes: 1_000_000}
+}
+
+// entry is what the store keeps per lookup.
+type entry struct {
+	Envelope []byte  `json:"envelope"`
+	Owner    peer.ID `json:"owner"`
+	Kind     Kind    `json:"kind"`
+	Expires  int64   `json:"expires"`
+	Seq      uint64  `json:"seq"`
+	Ended    Reason  `json:"ended,omitempty"`
+	EndedAt  int64   `json:"ended_at,omitempty"`
+}
+
+func (e *entry) live(now time.Time) bool { return e.Ended == "" && now.Unix() < e.Expires }
+
+var bucketCodes = []byte("codes")
+
+// Registry maps lookup parts to signed code records. It keeps every record
+// in memory for speed and writes each change through to a bbolt file, so
+// codes survive a restart of the node.
+type Registry struct {
+	db     *bolt.DB
+	clock  Clock
+	limits RegistryLimits
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	byLen   map[int]int // records per lookup length, for minDigitsLocked
+}
+
+// OpenRegistry opens (or creates) the registry in dataDir/codes.db.
+func OpenRegistry(dataDir string, limits RegistryLimits, clock Clock) (*Registry, error) {
+	if clock == nil {
+		clock = systemClock{}
+	}
+	path := filepath.Join(dataDir, "codes.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: another 'assist rendezvous' is using this data directory", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r := &Registry{db: db, clock: clock, limits: limits, entries: map[string]*entry{}, byLen: map[int]int{}}
+	if err := r.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Registry) load() error {
+	return r.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketCodes)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var e entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("registry record %q is corrupt: %w", k, err)
+			}
+			r.entries[string(k)] = &e
+			r.byLen[len(k)]++
+			return nil
+		})
+	})
+}
+
+// Close closes the store.
+func (r *Registry) Close() error { return r.db.Close() }
+
+// Len returns the number of records, tombstones included.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.entries)
+}
+
+func (r *Registry) put(lookup string, e *entry) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	err = r.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketCodes).Put([]byte(lookup), v) })
+	if err != nil {
+		return fmt.Errorf("store code: %w", err)
+	}
+	if _, ok := r.entries[lookup]; !ok {
+		r.byLen[len(lookup)]++
+	}
+	r.entries[lookup] = e
+	return nil
+}
+
+// minDigitsLocked is the shortest lookup length whose space is under 10%
+// full, so a random pick collides rarely and guessing a live code by
+// chance stays hard.
+func (r *Registry) minDigitsLocked() int {
+	for n := shortcode.MinLookupDigits; n < shortcode.MaxLookupDigits; n++ {
+		if float64(r.byLen[n]) < math.Pow10(n)/10 {
+			return n
+		}
+	}
+	return shortcode.MaxLookupDigits
+}
+
+// RegisterResult tells a registering client what happened.
+type RegisterResult struct {
+	// MinDigits is set when the lookup was refused as taken or too short.
+	MinDigits int
+}
+
+// Register stores a signed code record sent by from. Re-registering one's
+// own live code with a higher Seq updates its addresses.
+func (r *Registry) Register(from peer.ID, envelope []byte) (RegisterResult, error) {
+	var rec CodeRecord
+	signer, err := openEnvelope(envelope, &rec)
+	if err != nil {
+		return RegisterResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if signer != from {
+		return RegisterResult{}, fmt.Errorf("%w: record signed by %s, sent by %s", ErrForbidden, signer, from)
+	}
+	if err := rec.validate(); err != nil {
+		return RegisterResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	now := r.clock.Now()
+	if !rec.ExpiresAt().After(now) || rec.ExpiresAt().After(now.Add(r.limits.MaxTTL+time.Minute)) {
+		return RegisterResult{}, fmt.Errorf("%w: expiry must be within %v from now", ErrBadRequest, r.limits.MaxTTL)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.entries[rec.Lookup]; ok {
+		return RegisterResult{}, r.updateLocked(rec, old, envelope)
+	}
+	if minDigits := r.minDigitsLocked(); len(rec.Lookup) < minDigits {
+		return RegisterResult{MinDigits: minDigits}, ErrTaken
+	}
+	if len(r.entries) >= r.limits.MaxCodes {
+		return RegisterResult{}, ErrFull
+	}
+	if r.liveOwnedLocked(from, now) >= r.limits.MaxPerOwner {
+		return RegisterResult{}, fmt.Errorf("%w: %d live codes for one peer", ErrFull, r.limits.MaxPerOwner)
+	}
+	return RegisterResult{}, r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Kind: rec.Kind, Expires: rec.Expires, Seq: rec.Seq})
+}
+
+func (r *Registry) updateLocked(rec CodeRecord, old *entry, envelope []byte) error {
+	switch {
+	case old.Owner != rec.Owner:
+		return ErrTaken
+	case old.Ended != "":
+		return reasonErr(old.Ended)
+	case rec.Seq <= old.Seq:
+		return fmt.Errorf("%w: stale record (seq %d <= %d)", ErrBadRequest, rec.Seq, old.Seq)
+	case rec.Kind != old.Kind:
+		return fmt.Errorf("%w: a code cannot change its kind", ErrBadRequest)
+	}
+	return r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Kind: rec.Kind, Expires: rec.Expires, Seq: rec.Seq})
+}
+
+func (r *Registry) liveOwnedLocked(owner peer.ID, now time.Time) int {
+	n := 0
+	for _, e := range r.entries {
+		if e.Owner == owner && e.live(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// Resolve returns the signed record for a lookup part, or the reason it no
+// longer works.
+func (r *Registry) Resolve(lookup string) ([]byte, error) {
+	if !shortcode.ValidLookup(lookup) {
+		return nil, fmt.Errorf("%w: bad lookup", ErrBadRequest)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.entries[lookup]
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case e.Ended != "":
+		return nil, reasonErr(e.Ended)
+	case !e.live(r.clock.Now()):
+		return nil, ErrExpired
+	}
+	return e.Envelope, nil
+}
+
+// Cancel ends a code for the reason the owner signed. The first reason
+// sticks: a burned code stays burned.
+func (r *Registry) Cancel(from peer.ID, envelope []byte) error {
+	var rec CancelRecord
+	signer, err := openEnvelope(envelope, &rec)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if !rec.Reason.Valid() || !shortcode.ValidLookup(rec.Lookup) {
+		return fmt.Errorf("%w: bad cancel record", ErrBadRequest)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.entries[rec.Lookup]
+	switch {
+	case !ok:
+		return ErrNotFound
+	case e.Owner != signer || signer != from:
+		return ErrForbidden
+	case e.Ended != "":
+		return nil
+	}
+	ended := *e
+	ended.Ended, ended.EndedAt = rec.Reason, r.clock.Now().Unix()
+	return r.put(rec.Lookup, &ended)
+}
+
+// Sweep deletes records whose tombstone time has passed and returns how
+// many it removed.
+func (r *Registry) Sweep() (int, error) {
+	now := r.clock.Now().Unix()
+	keep := int64(r.limits.Tombstone / time.Second)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var gone []string
+	for k, e := range r.entries {
+		end := e.Expires
+		if e.Ended != "" && e.EndedAt < end {
+			end = e.EndedAt
+		}
+		if now >= end+keep {
+			gone = append(gone, k)
+		}
+	}
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	err := r.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCodes)
+		for _, k := range gone {
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	for _, k := range gone {
+		delete(r.entries, k)
+		r.byLen[len(k)]--
+	}
+	return len(gone), nil
+}
