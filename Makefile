@@ -1,0 +1,41 @@
+# assist — run 'make help' for the targets.
+
+GO        ?= go
+BIN       := bin/assist
+FUZZTIME  ?= 5s
+# Debian packages the tests need (installed by scripts/deps.sh when root).
+TEST_DEBS :=
+GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+
+.PHONY: help build test test-unit fuzz lint bench demo deps clean
+
+help: ## show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/assist
+	$(GO) build -trimpath -o $(BIN) ./cmd/assist
+
+deps: ## install the Debian packages the tests need (as root)
+	@./scripts/deps.sh $(TEST_DEBS)
+
+test: deps ## run every test (unit, end-to-end) and a short fuzz of every decoder
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+fuzz: ## fuzz every decoder longer (FUZZTIME=1m make fuzz)
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+lint: ## gofmt, go vet and golangci-lint
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "run gofmt -w"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(GOLANGCI) run ./...
+
+bench: ## benchmarks: code lookups per second, PAKE pairing
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./rendezvous/ ./pairing/
+
+demo: build ## a full local demo
+	./scripts/demo.sh
+
+clean: ## remove build output
+	rm -rf bin

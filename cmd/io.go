@@ -1,0 +1,64 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+)
+
+// IO is where a command reads and writes; tests pass buffers.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer // results and events
+	ErrOut io.Writer // logs and progress
+}
+
+// StdIO is the process's standard streams.
+func StdIO() *IO { return &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr} }
+
+// Events prints what a long-running command does: a line of text for a
+// person, or with --json one JSON object per line for a script.
+type Events struct {
+	mu   sync.Mutex
+	out  io.Writer
+	json bool
+}
+
+// NewEvents writes to out, as JSON lines if asJSON.
+func NewEvents(out io.Writer, asJSON bool) *Events { return &Events{out: out, json: asJSON} }
+
+// Emit prints one event. fields go into the JSON object next to "event";
+// human is the text a person sees (nothing if empty).
+func (e *Events) Emit(event string, fields map[string]any, human string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.json {
+		if human != "" {
+			fmt.Fprintln(e.out, human)
+		}
+		return
+	}
+	obj := make(map[string]any, len(fields)+1)
+	for k, v := range fields {
+		obj[k] = v
+	}
+	obj["event"] = event
+	b, err := json.Marshal(obj)
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"event": "error", "error": err.Error()})
+	}
+	e.out.Write(append(b, '\n'))
+}
+
+// newLogger logs to w at the named level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, usageErrorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,85 @@
+// Package cmd holds assist's command-line interface: one file per command,
+// each parsing flags into an options struct and calling a run function.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// usageError marks a mistake in how the command was called.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Main runs the assist command line and returns the exit code. SIGINT and
+// SIGTERM cancel the running command, which then ends cleanly.
+func Main(args []string, io *IO) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	root := NewRootCmd(io)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(io.ErrOut, "assist: %v\n", err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// args wraps a cobra argument check so its complaint is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, a []string) error {
+		if err := check(c, a); err != nil {
+			return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
+		}
+		return nil
+	}
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(io *IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "assist",
+		Short: "Peer-to-peer remote support: share a screen, join with a code",
+		Long: `assist connects a customer and a support representative directly,
+end-to-end encrypted, with a code read over the phone.
+
+  customer:  assist share           prints a support key
+  rep:       assist join KEY        views, chats and (with consent) controls
+  operator:  assist rendezvous      runs the node that maps codes to peers`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
+	})
+	root.AddCommand(
+		NewCmdRendezvous(io, nil),
+		NewCmdID(io, nil),
+	)
+	return root
+}

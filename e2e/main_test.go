@@ -1,0 +1,38 @@
+// Package e2e runs the real assist binary: a rendezvous node as its own
+// process, talked to by real libp2p hosts and by other assist processes.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"assist/internal/proctest"
+)
+
+// assistBin is the binary built once for all tests of this package.
+var assistBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "assist-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	assistBin, err = proctest.Build(root, dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}

@@ -1,0 +1,78 @@
+package rendezvous
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"assist/internal/p2ptest"
+)
+
+// BenchmarkResolveOverNetwork measures the lookups per second one node
+// answers: 8 clients, each its own libp2p host, resolve over QUIC on
+// loopback, each lookup on a fresh stream as in real use. Rate limits off.
+func BenchmarkResolveOverNetwork(b *testing.B) {
+	cfg := DefaultNodeConfig()
+	cfg.DataDir = b.TempDir()
+	cfg.Listen = []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
+	cfg.LookupPerPeer, cfg.LookupPerIP = Rate{}, Rate{}
+	node, err := NewNode(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer node.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	owner := NewClient(p2ptest.NewHost(b, nil), nodeInfo(node))
+	reg, err := owner.Register(ctx, KindSupport, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const clients = 8
+	pool := make(chan *Client, clients)
+	for range clients {
+		c := NewClient(p2ptest.NewHost(b, nil), nodeInfo(node))
+		if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil { // connect once
+			b.Fatal(err)
+		}
+		pool <- c
+	}
+	var failed atomic.Int64
+	b.SetParallelism(clients)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		c := <-pool
+		defer func() { pool <- c }()
+		for pb.Next() {
+			if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil {
+				failed.Add(1)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "lookups/s")
+	if failed.Load() > 0 {
+		b.Fatalf("%d lookups failed", failed.Load())
+	}
+}
+
+// BenchmarkRegistryResolve is the registry alone, without the network.
+func BenchmarkRegistryResolve(b *testing.B) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	r, err := OpenRegistry(b.TempDir(), DefaultRegistryLimits(), clock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	alice := newOwner(b)
+	if _, err := r.Register(alice.id, alice.record(b, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := r.Resolve("12345"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
