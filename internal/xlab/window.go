@@ -1,0 +1,140 @@
+package xlab
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"log"
+	"sync"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+)
+
+func init() { xgb.Logger = log.New(io.Discard, "", 0) }
+
+// Window is a plain X window on a test display.
+type Window struct {
+	conn *xgb.Conn
+	win  xproto.Window
+	gc   xproto.Gcontext
+	rect image.Rectangle
+
+	mu  sync.Mutex
+	img *image.RGBA // what the window shows, repainted on Expose
+}
+
+func connect(display string) (*xgb.Conn, error) {
+	c, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", display, err)
+	}
+	return c, nil
+}
+
+// ShowImage opens a borderless window at r showing img (scaled 1:1, img
+// must be r's size) and keeps it painted. It returns once the picture is
+// on the screen.
+func ShowImage(display string, r image.Rectangle, img *image.RGBA) (*Window, error) {
+	w, err := openWindow(display, r, xproto.EventMaskExposure|xproto.EventMaskStructureNotify)
+	if err != nil {
+		return nil, err
+	}
+	w.img = img
+	go w.loop(nil)
+	if err := w.Paint(img.Bounds(), img); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func openWindow(display string, r image.Rectangle, events uint32) (*Window, error) {
+	c, err := connect(display)
+	if err != nil {
+		return nil, err
+	}
+	screen := xproto.Setup(c).DefaultScreen(c)
+	win, err := xproto.NewWindowId(c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	err = xproto.CreateWindowChecked(c, screen.RootDepth, win, screen.Root,
+		int16(r.Min.X), int16(r.Min.Y), uint16(r.Dx()), uint16(r.Dy()), 0,
+		xproto.WindowClassInputOutput, screen.RootVisual,
+		xproto.CwBackPixel|xproto.CwOverrideRedirect|xproto.CwEventMask,
+		[]uint32{screen.BlackPixel, 1, events}).Check()
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("create window: %w", err)
+	}
+	gc, err := xproto.NewGcontextId(c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := xproto.CreateGCChecked(c, gc, xproto.Drawable(win), 0, nil).Check(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := xproto.MapWindowChecked(c, win).Check(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &Window{conn: c, win: win, gc: gc, rect: r}, nil
+}
+
+// Paint draws part of img (in window coordinates) and waits until the X
+// server has done it. The window keeps img for repaints.
+func (w *Window) Paint(part image.Rectangle, img *image.RGBA) error {
+	w.mu.Lock()
+	w.img = img
+	w.mu.Unlock()
+	part = part.Intersect(img.Bounds())
+	// One PutImage request must stay under the X request size limit.
+	rows := max(1, (200<<10)/(4*part.Dx()))
+	buf := make([]byte, 0, 4*part.Dx()*rows)
+	for y0 := part.Min.Y; y0 < part.Max.Y; y0 += rows {
+		y1 := min(y0+rows, part.Max.Y)
+		buf = buf[:0]
+		for y := y0; y < y1; y++ {
+			for x := part.Min.X; x < part.Max.X; x++ {
+				i := img.PixOffset(x, y)
+				buf = append(buf, img.Pix[i+2], img.Pix[i+1], img.Pix[i], 0)
+			}
+		}
+		err := xproto.PutImageChecked(w.conn, xproto.ImageFormatZPixmap, xproto.Drawable(w.win), w.gc,
+			uint16(part.Dx()), uint16(y1-y0), int16(part.Min.X), int16(y0), 0, 24, buf).Check()
+		if err != nil {
+			return fmt.Errorf("put image: %w", err)
+		}
+	}
+	return nil
+}
+
+func (w *Window) loop(onEvent func(xgb.Event)) {
+	for {
+		ev, err := w.conn.WaitForEvent()
+		if ev == nil && err == nil {
+			return // connection closed
+		}
+		if e, ok := ev.(xproto.ExposeEvent); ok && e.Count == 0 {
+			w.mu.Lock()
+			img := w.img
+			w.mu.Unlock()
+			if img != nil {
+				_ = w.Paint(img.Bounds(), img)
+			}
+		}
+		if onEvent != nil && ev != nil {
+			onEvent(ev)
+		}
+	}
+}
+
+// Close destroys the window.
+func (w *Window) Close() {
+	xproto.DestroyWindow(w.conn, w.win)
+	w.conn.Close()
+}

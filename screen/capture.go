@@ -1,0 +1,187 @@
+package screen
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log"
+	"os"
+
+	"github.com/gen2brain/shm"
+	"github.com/jezek/xgb"
+	mshm "github.com/jezek/xgb/shm"
+	"github.com/jezek/xgb/xproto"
+	"github.com/kbinani/screenshot"
+)
+
+func init() {
+	// xgb logs "Could not get authority info" on every connection to
+	// displays without an Xauthority entry, such as Xvfb.
+	xgb.Logger = log.New(io.Discard, "", 0)
+}
+
+// ErrNoDisplay means there is no X display to capture or control.
+var ErrNoDisplay = errors.New("no X display: run inside a graphical session, or set DISPLAY (for example DISPLAY=:0)")
+
+// Display is one monitor of the X screen.
+type Display struct {
+	Index  int
+	Bounds image.Rectangle // in root-window coordinates
+}
+
+// CheckDisplay returns ErrNoDisplay unless an X server answers on $DISPLAY.
+// Call it before anything that talks to X: robotgo's cgo backend crashes
+// the process without one.
+func CheckDisplay() error {
+	if os.Getenv("DISPLAY") == "" {
+		return ErrNoDisplay
+	}
+	c, err := xgb.NewConn()
+	if err != nil {
+		return fmt.Errorf("%w (%v)", ErrNoDisplay, err)
+	}
+	c.Close()
+	return nil
+}
+
+// Displays lists the monitors.
+func Displays() ([]Display, error) {
+	if err := CheckDisplay(); err != nil {
+		return nil, err
+	}
+	n := screenshot.NumActiveDisplays()
+	if n == 0 {
+		return nil, fmt.Errorf("the X server reports no monitors")
+	}
+	out := make([]Display, n)
+	for i := range n {
+		out[i] = Display{Index: i, Bounds: screenshot.GetDisplayBounds(i)}
+	}
+	return out, nil
+}
+
+// Capturer grabs one monitor. It keeps one X connection and one shared
+// memory segment open for its whole life: opening them per frame, as
+// screenshot.CaptureRect does, costs 27 ms per 1080p frame against under
+// 4 ms this way.
+type Capturer struct {
+	conn   *xgb.Conn
+	root   xproto.Window
+	bounds image.Rectangle
+
+	shmID int
+	seg   mshm.Seg
+	data  []byte // the shared segment; nil when SHM is unavailable
+}
+
+// OpenCapturer opens the monitor with the given index (see Displays).
+func OpenCapturer(display int) (*Capturer, error) {
+	displays, err := Displays()
+	if err != nil {
+		return nil, err
+	}
+	if display < 0 || display >= len(displays) {
+		return nil, fmt.Errorf("no display %d: this screen has %d (see 'assist share --list-displays')", display, len(displays))
+	}
+	conn, err := xgb.NewConn()
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrNoDisplay, err)
+	}
+	c := &Capturer{conn: conn, root: xproto.Setup(conn).DefaultScreen(conn).Root, bounds: displays[display].Bounds}
+	if !c.is32bpp() {
+		conn.Close()
+		return nil, fmt.Errorf("X server pixel format is not 32 bits per pixel at depth 24; unsupported")
+	}
+	if err := c.attachShm(); err != nil {
+		c.data = nil // fall back to plain GetImage over the socket
+	}
+	return c, nil
+}
+
+func (c *Capturer) is32bpp() bool {
+	setup := xproto.Setup(c.conn)
+	depth := setup.DefaultScreen(c.conn).RootDepth
+	for _, f := range setup.PixmapFormats {
+		if f.Depth == depth {
+			return f.BitsPerPixel == 32 && (depth == 24 || depth == 32)
+		}
+	}
+	return false
+}
+
+func (c *Capturer) attachShm() error {
+	if err := mshm.Init(c.conn); err != nil {
+		return err
+	}
+	size := 4 * c.bounds.Dx() * c.bounds.Dy()
+	id, err := shm.Get(shm.IPC_PRIVATE, size, shm.IPC_CREAT|0o600)
+	if err != nil {
+		return err
+	}
+	data, err := shm.At(id, 0, 0)
+	if err != nil {
+		_ = shm.Rm(id)
+		return err
+	}
+	seg, err := mshm.NewSegId(c.conn)
+	if err != nil {
+		_ = shm.Dt(data)
+		_ = shm.Rm(id)
+		return err
+	}
+	if err := mshm.AttachChecked(c.conn, seg, uint32(id), false).Check(); err != nil {
+		_ = shm.Dt(data)
+		_ = shm.Rm(id)
+		return err
+	}
+	// Marked for removal now: the kernel frees it when both sides detach,
+	// even if this process dies.
+	_ = shm.Rm(id)
+	c.shmID, c.seg, c.data = id, seg, data
+	return nil
+}
+
+// Bounds returns the captured monitor's rectangle in root coordinates.
+func (c *Capturer) Bounds() image.Rectangle { return c.bounds }
+
+// Capture fills f (resized if needed) with the current screen.
+func (c *Capturer) Capture(f *Frame) error {
+	w, h := c.bounds.Dx(), c.bounds.Dy()
+	if f.W != w || f.H != h || len(f.Pix) != 4*w*h {
+		*f = *NewFrame(w, h)
+	}
+	x, y := int16(c.bounds.Min.X), int16(c.bounds.Min.Y)
+	if c.data != nil {
+		_, err := mshm.GetImage(c.conn, xproto.Drawable(c.root), x, y, uint16(w), uint16(h),
+			0xffffffff, xproto.ImageFormatZPixmap, c.seg, 0).Reply()
+		if err != nil {
+			return fmt.Errorf("capture screen: %w", err)
+		}
+		copy(f.Pix, c.data)
+		return nil
+	}
+	// Without SHM, fetch in bands: one GetImage reply must fit the X
+	// protocol's maximum request length.
+	band := max(1, (1<<20)/(4*w))
+	for y0 := 0; y0 < h; y0 += band {
+		bh := min(band, h-y0)
+		img, err := xproto.GetImage(c.conn, xproto.ImageFormatZPixmap, xproto.Drawable(c.root),
+			x, y+int16(y0), uint16(w), uint16(bh), 0xffffffff).Reply()
+		if err != nil {
+			return fmt.Errorf("capture screen: %w", err)
+		}
+		copy(f.Pix[4*w*y0:], img.Data)
+	}
+	return nil
+}
+
+// Close releases the X connection and the shared segment.
+func (c *Capturer) Close() error {
+	if c.data != nil {
+		mshm.Detach(c.conn, c.seg)
+		_ = shm.Dt(c.data)
+	}
+	c.conn.Close()
+	return nil
+}

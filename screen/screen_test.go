@@ -1,0 +1,274 @@
+package screen
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"testing"
+	"time"
+
+	"assist/internal/xlab"
+)
+
+// imageSource serves a fixed RGBA image as frames.
+type imageSource struct{ img *image.RGBA }
+
+func (s *imageSource) Capture(f *Frame) error {
+	b := s.img.Bounds()
+	if f.W != b.Dx() || f.H != b.Dy() {
+		*f = *NewFrame(b.Dx(), b.Dy())
+	}
+	for i := 0; i < len(s.img.Pix); i += 4 {
+		f.Pix[i], f.Pix[i+1], f.Pix[i+2], f.Pix[i+3] = s.img.Pix[i+2], s.img.Pix[i+1], s.img.Pix[i], 0
+	}
+	return nil
+}
+
+func TestCaptureMatchesDisplayPixelForPixel(t *testing.T) {
+	x := xlab.StartXvfb(t, 640, 480)
+	t.Setenv("DISPLAY", x.Display)
+	want := xlab.Pattern(640, 480, 7)
+	w, err := xlab.ShowImage(x.Display, want.Bounds(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+
+	c, err := OpenCapturer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.data == nil {
+		t.Fatal("MIT-SHM not used on Xvfb")
+	}
+	var f Frame
+	if err := c.Capture(&f); err != nil {
+		t.Fatal(err)
+	}
+	got := f.RGBA(image.Rect(0, 0, f.W, f.H))
+	if d := diffPixels(want, got, 0); d != 0 {
+		t.Fatalf("%d pixels differ between display and capture", d)
+	}
+}
+
+func TestNoDisplayIsAClearError(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	if _, err := OpenCapturer(0); err != ErrNoDisplay {
+		t.Fatalf("err = %v, want ErrNoDisplay", err)
+	}
+	t.Setenv("DISPLAY", ":31999")
+	if err := CheckDisplay(); err == nil {
+		t.Fatal("no error for a display nobody serves")
+	}
+}
+
+func TestDifferReportsOnlyChangedTiles(t *testing.T) {
+	img := xlab.Pattern(300, 200, 1)
+	src := &imageSource{img: img}
+	var d Differ
+	var f Frame
+	_ = src.Capture(&f)
+	if n := len(d.Changed(&f)); n != len(Grid(300, 200)) {
+		t.Fatalf("first frame: %d tiles, want all %d", n, len(Grid(300, 200)))
+	}
+	_ = src.Capture(&f)
+	if n := len(d.Changed(&f)); n != 0 {
+		t.Fatalf("unchanged frame: %d tiles", n)
+	}
+	img.SetRGBA(130, 70, color.RGBA{1, 2, 3, 255}) // inside tile (128,64)
+	_ = src.Capture(&f)
+	got := d.Changed(&f)
+	if len(got) != 1 || got[0] != image.Rect(128, 64, 192, 128) {
+		t.Fatalf("one pixel changed: tiles %v", got)
+	}
+}
+
+func decodeTile(t *testing.T, tile Tile) image.Image {
+	t.Helper()
+	var img image.Image
+	var err error
+	if tile.Format == FormatJPEG {
+		img, err = jpeg.Decode(bytes.NewReader(tile.Data))
+	} else {
+		img, err = png.Decode(bytes.NewReader(tile.Data))
+	}
+	if err != nil {
+		t.Fatalf("decode %v tile: %v", tile.Format, err)
+	}
+	return img
+}
+
+// compose draws decoded tiles onto a canvas, as the viewer does.
+func compose(t *testing.T, canvas *image.RGBA, tiles []Tile) {
+	for _, tile := range tiles {
+		draw.Draw(canvas, image.Rect(tile.X, tile.Y, tile.X+tile.W, tile.Y+tile.H), decodeTile(t, tile), image.Point{}, draw.Src)
+	}
+}
+
+func diffPixels(a *image.RGBA, b image.Image, tolerance int) int {
+	n := 0
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			ca := a.RGBAAt(x, y)
+			cr, cg, cb, _ := b.At(x, y).RGBA()
+			if absDiff(int(ca.R), int(cr>>8)) > tolerance || absDiff(int(ca.G), int(cg>>8)) > tolerance || absDiff(int(ca.B), int(cb>>8)) > tolerance {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func absDiff(a, b int) int {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func TestSenderMirrorRoundTripIsLossless(t *testing.T) {
+	img := xlab.Pattern(333, 222, 3)
+	src := &imageSource{img: img}
+	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, Lossy: false})
+	pr, pw := io.Pipe()
+	m := NewMirror()
+	done := make(chan error, 1)
+	go func() { done <- Receive(pr, m.Apply) }()
+
+	st, err := s.Step(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := m.Subscribe()
+	msgs := nextMessages(t, sub)
+	canvas := image.NewRGBA(img.Bounds())
+	compose(t, canvas, msgs)
+	if d := diffPixels(img, canvas, 0); d != 0 {
+		t.Fatalf("%d pixels differ after lossless round trip", d)
+	}
+
+	// Change one region: only its tiles travel.
+	draw.Draw(img, image.Rect(100, 70, 140, 90), image.NewUniform(color.RGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
+	st2, err := s.Step(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.Tiles != 2 || st2.Bytes >= st.Bytes/4 {
+		t.Fatalf("partial change sent %d tiles, %d bytes (full frame %d bytes)", st2.Tiles, st2.Bytes, st.Bytes)
+	}
+	msgs = nextMessages(t, sub)
+	if len(msgs) != 2 {
+		t.Fatalf("subscriber got %d tiles for a 2-tile change", len(msgs))
+	}
+	compose(t, canvas, msgs)
+	if d := diffPixels(img, canvas, 0); d != 0 {
+		t.Fatalf("%d pixels differ after partial update", d)
+	}
+	pw.Close()
+	<-done
+}
+
+func nextMessages(t *testing.T, sub *Subscriber) []Tile {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	raw, err := sub.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tiles []Tile
+	for _, r := range raw {
+		m, err := Decode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tiles = append(tiles, m.Tiles...)
+	}
+	return tiles
+}
+
+func TestPhotoTilesUseJPEGWithinTolerance(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = uint8((i * 7919) % 251) // noise: a photo, not text
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	smooth := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := range 64 {
+		for x := range 64 {
+			smooth.SetRGBA(x, y, color.RGBA{uint8(x * 4), uint8(y * 4), 128, 255})
+		}
+	}
+	var f Frame
+	_ = (&imageSource{img: smooth}).Capture(&f)
+	enc := NewEncoder(true)
+	tile, err := enc.Encode(&f, image.Rect(0, 0, 64, 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tile.Format != FormatJPEG {
+		t.Fatalf("gradient photo encoded as %v", tile.Format)
+	}
+	// JPEG at quality 80 keeps every channel of a smooth image within 12.
+	canvas := image.NewRGBA(smooth.Bounds())
+	compose(t, canvas, []Tile{tile})
+	if d := diffPixels(smooth, canvas, 12); d != 0 {
+		t.Fatalf("%d pixels off by more than 12 after JPEG", d)
+	}
+	text := xlab.Fill(64, 64, color.RGBA{255, 255, 255, 255})
+	_ = (&imageSource{img: text}).Capture(&f)
+	if tile, _ := enc.Encode(&f, image.Rect(0, 0, 64, 64)); tile.Format != FormatPNG {
+		t.Fatal("flat tile not encoded losslessly")
+	}
+}
+
+func TestDecodeRejectsTilesOutsideTheScreen(t *testing.T) {
+	msg := AppendTiles(nil, 100, 100, []Tile{{X: 90, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: []byte{1}}})
+	if _, err := Decode(msg); err == nil {
+		t.Fatal("tile past the screen edge accepted")
+	}
+	msg = AppendTiles(nil, 100, 100, []Tile{{X: 0, Y: 0, W: 64, H: 64, Format: 9, Data: []byte{1}}})
+	if _, err := Decode(msg); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(AppendTiles(nil, 100, 100, []Tile{{X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: []byte("png")}}))
+	f.Add(AppendFrameEnd(nil, FrameEnd{Seq: 3, Captured: 1_700_000_000_000_000, Tiles: 2}))
+	f.Add([]byte{MsgKeepalive})
+	f.Add([]byte{MsgTiles, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			return
+		}
+		for _, tile := range m.Tiles {
+			if tile.X+tile.W > m.ScreenW || tile.Y+tile.H > m.ScreenH {
+				t.Fatalf("accepted tile %+v outside %dx%d", tile, m.ScreenW, m.ScreenH)
+			}
+		}
+		// What decodes must re-encode to the same bytes.
+		var again []byte
+		switch m.Kind {
+		case MsgTiles:
+			again = AppendTiles(nil, m.ScreenW, m.ScreenH, m.Tiles)
+		case MsgFrameEnd:
+			again = AppendFrameEnd(nil, m.End)
+		default:
+			again = []byte{m.Kind}
+		}
+		if _, err := Decode(again); err != nil {
+			t.Fatalf("re-encoded message does not decode: %v", err)
+		}
+	})
+}

@@ -1,0 +1,178 @@
+package screen
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Screen stream wire layout, version 1 (protocol /assist/screen/1.0.0 and
+// the viewer's WebSocket, which carries the same bytes).
+//
+// Each message is one p2p frame (or one binary WebSocket message) whose
+// first byte says what it is; numbers are unsigned varints:
+//
+//	'T' tiles:     screenW screenH count { x y w h format len data }*count
+//	'E' frame end: seq capturedUnixMicros tiles
+//	'K' keepalive: (nothing)
+//
+// A frame is any number of 'T' messages followed by one 'E'. Tiles carry
+// the full screen size so a receiver notices a resolution change. The
+// browser draws tiles as they come and counts frames on 'E'; the host uses
+// 'E' to measure capture-to-viewer latency.
+
+// Message kinds.
+const (
+	MsgTiles     byte = 'T'
+	MsgFrameEnd  byte = 'E'
+	MsgKeepalive byte = 'K'
+)
+
+// MaxMessageSize bounds one message; BatchBytes is where a sender starts a
+// new 'T' message.
+const (
+	MaxMessageSize = 4 << 20
+	BatchBytes     = 1 << 20
+	maxScreenEdge  = 16384
+	maxTileEdge    = 4 * TileSize
+)
+
+// ErrBadMessage is returned for a message that breaks the layout.
+var ErrBadMessage = errors.New("malformed screen message")
+
+// FrameEnd closes a frame.
+type FrameEnd struct {
+	Seq      uint64
+	Captured int64 // unix microseconds at capture
+	Tiles    int
+}
+
+// Message is a decoded screen message.
+type Message struct {
+	Kind             byte
+	ScreenW, ScreenH int
+	Tiles            []Tile
+	End              FrameEnd
+}
+
+// AppendTiles encodes a 'T' message.
+func AppendTiles(buf []byte, screenW, screenH int, tiles []Tile) []byte {
+	buf = append(buf, MsgTiles)
+	buf = binary.AppendUvarint(buf, uint64(screenW))
+	buf = binary.AppendUvarint(buf, uint64(screenH))
+	buf = binary.AppendUvarint(buf, uint64(len(tiles)))
+	for _, t := range tiles {
+		for _, v := range []int{t.X, t.Y, t.W, t.H} {
+			buf = binary.AppendUvarint(buf, uint64(v))
+		}
+		buf = append(buf, byte(t.Format))
+		buf = binary.AppendUvarint(buf, uint64(len(t.Data)))
+		buf = append(buf, t.Data...)
+	}
+	return buf
+}
+
+// AppendFrameEnd encodes an 'E' message.
+func AppendFrameEnd(buf []byte, e FrameEnd) []byte {
+	buf = append(buf, MsgFrameEnd)
+	buf = binary.AppendUvarint(buf, e.Seq)
+	buf = binary.AppendUvarint(buf, uint64(e.Captured))
+	return binary.AppendUvarint(buf, uint64(e.Tiles))
+}
+
+// Batches splits tiles into groups of at most BatchBytes of image data.
+func Batches(tiles []Tile) [][]Tile {
+	var out [][]Tile
+	start, size := 0, 0
+	for i, t := range tiles {
+		if i > start && size+len(t.Data) > BatchBytes {
+			out = append(out, tiles[start:i])
+			start, size = i, 0
+		}
+		size += len(t.Data)
+	}
+	if start < len(tiles) {
+		out = append(out, tiles[start:])
+	}
+	return out
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint(limit uint64) int {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || v > limit {
+		r.err = ErrBadMessage
+		return 0
+	}
+	r.b = r.b[n:]
+	return int(v)
+}
+
+func (r *reader) bytes(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n > len(r.b) {
+		r.err = ErrBadMessage
+		return nil
+	}
+	out := r.b[:n:n]
+	r.b = r.b[n:]
+	return out
+}
+
+// Decode parses one message. Tile data aliases msg.
+func Decode(msg []byte) (Message, error) {
+	if len(msg) == 0 || len(msg) > MaxMessageSize {
+		return Message{}, fmt.Errorf("%w: size %d", ErrBadMessage, len(msg))
+	}
+	r := &reader{b: msg[1:]}
+	m := Message{Kind: msg[0]}
+	switch m.Kind {
+	case MsgKeepalive:
+	case MsgFrameEnd:
+		m.End.Seq = uint64(r.uvarint(1 << 62))
+		m.End.Captured = int64(r.uvarint(1 << 62))
+		m.End.Tiles = r.uvarint(1 << 20)
+	case MsgTiles:
+		decodeTiles(r, &m)
+	default:
+		return Message{}, fmt.Errorf("%w: kind %q", ErrBadMessage, m.Kind)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = ErrBadMessage
+	}
+	if r.err != nil {
+		return Message{}, r.err
+	}
+	return m, nil
+}
+
+func decodeTiles(r *reader, m *Message) {
+	m.ScreenW = r.uvarint(maxScreenEdge)
+	m.ScreenH = r.uvarint(maxScreenEdge)
+	count := r.uvarint(uint64(len(r.b)))
+	for i := 0; i < count && r.err == nil; i++ {
+		t := Tile{X: r.uvarint(maxScreenEdge), Y: r.uvarint(maxScreenEdge), W: r.uvarint(maxTileEdge), H: r.uvarint(maxTileEdge)}
+		f := r.bytes(1)
+		n := r.uvarint(MaxMessageSize)
+		t.Data = r.bytes(n)
+		if r.err != nil {
+			return
+		}
+		t.Format = Format(f[0])
+		if t.Format != FormatPNG && t.Format != FormatJPEG || t.W == 0 || t.H == 0 ||
+			t.X+t.W > m.ScreenW || t.Y+t.H > m.ScreenH {
+			r.err = ErrBadMessage
+			return
+		}
+		m.Tiles = append(m.Tiles, t)
+	}
+}
