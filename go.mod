@@ -3,6 +3,7 @@ module assist
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/gen2brain/shm v0.2.2
 	github.com/go-vgo/robotgo v1.1.0
 	github.com/hashicorp/golang-lru/v2 v2.0.7

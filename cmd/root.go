@@ -78,6 +78,8 @@ end-to-end encrypted, with a code read over the phone.
 		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(
+		NewCmdShare(io, nil),
+		NewCmdJoin(io, nil),
 		NewCmdRendezvous(io, nil),
 		NewCmdID(io, nil),
 	)

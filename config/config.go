@@ -56,6 +56,8 @@ func EnsureDir(dir string) error {
 type Settings struct {
 	// Rendezvous lists full multiaddrs of rendezvous nodes, with /p2p/ID.
 	Rendezvous []string `json:"rendezvous,omitempty"`
+	// Name is the name a rep shows to customers and colleagues.
+	Name string `json:"name,omitempty"`
 }
 
 // LoadSettings reads config.json in dir; a missing file gives empty settings.

@@ -185,3 +185,6 @@ func (c *Capturer) Close() error {
 	c.conn.Close()
 	return nil
 }
+
+// Size returns the captured monitor's size in pixels.
+func (c *Capturer) Size() (w, h int) { return c.bounds.Dx(), c.bounds.Dy() }

@@ -1,0 +1,199 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/spf13/cobra"
+
+	"assist/pairing"
+	"assist/rendezvous"
+	"assist/session"
+	"assist/shortcode"
+	"assist/viewer"
+)
+
+var (
+	jsonMarshal   = json.Marshal
+	jsonUnmarshal = json.Unmarshal
+)
+
+// JoinOptions are the flags of 'assist join'.
+type JoinOptions struct {
+	IO        *IO
+	Peer      PeerFlags
+	Code      string
+	Name      string
+	NoBrowser bool
+}
+
+// NewCmdJoin builds 'assist join KEY'.
+func NewCmdJoin(io *IO, runF func(context.Context, *JoinOptions) error) *cobra.Command {
+	opts := &JoinOptions{IO: io}
+	c := &cobra.Command{
+		Use:   "join KEY",
+		Short: "Join a customer's session with the support key they read to you",
+		Long: `Join a customer's session with the support key they read to you.
+
+assist join opens a viewer in your browser (a page on 127.0.0.1 only you can
+open) with the customer's screen, the chat and the session's state. Type a
+line in this terminal to chat:
+
+  /control   ask the customer for control of mouse and keyboard
+  /end       end the session (Ctrl-C does the same)`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			opts.Code = a[0]
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runJoin(c.Context(), opts)
+		},
+	}
+	f := c.Flags()
+	opts.Peer.register(f)
+	f.StringVar(&opts.Name, "name", "", "your name as the customer sees it (default: config.json \"name\", else your login name)")
+	f.BoolVar(&opts.NoBrowser, "no-browser", false, "print the viewer's address instead of opening a browser")
+	return c
+}
+
+func runJoin(ctx context.Context, opts *JoinOptions) error {
+	code, err := shortcode.Parse(opts.Code)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(opts.IO.ErrOut, opts.Peer.LogLevel)
+	if err != nil {
+		return err
+	}
+	node, err := startPeer(&opts.Peer)
+	if err != nil {
+		return err
+	}
+	defer node.close()
+	ev := NewEvents(opts.IO.Out, opts.Peer.JSON)
+
+	ev.Emit("resolving", nil, "Looking up the support key…")
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	rec, err := node.rv.Resolve(rctx, code.Lookup)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("support key %s: %w", code, err)
+	}
+	if rec.Kind != rendezvous.KindSupport {
+		return fmt.Errorf("%s is an invitation code, not a support key", code)
+	}
+	ev.Emit("connecting", map[string]any{"peer": rec.Owner.String()}, "Connecting to the customer…")
+	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
+	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	_, err = pairing.Claim(pctx, node.host, owner, string(rec.Kind), code)
+	cancel()
+	if err != nil {
+		return joinError(code, err)
+	}
+	ev.Emit(session.EvPaired, map[string]any{"peer": rec.Owner.String()}, "Support key accepted. Waiting for the customer to allow viewing…")
+
+	name := displayName(opts.Name, node.configDir)
+	hub := session.NewHost(session.HostConfig{
+		Host:          node.host,
+		Name:          name,
+		Customer:      owner,
+		TranscriptDir: filepath.Join(node.configDir, "transcripts"),
+		OnEvent:       func(e session.Event) { ev.Emit(e.Kind, eventFields(e), joinText(e)) },
+	})
+	view, err := viewer.Start(hub, log)
+	if err != nil {
+		return err
+	}
+	defer view.Close()
+	ev.Emit("viewer", map[string]any{"url": view.URL()}, "Viewer: "+view.URL())
+	if !opts.NoBrowser {
+		openBrowser(view.URL(), log)
+	}
+	go readJoinCommands(opts.IO.In, hub, ev)
+	return hub.Run(ctx)
+}
+
+// joinError turns a pairing failure into what the rep should do next.
+func joinError(code shortcode.Code, err error) error {
+	var wc *pairing.WrongCodeError
+	switch {
+	case errors.As(err, &wc):
+		return fmt.Errorf("support key %s: %w", code, err)
+	case errors.Is(err, pairing.ErrBurned), errors.Is(err, pairing.ErrUsed), errors.Is(err, pairing.ErrNotActive):
+		return fmt.Errorf("support key %s: %w", code, err)
+	}
+	return fmt.Errorf("could not reach the customer with key %s: %w", code, err)
+}
+
+func joinText(e session.Event) string {
+	switch e.Kind {
+	case session.EvConsent:
+		return fmt.Sprintf("Customer consent: view %s, control %s", yesNo(*e.View), yesNo(*e.Control))
+	case session.EvChat:
+		return fmt.Sprintf("[%s] %s: %s", e.Chat.Time.Local().Format("15:04"), e.Chat.From, e.Chat.Text)
+	case session.EvConnection:
+		return fmt.Sprintf("Connection to the customer: %s over %s, RTT %.1f ms", e.Path, e.Transport, e.RTTMs)
+	case session.EvEnded:
+		return "Session ended: " + e.Reason
+	case session.EvFrame, session.EvAttendees:
+		return ""
+	}
+	return e.Text
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "granted"
+	}
+	return "not granted"
+}
+
+// openBrowser opens url where a graphical session can show it.
+func openBrowser(url string, log interface{ Debug(string, ...any) }) {
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return
+	}
+	path, err := exec.LookPath("xdg-open")
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(path, url)
+	if err := cmd.Start(); err != nil {
+		log.Debug("open browser", "err", err)
+		return
+	}
+	go func() { _ = cmd.Wait() }()
+}
+
+func readJoinCommands(in io.Reader, h *session.Host, ev *Events) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		var err error
+		switch strings.ToLower(line) {
+		case "":
+			continue
+		case "/control":
+			err = h.RequestControl()
+		case "/end", "/quit":
+			h.End("the representative ended the session")
+			return
+		default:
+			err = h.Chat(line)
+		}
+		if err != nil {
+			ev.Emit("error", map[string]any{"error": err.Error()}, err.Error())
+		}
+	}
+}

@@ -1,0 +1,471 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/input"
+	"assist/p2p"
+	"assist/pairing"
+	"assist/rendezvous"
+	"assist/screen"
+)
+
+// Errors that end a customer's share.
+var (
+	ErrKeyExpired = errors.New("no representative joined before the support key expired: run 'assist share' again for a new key")
+	ErrLinkLost   = errors.New("lost the connection to the representative")
+)
+
+// CustomerConfig configures the customer's side.
+type CustomerConfig struct {
+	Host       host.Host
+	Rendezvous *rendezvous.Client
+	// KeyTTL is how long the support key waits for a rep.
+	KeyTTL time.Duration
+	// Screen is what is shared; Injector performs the host's input.
+	Screen   screen.Source
+	Injector input.Injector
+	Sender   screen.SenderConfig
+	// AutoView and AutoControl answer the consent questions with yes
+	// (for scripts and tests; a person answers with Answer).
+	AutoView, AutoControl bool
+	// ResumeWindow is how long a lost link may take to come back.
+	ResumeWindow time.Duration
+	// OnEvent receives everything the customer's UI shows. It must not block.
+	OnEvent func(Event)
+}
+
+// Customer is the sharing side of a support session.
+type Customer struct {
+	cfg   CustomerConfig
+	gate  input.Gate
+	guard *pairing.Guard
+	chat  chatLog
+
+	mu        sync.Mutex
+	reg       *rendezvous.Registration
+	hostPeer  peer.ID
+	session   string
+	repName   string
+	view      bool
+	link      *link
+	linkDone  chan struct{}
+	answers   map[string]chan bool
+	stopView  context.CancelFunc
+	ended     bool
+	endReason error
+	done      chan struct{}
+	lostTimer *time.Timer
+}
+
+// NewCustomer prepares the customer's side; Run starts it.
+func NewCustomer(cfg CustomerConfig) *Customer {
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = func(Event) {}
+	}
+	if cfg.ResumeWindow == 0 {
+		cfg.ResumeWindow = 60 * time.Second
+	}
+	return &Customer{cfg: cfg, answers: map[string]chan bool{}, done: make(chan struct{})}
+}
+
+// Run registers a support key, waits for a rep and serves the session
+// until it ends: the rep or the customer ends it, the link is lost for
+// longer than ResumeWindow, the key expires unused, or ctx is cancelled
+// (Ctrl-C), which ends it cleanly for everyone.
+func (c *Customer) Run(ctx context.Context) error {
+	h := c.cfg.Host
+	c.guard = pairing.NewGuard(h, pairing.Hooks{
+		Paired: c.paired,
+		Burned: func(string) { c.cancelKey(rendezvous.ReasonBurned) },
+		UsedUp: func(string) { c.cancelKey(rendezvous.ReasonUsed) },
+		WrongGuess: func(_ string, from peer.ID, left int) {
+			c.cfg.OnEvent(Event{Kind: EvNotice, Peer: from.String(), Text: fmt.Sprintf("someone typed a wrong support key (%d attempts left)", left)})
+		},
+	})
+	defer c.guard.Close()
+	reg, err := c.cfg.Rendezvous.Register(ctx, rendezvous.KindSupport, c.cfg.KeyTTL)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.reg = reg
+	c.mu.Unlock()
+	c.guard.Add(reg.Code, string(reg.Kind), 1)
+	h.SetStreamHandler(ControlProtocol, c.handleControl)
+	h.SetStreamHandler(ScreenProtocol, c.handleScreen)
+	h.SetStreamHandler(InputProtocol, c.handleInput)
+	defer func() {
+		h.RemoveStreamHandler(ControlProtocol)
+		h.RemoveStreamHandler(ScreenProtocol)
+		h.RemoveStreamHandler(InputProtocol)
+	}()
+	exp := reg.Expires
+	c.cfg.OnEvent(Event{Kind: EvKey, Key: reg.Code.String(), Expires: &exp, Peer: h.ID().String()})
+	c.cfg.OnEvent(Event{Kind: EvWaiting, Text: "waiting for a representative"})
+
+	keyTimer := time.NewTimer(time.Until(reg.Expires))
+	defer keyTimer.Stop()
+	select {
+	case <-ctx.Done():
+		c.End("the customer ended the session")
+	case <-keyTimer.C:
+		if c.joined() {
+			<-c.done
+		} else {
+			c.finish(ErrKeyExpired.Error(), ErrKeyExpired)
+		}
+	case <-c.done:
+	}
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endReason
+}
+
+func (c *Customer) joined() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hostPeer != ""
+}
+
+// paired runs when a rep proved the key: that peer, and only it, may now
+// open the session.
+func (c *Customer) paired(p pairing.Pairing) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hostPeer == "" {
+		c.hostPeer = p.Peer
+		c.gate.SetHost(p.Peer)
+	}
+}
+
+func (c *Customer) cancelKey(why rendezvous.Reason) {
+	c.mu.Lock()
+	reg := c.reg
+	c.mu.Unlock()
+	if reg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.cfg.Rendezvous.Cancel(ctx, reg, why)
+}
+
+func (c *Customer) isHost(p peer.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hostPeer != "" && p == c.hostPeer && !c.ended
+}
+
+func (c *Customer) handleControl(s network.Stream) {
+	if !c.isHost(s.Conn().RemotePeer()) {
+		s.Reset()
+		return
+	}
+	l := newLink(s)
+	hello, err := l.recv()
+	if err != nil || hello.Type != TypeHello {
+		s.Reset()
+		return
+	}
+	done := make(chan struct{})
+	go l.pinger(done)
+	defer close(done)
+	if !c.attach(l, hello) {
+		s.Reset()
+		return
+	}
+	c.serve(l, done)
+}
+
+// attach makes l the session's link: the first hello starts the session
+// (asking for view consent), a later one with the same session ID resumes
+// it without asking again.
+func (c *Customer) attach(l *link, hello Msg) bool {
+	c.mu.Lock()
+	first := c.session == ""
+	switch {
+	case first:
+		c.session, c.repName = hello.Session, hello.Name
+	case hello.Session != c.session || !hello.Resume:
+		c.mu.Unlock()
+		return false
+	}
+	if c.link != nil {
+		c.link.close()
+	}
+	c.link = l
+	if c.lostTimer != nil {
+		c.lostTimer.Stop()
+		c.lostTimer = nil
+	}
+	c.mu.Unlock()
+
+	if first {
+		c.cfg.OnEvent(Event{Kind: EvJoined, Name: hello.Name, Peer: c.hostPeer.String(), Session: hello.Session,
+			Text: hello.Name + " has joined the session"})
+		view := c.cfg.AutoView || c.ask("view", hello.Name)
+		c.mu.Lock()
+		c.view = view
+		c.mu.Unlock()
+		c.cfg.OnEvent(Event{Kind: EvConsent, View: boolp(view), Control: boolp(c.gate.Control())})
+	} else {
+		c.cfg.OnEvent(Event{Kind: EvResumed, Text: "connection to " + hello.Name + " restored"})
+	}
+	c.mu.Lock()
+	view := c.view
+	c.mu.Unlock()
+	w, h := 0, 0
+	if b, ok := c.cfg.Screen.(interface{ Size() (int, int) }); ok {
+		w, h = b.Size()
+	}
+	if err := l.send(Msg{Type: TypeWelcome, Session: c.session, View: view, Control: c.gate.Control(), LastSeq: c.chat.seen(), ScreenW: w, ScreenH: h}); err != nil {
+		return false
+	}
+	for _, m := range c.chat.since(hello.LastSeq) {
+		if l.send(Msg{Type: TypeChat, Chat: &m}) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// ask puts a consent question to the person and waits for Answer.
+func (c *Customer) ask(what, by string) bool {
+	ch := make(chan bool, 1)
+	c.mu.Lock()
+	c.answers[what] = ch
+	c.mu.Unlock()
+	c.cfg.OnEvent(Event{Kind: EvConsentRequest, What: what, Name: by, Peer: c.hostPeer.String(),
+		Text: fmt.Sprintf("%s (%s) asks to %s your screen. Allow? [y/n]", by, c.hostPeer.ShortString(), map[string]string{"view": "see", "control": "control"}[what])})
+	select {
+	case yes := <-ch:
+		return yes
+	case <-c.done:
+		return false
+	}
+}
+
+// Answer answers a pending consent question ("view" or "control").
+// It reports whether a question was pending.
+func (c *Customer) Answer(what string, yes bool) bool {
+	c.mu.Lock()
+	ch, ok := c.answers[what]
+	delete(c.answers, what)
+	c.mu.Unlock()
+	if ok {
+		ch <- yes
+	}
+	return ok
+}
+
+// Pending returns the consent question waiting for an answer, if any.
+func (c *Customer) Pending() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for what := range c.answers {
+		return what
+	}
+	return ""
+}
+
+func (c *Customer) serve(l *link, done chan struct{}) {
+	for {
+		m, err := l.recv()
+		if err != nil {
+			c.linkLost(l)
+			return
+		}
+		switch m.Type {
+		case TypeChat:
+			if m.Chat != nil && c.chat.received(*m.Chat) {
+				c.cfg.OnEvent(Event{Kind: EvChat, Chat: m.Chat})
+			}
+		case TypeRequest:
+			if m.What == "control" {
+				go c.requestControl()
+			}
+		case TypeAttendees:
+			c.cfg.OnEvent(Event{Kind: EvAttendees, Attendees: m.Attendees})
+		case TypeNotice:
+			c.cfg.OnEvent(Event{Kind: EvNotice, Text: m.Text})
+		case TypeEnd:
+			c.finish(orDefault(m.Reason, "the representative ended the session"), nil)
+			return
+		}
+	}
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func (c *Customer) requestControl() {
+	c.mu.Lock()
+	name := c.repName
+	c.mu.Unlock()
+	yes := c.cfg.AutoControl || c.ask("control", name)
+	c.setControl(yes)
+}
+
+func (c *Customer) setControl(allowed bool) {
+	c.gate.SetControl(allowed)
+	c.mu.Lock()
+	view, l := c.view, c.link
+	c.mu.Unlock()
+	if l != nil {
+		_ = l.send(Msg{Type: TypeConsent, View: view, Control: allowed})
+	}
+	c.cfg.OnEvent(Event{Kind: EvConsent, View: boolp(view), Control: boolp(allowed)})
+}
+
+// TakeControlBack withdraws control consent at once.
+func (c *Customer) TakeControlBack() { c.setControl(false) }
+
+// linkLost starts the resume window; the session ends if the host does
+// not come back in time.
+func (c *Customer) linkLost(l *link) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.link != l || c.ended {
+		return
+	}
+	c.link = nil
+	if c.stopView != nil {
+		c.stopView()
+	}
+	c.cfg.OnEvent(Event{Kind: EvReconnecting, Text: "connection to the representative lost; waiting for it to come back"})
+	c.lostTimer = time.AfterFunc(c.cfg.ResumeWindow, func() { c.finish(ErrLinkLost.Error(), ErrLinkLost) })
+}
+
+// Chat sends a chat message to the session.
+func (c *Customer) Chat(text string) error {
+	if len(text) > MaxChatText {
+		return fmt.Errorf("chat message too long (%d characters, limit %d)", len(text), MaxChatText)
+	}
+	m := c.chat.add(Chat{From: "Customer", Role: RoleCustomer, Text: text, Time: time.Now().UTC()})
+	c.cfg.OnEvent(Event{Kind: EvChat, Chat: &m})
+	c.mu.Lock()
+	l := c.link
+	c.mu.Unlock()
+	if l != nil {
+		_ = l.send(Msg{Type: TypeChat, Chat: &m}) // kept for resend if the link is down
+	}
+	return nil
+}
+
+// End ends the session for everyone and withdraws an unused key.
+func (c *Customer) End(reason string) {
+	c.mu.Lock()
+	l, joined := c.link, c.hostPeer != ""
+	c.mu.Unlock()
+	if l != nil {
+		_ = l.send(Msg{Type: TypeEnd, Reason: reason})
+	}
+	if !joined {
+		c.cancelKey(rendezvous.ReasonCancelled)
+	}
+	c.finish(reason, nil)
+}
+
+// finish ends the session once; reason is what the customer is told, err
+// is set when it failed rather than ended normally.
+func (c *Customer) finish(reason string, err error) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	c.endReason = err
+	if c.stopView != nil {
+		c.stopView()
+	}
+	if c.link != nil {
+		c.link.close()
+	}
+	if c.lostTimer != nil {
+		c.lostTimer.Stop()
+	}
+	c.mu.Unlock()
+	c.cfg.OnEvent(Event{Kind: EvEnded, Reason: reason})
+	close(c.done)
+}
+
+func (c *Customer) handleScreen(s network.Stream) {
+	if !c.isHost(s.Conn().RemotePeer()) {
+		s.Reset()
+		return
+	}
+	c.mu.Lock()
+	if !c.view {
+		c.mu.Unlock()
+		s.Reset()
+		return
+	}
+	if c.stopView != nil {
+		c.stopView()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopView = cancel
+	c.mu.Unlock()
+	defer cancel()
+	go func() { // a closed stream from the host ends the sender
+		_, _ = s.Read(make([]byte, 1))
+		cancel()
+	}()
+	sender := screen.NewSender(c.cfg.Screen, c.cfg.Sender)
+	if err := sender.Run(ctx, s, nil, nil); err != nil && ctx.Err() == nil {
+		c.cfg.OnEvent(Event{Kind: EvError, Text: "screen sharing stopped: " + err.Error()})
+	}
+	s.Reset()
+}
+
+func (c *Customer) handleInput(s network.Stream) {
+	from := s.Conn().RemotePeer()
+	if !c.isHost(from) {
+		s.Reset()
+		return
+	}
+	defer s.Close()
+	r := bufio.NewReader(s)
+	var lastRefusal time.Time
+	for {
+		raw, err := p2p.ReadFrame(r, input.MaxEventSize)
+		if err != nil {
+			return
+		}
+		ev, err := input.Decode(raw)
+		if err != nil {
+			continue
+		}
+		if err := c.gate.Check(from); err != nil {
+			if time.Since(lastRefusal) > time.Second {
+				lastRefusal = time.Now()
+				c.mu.Lock()
+				l := c.link
+				c.mu.Unlock()
+				if l != nil {
+					_ = l.send(Msg{Type: TypeRefused, Text: "input refused: " + err.Error()})
+				}
+			}
+			continue
+		}
+		if err := c.cfg.Injector.Apply(ev); err != nil {
+			c.cfg.OnEvent(Event{Kind: EvError, Text: err.Error()})
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package session
+
+import (
+	"sync"
+	"time"
+)
+
+// Event is something the UI shows: the terminal prints it (or with --json
+// writes it as one line; Kind becomes the "event" field), the viewer page
+// renders it.
+type Event struct {
+	Kind      string     `json:"event"`
+	Session   string     `json:"session,omitempty"`
+	Key       string     `json:"key,omitempty"`
+	Expires   *time.Time `json:"expires,omitempty"`
+	Peer      string     `json:"peer,omitempty"`
+	Name      string     `json:"name,omitempty"`
+	What      string     `json:"what,omitempty"`
+	View      *bool      `json:"view,omitempty"`
+	Control   *bool      `json:"control,omitempty"`
+	Chat      *Chat      `json:"chat,omitempty"`
+	Attendees []Attendee `json:"attendees,omitempty"`
+	Text      string     `json:"text,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	Path      string     `json:"path,omitempty"`
+	Transport string     `json:"transport,omitempty"`
+	RTTMs     float64    `json:"rtt_ms,omitempty"`
+	Frames    uint64     `json:"frames,omitempty"`
+	FPS       float64    `json:"fps,omitempty"`
+	LatencyMs float64    `json:"latency_ms,omitempty"`
+	History   []Chat     `json:"history,omitempty"`
+}
+
+// Event kinds.
+const (
+	EvKey            = "key"             // customer: the support key to read out
+	EvWaiting        = "waiting"         // customer: waiting for a rep
+	EvJoined         = "joined"          // someone joined
+	EvLeft           = "left"            // someone left
+	EvConsentRequest = "consent_request" // customer: answer with Answer(What, yes)
+	EvConsent        = "consent"         // consents changed (View, Control)
+	EvChat           = "chat"
+	EvAttendees      = "attendees"
+	EvNotice         = "notice"
+	EvRefused        = "refused"    // host: the customer refused input
+	EvConnection     = "connection" // host: path to the customer changed
+	EvFrame          = "frame"      // host: frames received, at most once a second
+	EvReconnecting   = "reconnecting"
+	EvResumed        = "resumed"
+	EvEnded          = "ended"
+	EvPaired         = "paired"
+	EvError          = "error"
+	EvState          = "state" // viewer: everything at once, when a page opens
+)
+
+func boolp(b bool) *bool { return &b }
+
+// fanout delivers events to any number of listeners without letting a slow
+// one block the session: each has a buffer, and a listener that falls that
+// far behind is dropped (a viewer page then reconnects and reloads state).
+type fanout struct {
+	mu   sync.Mutex
+	subs map[chan Event]struct{}
+}
+
+func (f *fanout) subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 512)
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs = map[chan Event]struct{}{}
+	}
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
+	return ch, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, ok := f.subs[ch]; ok {
+			delete(f.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+func (f *fanout) publish(e Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		select {
+		case ch <- e:
+		default:
+			delete(f.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+func (f *fanout) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		delete(f.subs, ch)
+		close(ch)
+	}
+}

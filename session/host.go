@@ -1,0 +1,508 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/input"
+	"assist/p2p"
+	"assist/screen"
+)
+
+// ErrNoControl is returned for input sent while the customer has not
+// granted control.
+var ErrNoControl = errors.New("the customer has not granted control")
+
+// HostConfig configures the host rep's side.
+type HostConfig struct {
+	Host host.Host
+	// Name is the rep's name as attendees see it.
+	Name     string
+	Customer peer.AddrInfo
+	// TranscriptDir gets one transcript file per session.
+	TranscriptDir string
+	// ResumeWindow is how long to keep dialling after the link is lost.
+	ResumeWindow time.Duration
+	// OnEvent receives everything the rep's terminal shows; must not block.
+	OnEvent func(Event)
+}
+
+// Host is the hub of a session: it talks to the customer and owns the
+// attendee list, the chat, the permissions and the transcript.
+type Host struct {
+	cfg        HostConfig
+	id         string
+	mirror     *screen.Mirror
+	chat       chatLog
+	fan        fanout
+	transcript *Transcript
+
+	mu        sync.Mutex
+	link      *link
+	view      bool
+	control   bool
+	input     network.Stream
+	screenRun context.CancelFunc
+	path      p2p.Path
+	history   []Chat
+	ended     bool
+	endErr    error
+	done      chan struct{}
+	fps       fpsCounter
+}
+
+// NewHost prepares the host's side; Run starts it.
+func NewHost(cfg HostConfig) *Host {
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = func(Event) {}
+	}
+	if cfg.ResumeWindow == 0 {
+		cfg.ResumeWindow = 60 * time.Second
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &Host{cfg: cfg, id: hex.EncodeToString(b[:]), mirror: screen.NewMirror(), done: make(chan struct{})}
+}
+
+// ID is the session's ID.
+func (h *Host) ID() string { return h.id }
+
+// Screen is the customer's screen as the host has it.
+func (h *Host) Screen() *screen.Mirror { return h.mirror }
+
+// Snapshot is the session's state for a viewer page that just opened.
+func (h *Host) Snapshot() Event {
+	view, control := h.Consent()
+	p := h.Path()
+	e := Event{Kind: EvState, Session: h.id, View: boolp(view), Control: boolp(control), Attendees: h.Attendees(),
+		History: h.History(), Name: h.cfg.Name, Frames: h.mirror.Frames()}
+	if p.Connected {
+		e.Path, e.Transport, e.RTTMs = p.Kind(), p.Transport, float64(p.RTT.Microseconds())/1000
+	}
+	if h.isEnded() {
+		e.Reason = "the session has ended"
+	}
+	return e
+}
+
+// Done is closed when the session has ended.
+func (h *Host) Done() <-chan struct{} { return h.done }
+
+// Subscribe returns the host's events for a viewer page.
+func (h *Host) Subscribe() (<-chan Event, func()) { return h.fan.subscribe() }
+
+func (h *Host) emit(e Event) {
+	if e.Session == "" {
+		e.Session = h.id
+	}
+	h.cfg.OnEvent(e)
+	h.fan.publish(e)
+	if h.transcript != nil && e.Kind != EvFrame {
+		_ = h.transcript.Append(e)
+	}
+}
+
+// Run opens the session with the customer (already paired) and serves it
+// until it ends; a lost link is redialled for up to ResumeWindow.
+func (h *Host) Run(ctx context.Context) error {
+	if h.cfg.TranscriptDir != "" {
+		t, err := OpenTranscript(h.cfg.TranscriptDir, h.id)
+		if err != nil {
+			return err
+		}
+		h.transcript = t
+		defer t.Close()
+	}
+	l, err := h.open(ctx, false)
+	if err != nil {
+		return fmt.Errorf("open session: %w", err)
+	}
+	pathCtx, stopPath := context.WithCancel(ctx)
+	defer stopPath()
+	go h.watchPath(pathCtx)
+	go func() {
+		<-ctx.Done()
+		h.End("the representative ended the session")
+	}()
+	for {
+		h.serve(l)
+		if h.isEnded() {
+			break
+		}
+		h.emit(Event{Kind: EvReconnecting, Text: "connection to the customer lost; reconnecting"})
+		if l, err = h.reconnect(ctx); err != nil {
+			h.finish(ErrLinkLost.Error(), ErrLinkLost)
+			break
+		}
+		h.emit(Event{Kind: EvResumed, Text: "connection to the customer restored"})
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.endErr
+}
+
+// open dials the customer and runs the hello/welcome handshake.
+func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
+	ctx = network.WithAllowLimitedConn(ctx, "session")
+	if err := h.cfg.Host.Connect(ctx, h.cfg.Customer); err != nil {
+		return nil, err
+	}
+	s, err := h.cfg.Host.NewStream(ctx, h.cfg.Customer.ID, ControlProtocol)
+	if err != nil {
+		return nil, err
+	}
+	l := newLink(s)
+	if err := l.send(Msg{Type: TypeHello, Session: h.id, Name: h.cfg.Name, Resume: resume, LastSeq: h.chat.seen()}); err != nil {
+		s.Reset()
+		return nil, err
+	}
+	go l.pinger(h.done)
+	// The customer may take a while to answer the view question; its
+	// pings keep recv from timing out meanwhile.
+	var w Msg
+	for {
+		w, err = l.recv()
+		if err != nil {
+			s.Reset()
+			return nil, err
+		}
+		if w.Type != TypePing {
+			break
+		}
+	}
+	if w.Type != TypeWelcome || w.Session != h.id {
+		s.Reset()
+		return nil, fmt.Errorf("customer answered %q, not welcome", w.Type)
+	}
+	h.mu.Lock()
+	h.link = l
+	h.mu.Unlock()
+	if !resume {
+		h.emit(Event{Kind: EvJoined, Name: "Customer", Peer: h.cfg.Customer.ID.String(), Text: "connected to the customer"})
+	}
+	h.setConsent(w.View, w.Control)
+	for _, m := range h.chat.since(w.LastSeq) {
+		_ = l.send(Msg{Type: TypeChat, Chat: &m})
+	}
+	h.sendAttendees()
+	return l, nil
+}
+
+func (h *Host) reconnect(ctx context.Context) (*link, error) {
+	deadline := time.Now().Add(h.cfg.ResumeWindow)
+	for time.Now().Before(deadline) && !h.isEnded() {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		l, err := h.open(dctx, true)
+		cancel()
+		if err == nil {
+			return l, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-h.done:
+			return nil, ErrLinkLost
+		case <-time.After(time.Second):
+		}
+	}
+	return nil, ErrLinkLost
+}
+
+func (h *Host) serve(l *link) {
+	for {
+		m, err := l.recv()
+		if err != nil {
+			h.mu.Lock()
+			if h.link == l {
+				h.link = nil
+			}
+			h.mu.Unlock()
+			return
+		}
+		switch m.Type {
+		case TypeChat:
+			if m.Chat != nil && h.chat.received(*m.Chat) {
+				h.addHistory(*m.Chat)
+				h.emit(Event{Kind: EvChat, Chat: m.Chat})
+			}
+		case TypeConsent:
+			h.setConsent(m.View, m.Control)
+		case TypeRefused:
+			h.emit(Event{Kind: EvRefused, Text: m.Text})
+		case TypeEnd:
+			h.finish(orDefault(m.Reason, "the customer ended the session"), nil)
+			return
+		}
+	}
+}
+
+func (h *Host) setConsent(view, control bool) {
+	h.mu.Lock()
+	changed := view != h.view || control != h.control
+	startScreen := view && h.screenRun == nil
+	stopScreen := !view && h.screenRun != nil
+	h.view, h.control = view, control
+	if !control && h.input != nil {
+		h.input.Reset()
+		h.input = nil
+	}
+	h.mu.Unlock()
+	if stopScreen {
+		h.stopScreen()
+	}
+	if startScreen {
+		h.startScreen()
+	}
+	if changed || startScreen {
+		h.emit(Event{Kind: EvConsent, View: boolp(view), Control: boolp(control)})
+	}
+}
+
+func (h *Host) startScreen() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.mu.Lock()
+	h.screenRun = cancel
+	h.mu.Unlock()
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil && !h.isEnded() {
+			h.receiveScreen(ctx)
+			select {
+			case <-ctx.Done():
+			case <-h.done:
+			case <-time.After(time.Second): // the link is down or resuming
+			}
+		}
+	}()
+}
+
+func (h *Host) stopScreen() {
+	h.mu.Lock()
+	cancel := h.screenRun
+	h.screenRun = nil
+	h.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (h *Host) receiveScreen(ctx context.Context) {
+	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "screen"), h.cfg.Customer.ID, ScreenProtocol)
+	if err != nil {
+		return
+	}
+	go func() {
+		<-ctx.Done()
+		s.Reset()
+	}()
+	_ = screen.Receive(s, func(m screen.Message) {
+		h.mirror.Apply(m)
+		if m.Kind == screen.MsgFrameEnd {
+			h.frameArrived(m.End)
+		}
+	})
+	s.Reset()
+}
+
+func (h *Host) frameArrived(end screen.FrameEnd) {
+	now := time.Now()
+	latency := now.Sub(time.UnixMicro(end.Captured))
+	h.mu.Lock()
+	fps, report := h.fps.add(now)
+	frames := h.fps.total
+	h.mu.Unlock()
+	if report {
+		h.emit(Event{Kind: EvFrame, Frames: frames, FPS: fps, LatencyMs: float64(latency.Microseconds()) / 1000})
+	}
+}
+
+// fpsCounter counts frames and says when a once-a-second report is due.
+type fpsCounter struct {
+	total      uint64
+	windowN    uint64
+	windowFrom time.Time
+}
+
+func (f *fpsCounter) add(now time.Time) (fps float64, report bool) {
+	f.total++
+	f.windowN++
+	if f.windowFrom.IsZero() {
+		f.windowFrom = now
+		return 0, true
+	}
+	if d := now.Sub(f.windowFrom); d >= time.Second {
+		fps = float64(f.windowN) / d.Seconds()
+		f.windowN, f.windowFrom = 0, now
+		return fps, true
+	}
+	return 0, false
+}
+
+func (h *Host) watchPath(ctx context.Context) {
+	var last p2p.Path
+	for p := range p2p.WatchPath(ctx, h.cfg.Host, h.cfg.Customer.ID, 2*time.Second) {
+		h.mu.Lock()
+		h.path = p
+		h.mu.Unlock()
+		if p.Connected && !p.SameRoute(last) {
+			h.emit(Event{Kind: EvConnection, Peer: p.Peer.String(), Path: p.Kind(), Transport: p.Transport,
+				RTTMs: float64(p.RTT.Microseconds()) / 1000})
+		}
+		if p.Connected {
+			last = p
+		}
+	}
+}
+
+// Path is how the host reaches the customer now.
+func (h *Host) Path() p2p.Path {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.path
+}
+
+// Consent returns the customer's current consents.
+func (h *Host) Consent() (view, control bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.view, h.control
+}
+
+// Attendees lists who is in the session.
+func (h *Host) Attendees() []Attendee {
+	return []Attendee{
+		{Name: "Customer", Role: RoleCustomer, Peer: h.cfg.Customer.ID.String()},
+		{Name: h.cfg.Name, Role: RoleHost, Peer: h.cfg.Host.ID().String(), Rights: "control"},
+	}
+}
+
+// sendAttendees tells the customer who is in the session.
+func (h *Host) sendAttendees() {
+	h.mu.Lock()
+	l := h.link
+	h.mu.Unlock()
+	list := h.Attendees()
+	if l != nil {
+		_ = l.send(Msg{Type: TypeAttendees, Attendees: list})
+	}
+	h.emit(Event{Kind: EvAttendees, Attendees: list})
+}
+
+// History returns the chat so far, for a viewer that just opened.
+func (h *Host) History() []Chat {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Chat(nil), h.history...)
+}
+
+func (h *Host) addHistory(m Chat) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.history = append(h.history, m)
+	if len(h.history) > maxUnacked {
+		h.history = h.history[len(h.history)-maxUnacked:]
+	}
+}
+
+// Chat sends a message to the customer.
+func (h *Host) Chat(text string) error {
+	if text == "" || len(text) > MaxChatText {
+		return fmt.Errorf("a chat message has 1 to %d characters", MaxChatText)
+	}
+	m := h.chat.add(Chat{From: h.cfg.Name, Role: RoleHost, Text: text, Time: time.Now().UTC()})
+	h.addHistory(m)
+	h.emit(Event{Kind: EvChat, Chat: &m})
+	h.mu.Lock()
+	l := h.link
+	h.mu.Unlock()
+	if l != nil {
+		_ = l.send(Msg{Type: TypeChat, Chat: &m}) // resent after a resume if lost
+	}
+	return nil
+}
+
+// RequestControl asks the customer for control.
+func (h *Host) RequestControl() error {
+	h.mu.Lock()
+	l := h.link
+	h.mu.Unlock()
+	if l == nil {
+		return ErrLinkLost
+	}
+	h.emit(Event{Kind: EvNotice, Text: "asked the customer for control"})
+	return l.send(Msg{Type: TypeRequest, What: "control"})
+}
+
+// Input forwards an input event to the customer. It is refused here when
+// the customer has not granted control, and the customer checks again.
+func (h *Host) Input(e input.Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.control {
+		return ErrNoControl
+	}
+	if h.input == nil {
+		s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(context.Background(), "input"), h.cfg.Customer.ID, InputProtocol)
+		if err != nil {
+			return err
+		}
+		h.input = s
+	}
+	if err := p2p.WriteJSON(h.input, e); err != nil {
+		h.input.Reset()
+		h.input = nil
+		return err
+	}
+	return nil
+}
+
+// End ends the session for everyone.
+func (h *Host) End(reason string) {
+	h.mu.Lock()
+	l := h.link
+	h.mu.Unlock()
+	if l != nil {
+		_ = l.send(Msg{Type: TypeEnd, Reason: reason})
+	}
+	h.finish(reason, nil)
+}
+
+func (h *Host) isEnded() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ended
+}
+
+// finish ends the session once; reason is what people are told, err is
+// set when the session failed rather than ended normally.
+func (h *Host) finish(reason string, err error) {
+	h.mu.Lock()
+	if h.ended {
+		h.mu.Unlock()
+		return
+	}
+	h.ended, h.endErr = true, err
+	if h.link != nil {
+		h.link.close()
+	}
+	if h.input != nil {
+		h.input.Reset()
+	}
+	h.mu.Unlock()
+	h.stopScreen()
+	h.emit(Event{Kind: EvEnded, Reason: reason})
+	close(h.done)
+	h.fan.closeAll()
+}

@@ -1,0 +1,237 @@
+// Package session runs a support session: the customer's side (share the
+// screen, answer consents, accept input only from the host) and the host
+// rep's side, the hub that owns the attendee list, the chat, the
+// permissions and the transcript.
+package session
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"assist/p2p"
+)
+
+// Protocols between the host and the customer, all opened by the host
+// after it paired with the customer's support key. Version 1.0.0.
+//
+// ControlProtocol carries JSON messages (type Msg), one p2p frame each, at
+// most MaxControlSize bytes, both ways, for the whole session:
+//
+//	host     -> customer {"type":"hello","session":ID,"name":"Alice","resume":false,"last_seq":0}
+//	customer -> host     {"type":"welcome","session":ID,"view":true,"control":false,"last_seq":0,"screen_w":1920,"screen_h":1080}
+//	host     -> customer {"type":"request","what":"control"}
+//	customer -> host     {"type":"consent","view":true,"control":true}
+//	either   -> other    {"type":"chat","chat":{"seq":3,"from":"Alice","role":"rep","text":"hi","time":"..."}}
+//	host     -> customer {"type":"attendees","attendees":[...]}  (only what the customer may see)
+//	host     -> customer {"type":"notice","text":"Bob has joined the session"}
+//	customer -> host     {"type":"refused","text":"input refused: no control consent"}
+//	either   -> other    {"type":"ping"} every PingInterval; a side that hears
+//	                     nothing for ReadTimeout treats the link as lost
+//	either   -> other    {"type":"end","reason":"..."}
+//
+// On a lost link the host dials again and sends hello with resume=true and
+// the same session ID; the customer, still holding its consents, answers
+// welcome. Each side then resends the chat messages the other has not
+// seen (seq > last_seq), so none is lost.
+//
+// ScreenProtocol: the customer writes screen messages (package screen's
+// wire layout); each new stream starts with a full frame.
+//
+// InputProtocol: the host writes input events (package input), JSON, one
+// p2p frame each, at most input.MaxEventSize bytes.
+const (
+	ControlProtocol = "/assist/session/1.0.0"
+	ScreenProtocol  = "/assist/screen/1.0.0"
+	InputProtocol   = "/assist/input/1.0.0"
+)
+
+// MaxControlSize bounds one control message.
+const MaxControlSize = 64 << 10
+
+// Link timing.
+const (
+	PingInterval = 3 * time.Second
+	ReadTimeout  = 10 * time.Second
+)
+
+// Message types on the control stream.
+const (
+	TypeHello     = "hello"
+	TypeWelcome   = "welcome"
+	TypeRequest   = "request"
+	TypeConsent   = "consent"
+	TypeChat      = "chat"
+	TypeAttendees = "attendees"
+	TypeNotice    = "notice"
+	TypeRefused   = "refused"
+	TypePing      = "ping"
+	TypeEnd       = "end"
+)
+
+// Msg is one control message.
+type Msg struct {
+	Type      string     `json:"type"`
+	Session   string     `json:"session,omitempty"`
+	Name      string     `json:"name,omitempty"`
+	Resume    bool       `json:"resume,omitempty"`
+	LastSeq   uint64     `json:"last_seq,omitempty"`
+	View      bool       `json:"view,omitempty"`
+	Control   bool       `json:"control,omitempty"`
+	What      string     `json:"what,omitempty"`
+	Chat      *Chat      `json:"chat,omitempty"`
+	Attendees []Attendee `json:"attendees,omitempty"`
+	Text      string     `json:"text,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	ScreenW   int        `json:"screen_w,omitempty"`
+	ScreenH   int        `json:"screen_h,omitempty"`
+}
+
+// Chat is one chat message.
+type Chat struct {
+	Seq  uint64    `json:"seq"`
+	From string    `json:"from"`
+	Role string    `json:"role"`
+	Text string    `json:"text"`
+	Time time.Time `json:"time"`
+}
+
+// MaxChatText bounds a chat message.
+const MaxChatText = 4000
+
+// Attendee is someone in the session.
+type Attendee struct {
+	Name string `json:"name"`
+	Role string `json:"role"` // "customer", "host", "rep", "specialist"
+	Peer string `json:"peer,omitempty"`
+	// Rights is "view" or "control" for attendees other than the customer.
+	Rights string `json:"rights,omitempty"`
+}
+
+// Roles.
+const (
+	RoleCustomer = "customer"
+	RoleHost     = "host"
+)
+
+// DecodeMsg parses a control message from the network.
+func DecodeMsg(b []byte) (Msg, error) {
+	var m Msg
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Msg{}, fmt.Errorf("decode control message: %w", err)
+	}
+	if m.Type == "" {
+		return Msg{}, fmt.Errorf("control message without type")
+	}
+	if m.Chat != nil && (len(m.Chat.Text) > MaxChatText || len(m.Chat.From) > 200) {
+		return Msg{}, fmt.Errorf("chat message too long")
+	}
+	return m, nil
+}
+
+// link is one control stream: serialised writes, reads with a deadline
+// that pings keep from expiring while the peer is alive.
+type link struct {
+	s  network.Stream
+	r  *bufio.Reader
+	mu sync.Mutex
+}
+
+func newLink(s network.Stream) *link {
+	return &link{s: s, r: bufio.NewReader(s)}
+}
+
+func (l *link) send(m Msg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.s.SetWriteDeadline(time.Now().Add(ReadTimeout))
+	return p2p.WriteFrame(l.s, b)
+}
+
+func (l *link) recv() (Msg, error) {
+	_ = l.s.SetReadDeadline(time.Now().Add(ReadTimeout))
+	b, err := p2p.ReadFrame(l.r, MaxControlSize)
+	if err != nil {
+		return Msg{}, err
+	}
+	return DecodeMsg(b)
+}
+
+// pinger keeps the link's read deadline alive at the other end.
+func (l *link) pinger(done <-chan struct{}) {
+	t := time.NewTicker(PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if l.send(Msg{Type: TypePing}) != nil {
+				return
+			}
+		}
+	}
+}
+
+func (l *link) close() { _ = l.s.Close() }
+
+// chatLog numbers outgoing chat messages and keeps them until the other
+// side has seen them, and remembers the last seq it received.
+type chatLog struct {
+	mu       sync.Mutex
+	nextSeq  uint64
+	sent     []Chat
+	lastSeen uint64
+}
+
+const maxUnacked = 1000
+
+func (c *chatLog) add(m Chat) Chat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextSeq++
+	m.Seq = c.nextSeq
+	c.sent = append(c.sent, m)
+	if len(c.sent) > maxUnacked {
+		c.sent = c.sent[len(c.sent)-maxUnacked:]
+	}
+	return m
+}
+
+// since returns the messages the other side has not seen.
+func (c *chatLog) since(seen uint64) []Chat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Chat
+	for _, m := range c.sent {
+		if m.Seq > seen {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// received reports whether m is new, and records it.
+func (c *chatLog) received(m Chat) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m.Seq <= c.lastSeen {
+		return false
+	}
+	c.lastSeen = m.Seq
+	return true
+}
+
+func (c *chatLog) seen() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastSeen
+}

@@ -1,0 +1,242 @@
+// Package viewer serves the rep's viewer: a web page on 127.0.0.1 that
+// shows the customer's screen, the chat, the attendees and the connection
+// state, and sends mouse, keyboard and chat back to the session host.
+//
+// Only the person who started 'assist join' may use it: the address has a
+// random port and an unguessable token; every request must carry the token,
+// name 127.0.0.1 or localhost as its Host (DNS rebinding), and, where the
+// browser sends one, an Origin of this very server.
+package viewer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"assist/input"
+	"assist/screen"
+	"assist/session"
+)
+
+//go:embed page.html
+var page []byte
+
+// Session is what the viewer needs from the host.
+type Session interface {
+	Subscribe() (<-chan session.Event, func())
+	Snapshot() session.Event
+	Screen() *screen.Mirror
+	Chat(text string) error
+	RequestControl() error
+	Input(input.Event) error
+}
+
+// Server is a running viewer.
+type Server struct {
+	sess  Session
+	token string
+	port  int
+	ln    net.Listener
+	srv   *http.Server
+	log   *slog.Logger
+}
+
+// Start listens on 127.0.0.1, a random port.
+func Start(sess Session, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("viewer listen: %w", err)
+	}
+	s := &Server{sess: sess, token: base64.RawURLEncoding.EncodeToString(b[:]), port: ln.Addr().(*net.TCPAddr).Port, ln: ln, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.guard(s.servePage))
+	mux.HandleFunc("GET /ws", s.guard(s.serveSocket))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// URL is the address to open, token included.
+func (s *Server) URL() string { return fmt.Sprintf("http://127.0.0.1:%d/?t=%s", s.port, s.token) }
+
+// Close stops the server and closes every page's connection.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	return s.srv.Close()
+}
+
+// guard refuses requests without the token, for another host name, or
+// from another origin.
+func (s *Server) guard(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.check(r); err != nil {
+			s.log.Warn("viewer request refused", "err", err, "remote", r.RemoteAddr)
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		next(w, r)
+	}
+}
+
+var (
+	errToken  = errors.New("missing or wrong viewer token")
+	errHost   = errors.New("wrong Host header")
+	errOrigin = errors.New("cross-origin request refused")
+)
+
+func (s *Server) check(r *http.Request) error {
+	local := map[string]bool{fmt.Sprintf("127.0.0.1:%d", s.port): true, fmt.Sprintf("localhost:%d", s.port): true}
+	if !local[r.Host] {
+		return errHost
+	}
+	if o := r.Header.Get("Origin"); o != "" && !local[trimScheme(o)] {
+		return errOrigin
+	}
+	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("t")), []byte(s.token)) != 1 {
+		return errToken
+	}
+	return nil
+}
+
+func trimScheme(origin string) string {
+	const p = "http://"
+	if len(origin) > len(p) && origin[:len(p)] == p {
+		return origin[len(p):]
+	}
+	return ""
+}
+
+func (s *Server) servePage(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src blob:; connect-src 'self'")
+	_, _ = w.Write(page)
+}
+
+// clientMsg is what the page sends.
+type clientMsg struct {
+	Type  string       `json:"type"` // "input", "chat", "request_control"
+	Input *input.Event `json:"input,omitempty"`
+	Text  string       `json:"text,omitempty"`
+}
+
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+	// Origin was checked in guard, against this server's own address.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	c.SetReadLimit(input.MaxEventSize + session.MaxChatText + 256)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	events, unsubscribe := s.sess.Subscribe()
+	defer unsubscribe()
+	feed := s.sess.Screen().Subscribe()
+	defer feed.Close()
+
+	if err := writeJSON(ctx, c, s.sess.Snapshot()); err != nil {
+		return
+	}
+	go s.pumpScreen(ctx, cancel, c, feed)
+	go s.pumpEvents(ctx, cancel, c, events)
+	s.readLoop(ctx, c)
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+func writeJSON(ctx context.Context, c *websocket.Conn, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.Write(wctx, websocket.MessageText, b)
+}
+
+// pumpScreen writes screen updates as fast as the page takes them; the
+// feed coalesces what the page is too slow for.
+func (s *Server) pumpScreen(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, feed *screen.Subscriber) {
+	defer cancel()
+	for {
+		msgs, err := feed.Next(ctx)
+		if err != nil {
+			return
+		}
+		for _, m := range msgs {
+			wctx, done := context.WithTimeout(ctx, 30*time.Second)
+			err := c.Write(wctx, websocket.MessageBinary, m)
+			done()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) pumpEvents(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, events <-chan session.Event) {
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				_ = writeJSON(ctx, c, session.Event{Kind: session.EvEnded, Reason: "the session has ended"})
+				return
+			}
+			if writeJSON(ctx, c, e) != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		var m clientMsg
+		if err := json.Unmarshal(b, &m); err != nil {
+			continue
+		}
+		var opErr error
+		switch m.Type {
+		case "input":
+			if m.Input != nil {
+				opErr = s.sess.Input(*m.Input)
+			}
+		case "chat":
+			opErr = s.sess.Chat(m.Text)
+		case "request_control":
+			opErr = s.sess.RequestControl()
+		}
+		if opErr != nil && !errors.Is(opErr, session.ErrNoControl) {
+			_ = writeJSON(ctx, c, session.Event{Kind: session.EvError, Text: opErr.Error()})
+		}
+	}
+}
