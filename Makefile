@@ -4,7 +4,7 @@ GO        ?= go
 BIN       := bin/assist
 FUZZTIME  ?= 5s
 # Debian packages the tests need (installed by scripts/deps.sh when root).
-TEST_DEBS :=
+TEST_DEBS := xvfb chromium
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .PHONY: help build test test-unit fuzz lint bench demo deps clean

@@ -62,6 +62,7 @@ type Customer struct {
 	answers   map[string]chan bool
 	stopView  context.CancelFunc
 	ended     bool
+	ending    bool // End is saying goodbye; a closing link is no loss
 	endReason error
 	done      chan struct{}
 	lostTimer *time.Timer
@@ -340,7 +341,7 @@ func (c *Customer) TakeControlBack() { c.setControl(false) }
 func (c *Customer) linkLost(l *link) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.link != l || c.ended {
+	if c.link != l || c.ended || c.ending {
 		return
 	}
 	c.link = nil
@@ -371,9 +372,10 @@ func (c *Customer) Chat(text string) error {
 func (c *Customer) End(reason string) {
 	c.mu.Lock()
 	l, joined := c.link, c.hostPeer != ""
+	c.ending = true
 	c.mu.Unlock()
 	if l != nil {
-		_ = l.send(Msg{Type: TypeEnd, Reason: reason})
+		l.sayGoodbye(reason)
 	}
 	if !joined {
 		c.cancelKey(rendezvous.ReasonCancelled)

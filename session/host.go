@@ -55,6 +55,7 @@ type Host struct {
 	path      p2p.Path
 	history   []Chat
 	ended     bool
+	ending    bool
 	endErr    error
 	done      chan struct{}
 	fps       fpsCounter
@@ -472,9 +473,10 @@ func (h *Host) Input(e input.Event) error {
 func (h *Host) End(reason string) {
 	h.mu.Lock()
 	l := h.link
+	h.ending = true
 	h.mu.Unlock()
 	if l != nil {
-		_ = l.send(Msg{Type: TypeEnd, Reason: reason})
+		l.sayGoodbye(reason)
 	}
 	h.finish(reason, nil)
 }
@@ -482,7 +484,7 @@ func (h *Host) End(reason string) {
 func (h *Host) isEnded() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.ended
+	return h.ended || h.ending
 }
 
 // finish ends the session once; reason is what people are told, err is

@@ -136,13 +136,29 @@ func DecodeMsg(b []byte) (Msg, error) {
 // link is one control stream: serialised writes, reads with a deadline
 // that pings keep from expiring while the peer is alive.
 type link struct {
-	s  network.Stream
-	r  *bufio.Reader
-	mu sync.Mutex
+	s    network.Stream
+	r    *bufio.Reader
+	mu   sync.Mutex
+	gone chan struct{} // closed when reading fails: the peer closed or vanished
+	once sync.Once
 }
 
 func newLink(s network.Stream) *link {
-	return &link{s: s, r: bufio.NewReader(s)}
+	return &link{s: s, r: bufio.NewReader(s), gone: make(chan struct{})}
+}
+
+// sayGoodbye sends an end message and waits (briefly) until the peer has
+// read it and closed the stream: exiting at once would tear down the
+// connection with the message still in flight.
+func (l *link) sayGoodbye(reason string) {
+	if l.send(Msg{Type: TypeEnd, Reason: reason}) != nil {
+		return
+	}
+	_ = l.s.CloseWrite()
+	select {
+	case <-l.gone:
+	case <-time.After(2 * time.Second):
+	}
 }
 
 func (l *link) send(m Msg) error {
@@ -160,6 +176,7 @@ func (l *link) recv() (Msg, error) {
 	_ = l.s.SetReadDeadline(time.Now().Add(ReadTimeout))
 	b, err := p2p.ReadFrame(l.r, MaxControlSize)
 	if err != nil {
+		l.once.Do(func() { close(l.gone) })
 		return Msg{}, err
 	}
 	return DecodeMsg(b)

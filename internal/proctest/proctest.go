@@ -62,6 +62,8 @@ type Proc struct {
 	t      testing.TB
 	Cmd    *exec.Cmd
 	Events chan Event
+	// Stdin is the process's standard input.
+	Stdin io.WriteCloser
 	stderr *lockedBuffer
 	done   chan struct{}
 	err    error
@@ -78,7 +80,11 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proc{t: t, Cmd: cmd, Events: make(chan Event, 1024), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proc{t: t, Cmd: cmd, Events: make(chan Event, 4096), Stdin: stdin, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -124,6 +130,26 @@ func (p *Proc) WaitEvent(name string, timeout time.Duration) Event {
 			}
 		case <-deadline:
 			p.t.Fatalf("no event %q within %v; stderr:\n%s", name, timeout, p.Stderr())
+		}
+	}
+}
+
+// Say writes a line to the process's standard input.
+func (p *Proc) Say(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.Stdin, line+"\n"); err != nil {
+		p.t.Fatalf("write to stdin: %v", err)
+	}
+}
+
+// WaitEventWhere returns the next event named name for which ok is true.
+func (p *Proc) WaitEventWhere(name string, timeout time.Duration, ok func(Event) bool) Event {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ev := p.WaitEvent(name, time.Until(deadline))
+		if ok(ev) {
+			return ev
 		}
 	}
 }

@@ -30,3 +30,38 @@ func Fill(w, h int, c color.RGBA) *image.RGBA {
 	}
 	return img
 }
+
+// Desktop draws a screen like a real one: flat panels, sharp "text" (dots
+// and strokes in two colours) that must arrive losslessly, and a smooth
+// photo area that may arrive as JPEG.
+func Desktop(w, h int, seed uint8) *image.RGBA {
+	img := Fill(w, h, color.RGBA{40 + seed%16, 44, 52, 255})
+	rnd := uint32(seed) + 1
+	next := func() uint32 { rnd = rnd*1664525 + 1013904223; return rnd >> 8 }
+	// Panels with text.
+	for p := 0; p < 6; p++ {
+		x0, y0 := int(next()%uint32(max(1, w-200))), int(next()%uint32(max(1, h-120)))
+		pw, ph := 120+int(next()%160), 60+int(next()%100)
+		bg := color.RGBA{uint8(200 + next()%56), uint8(200 + next()%56), uint8(200 + next()%56), 255}
+		ink := color.RGBA{uint8(next() % 60), uint8(next() % 60), uint8(next() % 90), 255}
+		for y := y0; y < min(h, y0+ph); y++ {
+			for x := x0; x < min(w, x0+pw); x++ {
+				c := bg
+				// Rows of glyph-like marks, 8 px high with 4 px leading.
+				if (y-y0)%12 < 8 && (x-x0)%7 < 5 && next()%3 == 0 {
+					c = ink
+				}
+				img.SetRGBA(x, y, c)
+			}
+		}
+	}
+	// A photo: a smooth two-axis gradient.
+	pw, ph := min(256, w/3), min(192, h/3)
+	x0, y0 := w-pw-8, h-ph-8
+	for y := 0; y < ph; y++ {
+		for x := 0; x < pw; x++ {
+			img.SetRGBA(x0+x, y0+y, color.RGBA{uint8(x * 255 / pw), uint8(y * 255 / ph), uint8(128 + seed), 255})
+		}
+	}
+	return img
+}

@@ -1,0 +1,427 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"assist/internal/proctest"
+	"assist/internal/xlab"
+	"assist/screen"
+)
+
+// supportSession is a real session: an Xvfb display for the customer, a
+// rendezvous process, 'assist share' and 'assist join' processes.
+type supportSession struct {
+	X        *xlab.Xvfb
+	RV       *rendezvousProc
+	Share    *proctest.Proc
+	Join     *proctest.Proc
+	Key      string
+	URL      string
+	RepHome  string
+	CustHome string
+}
+
+func startSupportSession(t *testing.T, w, h int, shareFlags ...string) *supportSession {
+	t.Helper()
+	x := xlab.StartXvfb(t, w, h)
+	s := &supportSession{X: x, RepHome: t.TempDir(), CustHome: t.TempDir()}
+	s.RV = startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rv := s.RV.Addrs[0].String()
+	loop := []string{"--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--listen", "/ip4/127.0.0.1/tcp/0"}
+	args := append([]string{"share", "--json", "--rendezvous", rv}, loop...)
+	s.Share = proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + s.CustHome}, append(args, shareFlags...)...)
+	s.Key = s.Share.WaitEvent("key", 30*time.Second).Str("key")
+	args = append([]string{"join", "--json", "--no-browser", "--name", "Alice", "--rendezvous", rv}, loop...)
+	s.Join = proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + s.RepHome, "DISPLAY="}, append(args, s.Key)...)
+	s.URL = s.Join.WaitEvent("viewer", 30*time.Second).Str("url")
+	return s
+}
+
+// viewerSocket is the viewer page's WebSocket, driven by the test.
+type viewerSocket struct {
+	t      *testing.T
+	c      *websocket.Conn
+	events chan map[string]any
+	screen chan screen.Message
+}
+
+func dialViewer(t *testing.T, pageURL string) *viewerSocket {
+	t.Helper()
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := "ws://" + u.Host + "/ws?" + u.RawQuery
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, ws, nil)
+	if err != nil {
+		t.Fatalf("dial viewer socket: %v", err)
+	}
+	c.SetReadLimit(screen.MaxMessageSize)
+	v := &viewerSocket{t: t, c: c, events: make(chan map[string]any, 1024), screen: make(chan screen.Message, 4096)}
+	t.Cleanup(func() { c.CloseNow() })
+	go v.read()
+	return v
+}
+
+func (v *viewerSocket) read() {
+	defer close(v.events)
+	defer close(v.screen)
+	for {
+		typ, b, err := v.c.Read(context.Background())
+		if err != nil {
+			return
+		}
+		if typ == websocket.MessageText {
+			var m map[string]any
+			if json.Unmarshal(b, &m) == nil {
+				v.events <- m
+			}
+			continue
+		}
+		if m, err := screen.Decode(b); err == nil {
+			v.screen <- m
+		}
+	}
+}
+
+func (v *viewerSocket) send(m any) {
+	v.t.Helper()
+	b, _ := json.Marshal(m)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := v.c.Write(ctx, websocket.MessageText, b); err != nil {
+		v.t.Fatalf("viewer send: %v", err)
+	}
+}
+
+// nextFrame returns the tiles up to the next frame end.
+func (v *viewerSocket) nextFrame(timeout time.Duration) []screen.Tile {
+	v.t.Helper()
+	var tiles []screen.Tile
+	deadline := time.After(timeout)
+	for {
+		select {
+		case m, ok := <-v.screen:
+			if !ok {
+				v.t.Fatal("viewer socket closed")
+			}
+			if m.Kind == screen.MsgTiles {
+				tiles = append(tiles, m.Tiles...)
+			}
+			if m.Kind == screen.MsgFrameEnd && len(tiles) > 0 {
+				return tiles
+			}
+		case <-deadline:
+			v.t.Fatalf("no frame within %v", timeout)
+		}
+	}
+}
+
+func (v *viewerSocket) waitEvent(name string, timeout time.Duration, ok func(map[string]any) bool) map[string]any {
+	v.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e, open := <-v.events:
+			if !open {
+				v.t.Fatalf("viewer socket closed before %q", name)
+			}
+			if e["event"] == name && (ok == nil || ok(e)) {
+				return e
+			}
+		case <-deadline:
+			v.t.Fatalf("no %q event on the viewer socket within %v", name, timeout)
+		}
+	}
+}
+
+// drawTiles paints tiles onto canvas and records which pixels came lossy.
+func drawTiles(t *testing.T, canvas *image.RGBA, lossy *image.Alpha, tiles []screen.Tile) {
+	t.Helper()
+	for _, tile := range tiles {
+		var img image.Image
+		var err error
+		if tile.Format == screen.FormatJPEG {
+			img, err = jpeg.Decode(bytes.NewReader(tile.Data))
+		} else {
+			img, err = png.Decode(bytes.NewReader(tile.Data))
+		}
+		if err != nil {
+			t.Fatalf("tile at %d,%d: %v", tile.X, tile.Y, err)
+		}
+		r := image.Rect(tile.X, tile.Y, tile.X+tile.W, tile.Y+tile.H)
+		draw.Draw(canvas, r, img, image.Point{}, draw.Src)
+		a := uint8(0)
+		if tile.Format == screen.FormatJPEG {
+			a = 255
+		}
+		draw.Draw(lossy, r, image.NewUniform(color.Alpha{a}), image.Point{}, draw.Src)
+	}
+}
+
+// Tolerance for JPEG tiles: the encoder runs at quality 80.
+const (
+	jpegMaxChannelError  = 48
+	jpegMeanChannelError = 4.0
+)
+
+// comparePictures checks got against want: lossless tiles exactly, lossy
+// ones within the JPEG tolerance.
+func comparePictures(t *testing.T, want, got *image.RGBA, lossy *image.Alpha) {
+	t.Helper()
+	var exactBad, lossyBad, lossyN int
+	var lossySum float64
+	b := want.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			w, g := want.RGBAAt(x, y), got.RGBAAt(x, y)
+			d := max(absInt(int(w.R)-int(g.R)), absInt(int(w.G)-int(g.G)), absInt(int(w.B)-int(g.B)))
+			if lossy.AlphaAt(x, y).A == 0 {
+				if d != 0 {
+					exactBad++
+				}
+				continue
+			}
+			lossyN++
+			lossySum += float64(d)
+			if d > jpegMaxChannelError {
+				lossyBad++
+			}
+		}
+	}
+	if exactBad > 0 {
+		t.Fatalf("%d pixels of lossless tiles differ", exactBad)
+	}
+	if lossyN > 0 && (lossySum/float64(lossyN) > jpegMeanChannelError || lossyBad > lossyN/200) {
+		t.Fatalf("JPEG tiles: mean error %.2f (limit %.1f), %d of %d pixels off by more than %d",
+			lossySum/float64(lossyN), jpegMeanChannelError, lossyBad, lossyN, jpegMaxChannelError)
+	}
+}
+
+func absInt(a int) int {
+	if a < 0 {
+		return -a
+	}
+	return a
+}
+
+func TestSessionScreenArrivesAndOnlyChangesFollow(t *testing.T) {
+	const w, h = 800, 600
+	s := startSupportSession(t, w, h, "--allow-view")
+	want := xlab.Desktop(w, h, 9)
+	win, err := xlab.ShowImage(s.X.Display, want.Bounds(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer win.Close()
+
+	v := dialViewer(t, s.URL)
+	canvas, lossy := waitForPicture(t, v, want)
+	comparePictures(t, want, canvas, lossy)
+	if n := countAlpha(lossy); n == 0 || n == w*h {
+		t.Fatalf("%d of %d pixels came as JPEG: want the photo lossy and the text lossless", n, w*h)
+	}
+
+	// Change part of the screen: only the tiles under it travel.
+	changed := image.Rect(100, 100, 228, 164)
+	next := xlab.Desktop(w, h, 9)
+	draw.Draw(next, changed, image.NewUniform(color.RGBA{200, 30, 30, 255}), image.Point{}, draw.Src)
+	if err := win.Paint(changed, next); err != nil {
+		t.Fatal(err)
+	}
+	tiles := v.nextFrame(30 * time.Second)
+	for _, tile := range tiles {
+		r := image.Rect(tile.X, tile.Y, tile.X+tile.W, tile.Y+tile.H)
+		if !r.Overlaps(changed) {
+			t.Fatalf("tile %v was resent though nothing in it changed", r)
+		}
+	}
+	if len(tiles) > 6 {
+		t.Fatalf("%d tiles sent for a change covering 6", len(tiles))
+	}
+	drawTiles(t, canvas, lossy, tiles)
+	comparePictures(t, next, canvas, lossy)
+}
+
+func countAlpha(a *image.Alpha) int {
+	n := 0
+	for _, v := range a.Pix {
+		if v != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// waitForPicture composes frames from the viewer socket until the
+// lossless part of the picture matches want (the share may have sent the
+// screen before want was drawn), then returns the canvas.
+func waitForPicture(t *testing.T, v *viewerSocket, want *image.RGBA) (*image.RGBA, *image.Alpha) {
+	t.Helper()
+	canvas := image.NewRGBA(want.Bounds())
+	lossy := image.NewAlpha(want.Bounds())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		drawTiles(t, canvas, lossy, v.nextFrame(30*time.Second))
+		if countDiff(want, canvas, lossy) == 0 || time.Now().After(deadline) {
+			return canvas, lossy
+		}
+	}
+}
+
+// countDiff counts lossless pixels that differ; 0 means the picture is done.
+func countDiff(want, got *image.RGBA, lossy *image.Alpha) int {
+	n := 0
+	for i := 0; i < len(want.Pix); i += 4 {
+		if lossy.Pix[i/4] == 0 && !bytes.Equal(want.Pix[i:i+3], got.Pix[i:i+3]) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSessionInputOnlyWithControlConsent(t *testing.T) {
+	s := startSupportSession(t, 800, 600, "--allow-view")
+	rec, err := xlab.RecordInput(s.X.Display, image.Rect(0, 0, 800, 600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	v := dialViewer(t, s.URL)
+	v.waitEvent("state", 10*time.Second, nil)
+	click := func(x, y int) {
+		v.send(map[string]any{"type": "input", "input": map[string]any{"type": "down", "x": x, "y": y, "button": "left"}})
+		v.send(map[string]any{"type": "input", "input": map[string]any{"type": "up", "x": x, "y": y, "button": "left"}})
+	}
+	grant := func() {
+		v.send(map[string]any{"type": "request_control"})
+		s.Share.WaitEventWhere("consent_request", 20*time.Second, func(e proctest.Event) bool { return e.Str("what") == "control" })
+		s.Share.Say("y")
+		v.waitEvent("consent", 20*time.Second, func(e map[string]any) bool { return e["control"] == true })
+	}
+
+	click(11, 11) // before consent: must never arrive
+	grant()
+	click(222, 111)
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "text", "text": "fix it"}})
+	press := nextInput(t, rec, "press")
+	if press.X != 222 || press.Y != 111 {
+		t.Fatalf("first click to arrive was at %d,%d, want 222,111 (the one before consent leaked?)", press.X, press.Y)
+	}
+	var typed strings.Builder
+	for typed.Len() < len("fix it") {
+		typed.WriteString(nextInput(t, rec, "key").Text)
+	}
+	if typed.String() != "fix it" {
+		t.Fatalf("typed %q, want %q", typed.String(), "fix it")
+	}
+
+	// The customer takes control back: input stops.
+	s.Share.Say("/control off")
+	v.waitEvent("consent", 20*time.Second, func(e map[string]any) bool { return e["control"] == false })
+	click(33, 33)
+	grant()
+	click(444, 333)
+	if p := nextInput(t, rec, "press"); p.X != 444 || p.Y != 333 {
+		t.Fatalf("after control was taken back a click at %d,%d still arrived", p.X, p.Y)
+	}
+}
+
+func nextInput(t *testing.T, rec *xlab.Recorder, kind string) xlab.InputEvent {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-rec.Events:
+			if e.Kind == kind && (kind != "key" || e.Text != "") {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s input arrived", kind)
+		}
+	}
+}
+
+func TestSessionChatBothWaysAndTranscriptSurvivesSIGKILL(t *testing.T) {
+	s := startSupportSession(t, 320, 240, "--allow-view")
+	s.Join.WaitEvent("consent", 30*time.Second)
+	s.Share.Say("my printer is on fire")
+	got := s.Join.WaitEvent("chat", 20*time.Second)
+	if c, _ := got["chat"].(map[string]any); c["text"] != "my printer is on fire" || c["from"] != "Customer" {
+		t.Fatalf("rep got chat %v", got)
+	}
+	s.Join.Say("please step away from it")
+	s.Share.WaitEventWhere("chat", 20*time.Second, func(e proctest.Event) bool {
+		c, _ := e["chat"].(map[string]any)
+		return c["text"] == "please step away from it" && c["from"] == "Alice"
+	})
+	// Both messages are in the transcript before the host is killed.
+	s.Join.WaitEventWhere("chat", 20*time.Second, func(e proctest.Event) bool {
+		c, _ := e["chat"].(map[string]any)
+		return c["text"] == "please step away from it"
+	})
+	s.Join.Cmd.Process.Signal(syscall.SIGKILL)
+	s.Join.Wait(10 * time.Second)
+
+	files, _ := filepath.Glob(filepath.Join(s.RepHome, "transcripts", "*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("transcripts: %v", files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var texts []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e struct {
+			Event string         `json:"event"`
+			Chat  map[string]any `json:"chat"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("transcript line %q: %v", sc.Text(), err)
+		}
+		if e.Event == "chat" {
+			texts = append(texts, e.Chat["text"].(string))
+		}
+	}
+	if strings.Join(texts, "|") != "my printer is on fire|please step away from it" {
+		t.Fatalf("transcript chat after SIGKILL: %q", texts)
+	}
+}
+
+func TestSessionCustomerCtrlCEndsItForTheRep(t *testing.T) {
+	s := startSupportSession(t, 320, 240, "--allow-view")
+	s.Join.WaitEvent("consent", 30*time.Second)
+	s.Share.Signal(syscall.SIGINT)
+	ended := s.Join.WaitEvent("ended", 20*time.Second)
+	if !strings.Contains(ended.Str("reason"), "customer ended") {
+		t.Fatalf("rep was told %q", ended.Str("reason"))
+	}
+	if code := s.Join.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("join exited %d after the customer ended the session", code)
+	}
+	if code := s.Share.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("share exited %d after Ctrl-C", code)
+	}
+}
