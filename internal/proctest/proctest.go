@@ -63,7 +63,7 @@ type Proc struct {
 	Cmd    *exec.Cmd
 	Events chan Event
 	// Stdin is the process's standard input.
-	Stdin io.WriteCloser
+	Stdin  io.WriteCloser
 	stderr *lockedBuffer
 	done   chan struct{}
 	err    error
