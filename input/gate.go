@@ -20,6 +20,14 @@ type Gate struct {
 	mu      sync.Mutex
 	host    peer.ID
 	allowed bool
+	gen     uint64
+}
+
+// Generation changes whenever control is granted or withdrawn.
+func (g *Gate) Generation() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.gen
 }
 
 // SetHost names the only peer whose input may pass.
@@ -34,6 +42,7 @@ func (g *Gate) SetControl(allowed bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.allowed = allowed
+	g.gen++
 }
 
 // Control reports whether control is granted.

@@ -444,7 +444,10 @@ func (c *Customer) handleInput(s network.Stream) {
 	}
 	defer s.Close()
 	r := bufio.NewReader(s)
+	// Tell the host about refused input at most once a second, and once
+	// after every change of consent.
 	var lastRefusal time.Time
+	var lastGen uint64
 	for {
 		raw, err := p2p.ReadFrame(r, input.MaxEventSize)
 		if err != nil {
@@ -455,8 +458,8 @@ func (c *Customer) handleInput(s network.Stream) {
 			continue
 		}
 		if err := c.gate.Check(from); err != nil {
-			if time.Since(lastRefusal) > time.Second {
-				lastRefusal = time.Now()
+			if gen := c.gate.Generation(); time.Since(lastRefusal) > time.Second || gen != lastGen {
+				lastRefusal, lastGen = time.Now(), gen
 				c.mu.Lock()
 				l := c.link
 				c.mu.Unlock()

@@ -1,0 +1,171 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/input"
+	"assist/internal/p2ptest"
+	"assist/p2p"
+	"assist/pairing"
+	"assist/rendezvous"
+	"assist/screen"
+	"assist/shortcode"
+)
+
+// recordingInjector stands in for the X display in these protocol tests
+// (the X injector itself is tested against Xvfb in package input).
+type recordingInjector struct{ applied chan input.Event }
+
+func (r *recordingInjector) Apply(e input.Event) error { r.applied <- e; return nil }
+
+type blankScreen struct{}
+
+func (blankScreen) Capture(f *screen.Frame) error {
+	if f.W != 64 {
+		*f = *screen.NewFrame(64, 64)
+	}
+	return nil
+}
+
+func startCustomer(t *testing.T, ctx context.Context) (*Customer, *recordingInjector, []peer.AddrInfo, <-chan Event) {
+	t.Helper()
+	cfg := rendezvous.DefaultNodeConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = p2ptest.LoopbackListen
+	node, err := rendezvous.NewNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	rv := []peer.AddrInfo{{ID: node.Host.ID(), Addrs: node.Host.Addrs()}}
+	h := p2ptest.NewHost(t, nil)
+	inj := &recordingInjector{applied: make(chan input.Event, 16)}
+	events := make(chan Event, 256)
+	c := NewCustomer(CustomerConfig{
+		Host: h, Rendezvous: rendezvous.NewClient(h, rv), KeyTTL: time.Minute,
+		Screen: blankScreen{}, Injector: inj, Sender: screen.DefaultSenderConfig(),
+		OnEvent: func(e Event) { events <- e },
+	})
+	go func() { _ = c.Run(ctx) }()
+	return c, inj, rv, events
+}
+
+func waitKind(t *testing.T, events <-chan Event, kind string) Event {
+	t.Helper()
+	for {
+		select {
+		case e := <-events:
+			if e.Kind == kind {
+				return e
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+
+// TestCustomerGateHoldsAgainstAHostThatIgnoresConsent plays a modified
+// host that sends input without asking, and a stranger who never paired.
+func TestCustomerGateHoldsAgainstAHostThatIgnoresConsent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, inj, rv, events := startCustomer(t, ctx)
+	code, err := shortcode.Parse(waitKind(t, events, EvKey).Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := p2ptest.NewHost(t, nil)
+	rec, err := rendezvous.NewClient(rep, rv).Resolve(ctx, code.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
+	if _, err := pairing.Claim(ctx, rep, owner, string(rec.Kind), code); err != nil {
+		t.Fatal(err)
+	}
+	// A real host opens the session (view only; the customer answers).
+	hostEvents := make(chan Event, 256)
+	hub := NewHost(HostConfig{Host: rep, Name: "Mallory", Customer: owner, OnEvent: func(e Event) { hostEvents <- e }})
+	go func() { _ = hub.Run(ctx) }()
+	waitKind(t, events, EvConsentRequest)
+	c.Answer("view", true)
+	waitKind(t, hostEvents, EvConsent)
+
+	// A stranger's input stream is reset at once.
+	stranger := p2ptest.NewHost(t, nil)
+	if err := stranger.Connect(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := stranger.NewStream(ctx, owner.ID, InputProtocol); err == nil {
+		_ = p2p.WriteJSON(s, input.Event{Type: input.Click, X: 1, Y: 1})
+		if _, err := s.Read(make([]byte, 1)); err == nil {
+			t.Fatal("stranger's input stream was not reset")
+		}
+	}
+
+	// The host's peer sends input on its own, without control consent,
+	// as a modified host could: the customer drops it and says so.
+	s, err := rep.NewStream(ctx, owner.ID, InputProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAfter := func(e input.Event) {
+		t.Helper()
+		if err := p2p.WriteJSON(s, e); err != nil {
+			t.Fatal(err)
+		}
+		waitKind(t, hostEvents, EvRefused)
+	}
+	refusedAfter(input.Event{Type: input.Click, X: 5, Y: 5})
+	// Grant control as the customer's answer does; a marker must be the
+	// first event the display sees.
+	c.gate.SetControl(true)
+	applied := func(want int) {
+		t.Helper()
+		if err := p2p.WriteJSON(s, input.Event{Type: input.Click, X: want, Y: want}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case e := <-inj.applied:
+			if e.X != want {
+				t.Fatalf("refused input reached the display: %+v", e)
+			}
+		case <-ctx.Done():
+			t.Fatal("input never applied")
+		}
+	}
+	applied(42)
+	// Control taken back: dropped again, even from the host.
+	c.TakeControlBack()
+	refusedAfter(input.Event{Type: input.Click, X: 7, Y: 7})
+	c.gate.SetControl(true)
+	applied(99)
+}
+
+func TestHostRefusesInputWithoutControl(t *testing.T) {
+	h := NewHost(HostConfig{Host: p2ptest.NewHost(t, nil)})
+	if err := h.Input(input.Event{Type: input.Click, X: 1, Y: 1}); !errors.Is(err, ErrNoControl) {
+		t.Fatalf("err = %v, want ErrNoControl", err)
+	}
+	if err := h.Input(input.Event{Type: "nonsense"}); !errors.Is(err, input.ErrInvalid) {
+		t.Fatalf("bad event: %v", err)
+	}
+}
+
+func FuzzDecodeMsg(f *testing.F) {
+	f.Add([]byte(`{"type":"hello","session":"ab","name":"Alice","resume":true,"last_seq":3}`))
+	f.Add([]byte(`{"type":"chat","chat":{"seq":1,"from":"x","role":"rep","text":"hi","time":"2026-01-01T00:00:00Z"}}`))
+	f.Add([]byte(`{"type":"attendees","attendees":[{"name":"a","role":"customer"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeMsg(b)
+		if err == nil && m.Type == "" {
+			t.Fatal("accepted a message without type")
+		}
+	})
+}
+
