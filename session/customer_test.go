@@ -168,4 +168,3 @@ func FuzzDecodeMsg(f *testing.F) {
 		}
 	})
 }
-
