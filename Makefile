@@ -5,6 +5,7 @@ BIN       := bin/assist
 FUZZTIME  ?= 5s
 # Debian packages the tests need (installed by scripts/deps.sh when root).
 TEST_DEBS := xvfb chromium
+DEMO_DEBS := xvfb xterm x11-apps
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .PHONY: help build test test-unit fuzz lint bench demo deps clean
@@ -31,10 +32,11 @@ lint: ## gofmt, go vet and golangci-lint
 	$(GO) vet ./...
 	$(GO) run $(GOLANGCI) run ./...
 
-bench: ## benchmarks: code lookups per second, PAKE pairing
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./rendezvous/ ./pairing/
+bench: ## benchmarks: lookups/s, pairing, 1080p capture/encode, bytes per update, latency
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./rendezvous/ ./pairing/ ./screen/
 
-demo: build ## a full local demo
+demo: build ## the main job: rendezvous, a customer sharing a virtual screen, a rep joining
+	@./scripts/deps.sh $(DEMO_DEBS)
 	./scripts/demo.sh
 
 clean: ## remove build output

@@ -143,6 +143,9 @@ func joinText(e session.Event) string {
 	case session.EvChat:
 		return fmt.Sprintf("[%s] %s: %s", e.Chat.Time.Local().Format("15:04"), e.Chat.From, e.Chat.Text)
 	case session.EvConnection:
+		if e.RTTMs == 0 {
+			return fmt.Sprintf("Connection to the customer: %s over %s", e.Path, e.Transport)
+		}
 		return fmt.Sprintf("Connection to the customer: %s over %s, RTT %.1f ms", e.Path, e.Transport, e.RTTMs)
 	case session.EvEnded:
 		return "Session ended: " + e.Reason

@@ -1,0 +1,181 @@
+package screen
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"image/draw"
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"assist/internal/xlab"
+)
+
+// benchScreen is a 1920x1080 Xvfb showing a desktop-like picture.
+func benchScreen(b *testing.B) (*Capturer, *xlab.Window, *image.RGBA) {
+	b.Helper()
+	x := xlab.StartXvfb(b, 1920, 1080)
+	b.Setenv("DISPLAY", x.Display)
+	img := xlab.Desktop(1920, 1080, 5)
+	win, err := xlab.ShowImage(x.Display, img.Bounds(), img)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(win.Close)
+	c, err := OpenCapturer(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c, win, img
+}
+
+// BenchmarkCapture1080p is one capture of the whole screen over MIT-SHM.
+func BenchmarkCapture1080p(b *testing.B) {
+	c, _, _ := benchScreen(b)
+	var f Frame
+	for b.Loop() {
+		if err := c.Capture(&f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeFullFrame1080p encodes every tile of a 1080p desktop.
+func BenchmarkEncodeFullFrame1080p(b *testing.B) {
+	c, _, _ := benchScreen(b)
+	var f Frame
+	if err := c.Capture(&f); err != nil {
+		b.Fatal(err)
+	}
+	enc := NewParallelEncoder(true)
+	grid := Grid(f.W, f.H)
+	var bytes int
+	for b.Loop() {
+		tiles, err := enc.Encode(&f, grid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes = 0
+		for _, t := range tiles {
+			bytes += len(t.Data)
+		}
+	}
+	b.ReportMetric(float64(bytes), "bytes/frame")
+}
+
+// workload changes the screen before each frame, as a person would.
+type workload func(win *xlab.Window, img *image.RGBA, i int)
+
+func typing(win *xlab.Window, img *image.RGBA, i int) {
+	// One character cell of an 8x16 terminal font, left to right.
+	r := image.Rect(40+(i%150)*8, 60+(i/150%40)*16, 48+(i%150)*8, 76+(i/150%40)*16)
+	draw.Draw(img, r, image.NewUniform(color.RGBA{uint8(i * 37), 220, 220, 255}), image.Point{}, draw.Src)
+	_ = win.Paint(r, img)
+}
+
+func scrolling(win *xlab.Window, img *image.RGBA, i int) {
+	// A 1200x800 terminal moves up by one 16-pixel line and a new line of
+	// text appears at the bottom.
+	area := image.Rect(20, 40, 1220, 840)
+	draw.Draw(img, image.Rect(area.Min.X, area.Min.Y, area.Max.X, area.Max.Y-16), img, image.Pt(area.Min.X, area.Min.Y+16), draw.Src)
+	line := image.Rect(area.Min.X, area.Max.Y-16, area.Max.X, area.Max.Y)
+	draw.Draw(img, line, image.NewUniform(color.RGBA{20, 20, 24, 255}), image.Point{}, draw.Src)
+	for x := line.Min.X; x < line.Max.X-8; x += 8 {
+		if (x*7+i*13)%5 != 0 { // a glyph-like mark per cell
+			draw.Draw(img, image.Rect(x+1, line.Min.Y+3, x+6, line.Min.Y+13), image.NewUniform(color.RGBA{220, 220, 220, 255}), image.Point{}, draw.Src)
+		}
+	}
+	_ = win.Paint(area, img)
+}
+
+func fullScreen(a, c *image.RGBA) workload {
+	return func(win *xlab.Window, img *image.RGBA, i int) {
+		next := a
+		if i%2 == 1 {
+			next = c
+		}
+		copy(img.Pix, next.Pix)
+		_ = win.Paint(img.Bounds(), img)
+	}
+}
+
+// benchWorkload runs capture, change detection and encoding after each
+// change, reporting what one update costs and what rate that allows.
+func benchWorkload(b *testing.B, change workload) {
+	c, win, img := benchScreen(b)
+	s := NewSender(c, DefaultSenderConfig())
+	if _, err := s.Step(io.Discard); err != nil { // the first, full frame
+		b.Fatal(err)
+	}
+	var bytes, frames int
+	var capture, encode time.Duration
+	i := 0
+	for b.Loop() {
+		if change != nil {
+			change(win, img, i)
+		}
+		i++
+		st, err := s.Step(io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += st.Bytes
+		capture += st.Capture
+		encode += st.Encode
+		if st.Tiles > 0 {
+			frames++
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(bytes)/n, "bytes/update")
+	b.ReportMetric(float64(capture.Microseconds())/n/1000, "capture-ms")
+	b.ReportMetric(float64(encode.Microseconds())/n/1000, "encode-ms")
+	b.ReportMetric(float64(frames)/n, "frames/update")
+}
+
+func BenchmarkStaticScreen(b *testing.B) { benchWorkload(b, nil) }
+func BenchmarkTyping(b *testing.B)       { benchWorkload(b, typing) }
+func BenchmarkScrolling(b *testing.B)    { benchWorkload(b, scrolling) }
+func BenchmarkFullScreenChange(b *testing.B) {
+	benchWorkload(b, fullScreen(xlab.Desktop(1920, 1080, 11), xlab.Desktop(1920, 1080, 12)))
+}
+
+// BenchmarkCaptureToViewerLatency measures from capture to the moment a
+// viewer's subscriber holds the update: capture, diff, encode, the wire
+// format, the host's mirror. The network adds its round trip on top.
+func BenchmarkCaptureToViewerLatency(b *testing.B) {
+	c, win, img := benchScreen(b)
+	s := NewSender(c, DefaultSenderConfig())
+	pr, pw := io.Pipe()
+	m := NewMirror()
+	go func() { _ = Receive(pr, m.Apply) }()
+	sub := m.Subscribe()
+	ctx := context.Background()
+	if _, err := s.Step(pw); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := sub.Next(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		typing(win, img, i)
+		i++
+		start := time.Now()
+		if _, err := s.Step(pw); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sub.Next(ctx); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	pw.Close()
+}
