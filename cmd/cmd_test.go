@@ -1,0 +1,96 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testIO() (*IO, *bytes.Buffer, *bytes.Buffer) {
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	return &IO{In: strings.NewReader(""), Out: out, ErrOut: errOut}, out, errOut
+}
+
+func TestShareFlags(t *testing.T) {
+	io, _, _ := testIO()
+	var got *ShareOptions
+	c := NewCmdShare(io, func(_ context.Context, o *ShareOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--allow-view", "--display", "1", "--key-ttl", "2m", "--json", "--rendezvous", "/ip4/1.2.3.4/tcp/1/p2p/x"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !got.AllowView || got.AllowControl || got.Display != 1 || got.KeyTTL != 2*time.Minute || !got.Peer.JSON || len(got.Peer.Rendezvous) != 1 {
+		t.Fatalf("parsed %+v", got)
+	}
+	c = NewCmdShare(io, func(context.Context, *ShareOptions) error { return nil })
+	c.SetArgs([]string{"--key-ttl", "0s"})
+	if err := c.Execute(); err == nil {
+		t.Fatal("zero key TTL accepted")
+	}
+}
+
+func TestJoinFlags(t *testing.T) {
+	io, _, _ := testIO()
+	var got *JoinOptions
+	c := NewCmdJoin(io, func(_ context.Context, o *JoinOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--name", "Alice", "--no-browser", "482-193-7751"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Alice" || !got.NoBrowser || got.Code != "482-193-7751" {
+		t.Fatalf("parsed %+v", got)
+	}
+}
+
+func TestRendezvousFlags(t *testing.T) {
+	io, _, _ := testIO()
+	var got *RendezvousOptions
+	c := NewCmdRendezvous(io, func(_ context.Context, o *RendezvousOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--listen", "/ip4/127.0.0.1/tcp/1", "--relay-max-duration", "1h", "--relay-max-data", "1000", "--lookup-rate", "3", "--data-dir", t.TempDir()})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	n := got.Node
+	if len(n.Listen) != 1 || n.Relay.MaxDuration != time.Hour || n.Relay.MaxData != 1000 || n.LookupPerPeer.Per != 3 {
+		t.Fatalf("parsed %+v", n)
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	io, _, errOut := testIO()
+	if code := Main([]string{"share", "--no-such-flag"}, io); code != exitUsage {
+		t.Fatalf("unknown flag: exit %d", code)
+	}
+	if !strings.Contains(errOut.String(), "--help") {
+		t.Fatalf("usage error does not point to --help: %q", errOut.String())
+	}
+	io, _, errOut = testIO()
+	if code := Main([]string{"join", "123-456-7890"}, io); code != exitError {
+		t.Fatalf("mistyped key: exit %d", code)
+	}
+	if !strings.Contains(errOut.String(), "mistyped") {
+		t.Fatalf("mistyped key message: %q", errOut.String())
+	}
+}
+
+func TestJoinWithoutRendezvousSaysWhatToDo(t *testing.T) {
+	t.Setenv("ASSIST_HOME", t.TempDir())
+	t.Setenv("ASSIST_RENDEZVOUS", "")
+	io, _, errOut := testIO()
+	// A well-formed key, so the failure is the missing rendezvous node.
+	if code := Main([]string{"join", "000-000-0000"}, io); code == exitOK {
+		t.Fatal("join without rendezvous succeeded")
+	}
+	if msg := errOut.String(); !strings.Contains(msg, "--rendezvous") || !strings.Contains(msg, "ASSIST_RENDEZVOUS") {
+		t.Fatalf("error does not say what to do: %q", msg)
+	}
+}
+
+func TestBannerIsFiveRows(t *testing.T) {
+	b := banner("482-193-7751")
+	if n := strings.Count(b, "\n"); n != 5 {
+		t.Fatalf("banner has %d rows", n)
+	}
+}
