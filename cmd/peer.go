@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -77,11 +76,4 @@ func displayName(flag, dir string) string {
 		}
 	}
 	return "Representative"
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

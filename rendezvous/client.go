@@ -46,7 +46,7 @@ const maxRegisterTries = 16
 // Register creates a fresh code of the given kind, valid for ttl, pointing
 // at this host's current addresses.
 func (c *Client) Register(ctx context.Context, kind Kind, ttl time.Duration) (*Registration, error) {
-	var lastErr error = ErrUnreachable
+	lastErr := ErrUnreachable
 	for _, server := range c.servers {
 		reg, err := c.registerAt(ctx, server, kind, ttl)
 		if err == nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"assist/shortcode"
 )
@@ -76,7 +77,7 @@ func OpenRegistry(dataDir string, limits RegistryLimits, clock Clock) (*Registry
 	}
 	path := filepath.Join(dataDir, "codes.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: another 'assist rendezvous' is using this data directory", path)
 	}
 	if err != nil {

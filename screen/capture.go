@@ -91,7 +91,7 @@ func OpenCapturer(display int) (*Capturer, error) {
 	c := &Capturer{conn: conn, root: xproto.Setup(conn).DefaultScreen(conn).Root, bounds: displays[display].Bounds}
 	if !c.is32bpp() {
 		conn.Close()
-		return nil, fmt.Errorf("X server pixel format is not 32 bits per pixel at depth 24; unsupported")
+		return nil, fmt.Errorf("unsupported X server pixel format: want 32 bits per pixel at depth 24")
 	}
 	if err := c.attachShm(); err != nil {
 		c.data = nil // fall back to plain GetImage over the socket

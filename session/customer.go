@@ -58,7 +58,6 @@ type Customer struct {
 	repName   string
 	view      bool
 	link      *link
-	linkDone  chan struct{}
 	answers   map[string]chan bool
 	stopView  context.CancelFunc
 	ended     bool
