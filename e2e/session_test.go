@@ -425,3 +425,30 @@ func TestSessionCustomerCtrlCEndsItForTheRep(t *testing.T) {
 		t.Fatalf("share exited %d after Ctrl-C", code)
 	}
 }
+
+func TestSupportKeyExpiresWhenNoRepJoins(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	rv := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1"})
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		"share", "--json", "--key-ttl", "2s", "--rendezvous", rv.Addrs[0].String(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1")
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	ended := share.WaitEvent("ended", 30*time.Second)
+	if !strings.Contains(ended.Str("reason"), "expired") {
+		t.Fatalf("ended with %q, want the key expired", ended.Str("reason"))
+	}
+	if code := share.Wait(10 * time.Second); code == 0 {
+		t.Fatal("share exited 0 although nobody joined")
+	}
+	if !strings.Contains(share.Stderr(), "'assist share' again") {
+		t.Fatalf("stderr does not say what to do: %s", share.Stderr())
+	}
+	// A rep who tries the key now is told it expired.
+	join := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir()},
+		"join", "--json", "--no-browser", "--rendezvous", rv.Addrs[0].String(), key)
+	if code := join.Wait(30 * time.Second); code == 0 {
+		t.Fatal("join with an expired key succeeded")
+	}
+	if !strings.Contains(join.Stderr(), "expired") {
+		t.Fatalf("join's error does not say expired: %s", join.Stderr())
+	}
+}

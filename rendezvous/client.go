@@ -67,7 +67,9 @@ func (c *Client) registerAt(ctx context.Context, server peer.AddrInfo, kind Kind
 		if err != nil {
 			return nil, err
 		}
-		reg := &Registration{Code: code, Kind: kind, Expires: time.Now().Add(ttl).Truncate(time.Second), server: server}
+		// Records carry whole seconds; round up so a code never lives
+		// shorter than asked.
+		reg := &Registration{Code: code, Kind: kind, Expires: time.Now().Add(ttl + time.Second - 1).Truncate(time.Second), server: server}
 		resp, err := c.publish(ctx, reg)
 		if err == nil {
 			return reg, nil
