@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 
+	"assist/p2p"
 	"assist/pairing"
 	"assist/rendezvous"
 	"assist/session"
@@ -121,7 +122,19 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 		openBrowser(view.URL(), log)
 	}
 	go readJoinCommands(opts.IO.In, hub, ev)
+	go reportNetwork(ctx, node, func(e session.Event) { ev.Emit(e.Kind, eventFields(e), "") })
 	return hub.Run(ctx)
+}
+
+// reportNetwork passes this peer's network state changes to show.
+func reportNetwork(ctx context.Context, node *peerNode, show func(session.Event)) {
+	states, err := p2p.WatchNetwork(ctx, node.host)
+	if err != nil {
+		return
+	}
+	for st := range states {
+		show(session.NetworkEvent(st))
+	}
 }
 
 // joinError turns a pairing failure into what the rep should do next.

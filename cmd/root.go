@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"assist/p2p"
 )
 
 // Exit codes.
@@ -33,6 +36,13 @@ func usageErrorf(format string, args ...any) error {
 func Main(args []string, io *IO) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if nets := os.Getenv(p2p.EnvLabPublic); nets != "" {
+		if err := p2p.TreatAsPublic(nets); err != nil {
+			fmt.Fprintf(io.ErrOut, "assist: %s: %v\n", p2p.EnvLabPublic, err)
+			return exitUsage
+		}
+		fmt.Fprintf(io.ErrOut, "assist: test switch %s: treating %s as public addresses\n", p2p.EnvLabPublic, nets)
+	}
 	root := NewRootCmd(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

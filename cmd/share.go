@@ -117,9 +117,10 @@ func listDisplays(out io.Writer) error {
 
 // shareUI prints the customer's events.
 type shareUI struct {
-	ev   *Events
-	json bool
-	rep  string
+	ev    *Events
+	json  bool
+	rep   string
+	reach string // last reachability shown
 }
 
 func (u *shareUI) show(e session.Event) {
@@ -155,6 +156,15 @@ func (u *shareUI) text(e session.Event) string {
 		return "In this session with you: " + strings.Join(names, ", ")
 	case session.EvEnded:
 		return "Session ended: " + e.Reason
+	case session.EvNetwork:
+		if e.Reachability == u.reach || e.Reachability == "unknown" {
+			return ""
+		}
+		u.reach = e.Reachability
+		if e.Reachability == "private" {
+			return "Your computer is behind a router or firewall; the representative will connect through the relay first."
+		}
+		return ""
 	}
 	return e.Text
 }

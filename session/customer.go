@@ -113,6 +113,10 @@ func (c *Customer) Run(ctx context.Context) error {
 	c.cfg.OnEvent(Event{Kind: EvKey, Key: reg.Code.String(), Expires: &exp, Peer: h.ID().String()})
 	c.cfg.OnEvent(Event{Kind: EvWaiting, Text: "waiting for a representative"})
 
+	netCtx, stopNet := context.WithCancel(ctx)
+	defer stopNet()
+	go c.followNetwork(netCtx, reg)
+
 	keyTimer := time.NewTimer(time.Until(reg.Expires))
 	defer keyTimer.Stop()
 	select {
@@ -130,6 +134,27 @@ func (c *Customer) Run(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.endReason
+}
+
+// followNetwork reports this peer's reachability and, until a rep has
+// joined, re-publishes the key's record whenever the addresses change: a
+// peer behind NAT becomes reachable only once it holds a relay address.
+func (c *Customer) followNetwork(ctx context.Context, reg *rendezvous.Registration) {
+	states, err := p2p.WatchNetwork(ctx, c.cfg.Host)
+	if err != nil {
+		return
+	}
+	for st := range states {
+		c.cfg.OnEvent(NetworkEvent(st))
+		if c.joined() {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := c.cfg.Rendezvous.Refresh(rctx, reg); err != nil && ctx.Err() == nil {
+			c.cfg.OnEvent(Event{Kind: EvError, Text: "could not update the support key's addresses: " + err.Error()})
+		}
+		cancel()
+	}
 }
 
 func (c *Customer) joined() bool {
@@ -201,9 +226,10 @@ func (c *Customer) attach(l *link, hello Msg) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if c.link != nil {
-		c.link.close()
-	}
+	// A link still in place means the host moved to a better connection
+	// (it closes the old link itself) or the old link died unnoticed (it
+	// times out by itself).
+	moved := c.link != nil
 	c.link = l
 	if c.lostTimer != nil {
 		c.lostTimer.Stop()
@@ -219,7 +245,7 @@ func (c *Customer) attach(l *link, hello Msg) bool {
 		c.view = view
 		c.mu.Unlock()
 		c.cfg.OnEvent(Event{Kind: EvConsent, View: boolp(view), Control: boolp(c.gate.Control())})
-	} else {
+	} else if !moved {
 		c.cfg.OnEvent(Event{Kind: EvResumed, Text: "connection to " + hello.Name + " restored"})
 	}
 	c.mu.Lock()

@@ -3,6 +3,8 @@ package session
 import (
 	"sync"
 	"time"
+
+	"assist/p2p"
 )
 
 // Event is something the UI shows: the terminal prints it (or with --json
@@ -29,6 +31,10 @@ type Event struct {
 	FPS       float64    `json:"fps,omitempty"`
 	LatencyMs float64    `json:"latency_ms,omitempty"`
 	History   []Chat     `json:"history,omitempty"`
+	// Network state of this peer (EvNetwork).
+	Reachability string   `json:"reachability,omitempty"`
+	Addrs        []string `json:"addrs,omitempty"`
+	ViaRelay     *bool    `json:"via_relay,omitempty"`
 }
 
 // Event kinds.
@@ -50,8 +56,22 @@ const (
 	EvEnded          = "ended"
 	EvPaired         = "paired"
 	EvError          = "error"
-	EvState          = "state" // viewer: everything at once, when a page opens
+	EvState          = "state"   // viewer: everything at once, when a page opens
+	EvNetwork        = "network" // this peer's reachability and addresses changed
 )
+
+// NetworkEvent describes this peer's network state for the UI.
+func NetworkEvent(st p2p.NetworkState) Event {
+	addrs := make([]string, len(st.Addrs))
+	for i, a := range st.Addrs {
+		addrs[i] = a.String()
+	}
+	text := "network: reachability " + st.Reachability
+	if st.ViaRelay {
+		text += ", reachable through the relay"
+	}
+	return Event{Kind: EvNetwork, Reachability: st.Reachability, Addrs: addrs, ViaRelay: boolp(st.ViaRelay), Text: text}
+}
 
 func boolp(b bool) *bool { return &b }
 

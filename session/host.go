@@ -139,6 +139,13 @@ func (h *Host) Run(ctx context.Context) error {
 		if h.isEnded() {
 			break
 		}
+		h.mu.Lock()
+		moved := h.link
+		h.mu.Unlock()
+		if moved != nil && moved != l { // migrated to a better connection
+			l = moved
+			continue
+		}
 		h.emit(Event{Kind: EvReconnecting, Text: "connection to the customer lost; reconnecting"})
 		if l, err = h.reconnect(ctx); err != nil {
 			h.finish(ErrLinkLost.Error(), ErrLinkLost)
@@ -196,6 +203,38 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 	}
 	h.sendAttendees()
 	return l, nil
+}
+
+// migrate moves the session's streams onto a new direct connection after
+// hole punching succeeded: streams stay on the connection they were opened
+// on, and the relayed one may be cut (relay limits, relay going away).
+func (h *Host) migrate(ctx context.Context) {
+	if h.isEnded() {
+		return
+	}
+	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	h.mu.Lock()
+	old := h.link
+	h.mu.Unlock()
+	if _, err := h.open(mctx, true); err != nil {
+		return // the old link goes on; a failure there resumes as usual
+	}
+	if old != nil {
+		old.close() // Run sees the new link in place and serves it
+	}
+	h.mu.Lock()
+	if h.input != nil {
+		h.input.Reset()
+		h.input = nil
+	}
+	restart := h.screenRun != nil
+	h.mu.Unlock()
+	if restart {
+		h.stopScreen()
+		h.startScreen()
+	}
+	h.emit(Event{Kind: EvNotice, Text: "session moved to the direct connection"})
 }
 
 func (h *Host) reconnect(ctx context.Context) (*link, error) {
@@ -357,6 +396,9 @@ func (h *Host) watchPath(ctx context.Context) {
 		if p.Connected && !p.SameRoute(last) {
 			h.emit(Event{Kind: EvConnection, Peer: p.Peer.String(), Path: p.Kind(), Transport: p.Transport,
 				RTTMs: float64(p.RTT.Microseconds()) / 1000})
+			if last.Connected && last.Relayed && !p.Relayed {
+				go h.migrate(ctx)
+			}
 		}
 		if p.Connected {
 			last = p
