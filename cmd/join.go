@@ -94,8 +94,20 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 	if rec.Kind != rendezvous.KindSupport {
 		return fmt.Errorf("%s is an invitation code, not a support key", code)
 	}
-	ev.Emit("connecting", map[string]any{"peer": rec.Owner.String()}, "Connecting to the customer…")
+	// Talking to the rendezvous node told this host its public address;
+	// give libp2p a moment to enable hole punching before the first,
+	// possibly relayed, connection to the customer.
+	p2p.WaitHolePunchReady(ctx, node.host, 3*time.Second)
 	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
+	hub := session.NewHost(session.HostConfig{
+		Host:          node.host,
+		Name:          displayName(opts.Name, node.configDir),
+		Customer:      owner,
+		TranscriptDir: filepath.Join(node.configDir, "transcripts"),
+		OnEvent:       func(e session.Event) { ev.Emit(e.Kind, eventFields(e), joinText(e)) },
+	})
+	hub.WatchPath(ctx)
+	ev.Emit("connecting", map[string]any{"peer": rec.Owner.String()}, "Connecting to the customer…")
 	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	_, err = pairing.Claim(pctx, node.host, owner, string(rec.Kind), code)
 	cancel()
@@ -104,14 +116,6 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 	}
 	ev.Emit(session.EvPaired, map[string]any{"peer": rec.Owner.String()}, "Support key accepted. Waiting for the customer to allow viewing…")
 
-	name := displayName(opts.Name, node.configDir)
-	hub := session.NewHost(session.HostConfig{
-		Host:          node.host,
-		Name:          name,
-		Customer:      owner,
-		TranscriptDir: filepath.Join(node.configDir, "transcripts"),
-		OnEvent:       func(e session.Event) { ev.Emit(e.Kind, eventFields(e), joinText(e)) },
-	})
 	view, err := viewer.Start(hub, log)
 	if err != nil {
 		return err
@@ -162,7 +166,7 @@ func joinText(e session.Event) string {
 		return fmt.Sprintf("Connection to the customer: %s over %s, RTT %.1f ms", e.Path, e.Transport, e.RTTMs)
 	case session.EvEnded:
 		return "Session ended: " + e.Reason
-	case session.EvFrame, session.EvAttendees:
+	case session.EvFrame, session.EvAttendees, session.EvLink:
 		return ""
 	}
 	return e.Text

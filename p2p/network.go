@@ -5,10 +5,12 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
@@ -108,4 +110,39 @@ func without(list []*net.IPNet, lab *net.IPNet) []*net.IPNet {
 		out = append(out, n)
 	}
 	return out
+}
+
+// HolePunchReady reports whether the host answers hole-punching requests:
+// libp2p registers the DCUtR handler only once the host knows one of its
+// public addresses.
+func HolePunchReady(h host.Host) bool {
+	return slices.Contains(h.Mux().Protocols(), holepunch.Protocol)
+}
+
+// WaitHolePunchReady waits until HolePunchReady, at most timeout. A peer
+// that is dialled through a relay before it is ready cannot take part in
+// hole punching for that connection, so it stays relayed.
+func WaitHolePunchReady(ctx context.Context, h host.Host, timeout time.Duration) bool {
+	if HolePunchReady(h) {
+		return true
+	}
+	sub, err := h.EventBus().Subscribe(new(event.EvtLocalProtocolsUpdated))
+	if err != nil {
+		return false
+	}
+	defer sub.Close()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		if HolePunchReady(h) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return false
+		case <-sub.Out():
+		}
+	}
 }

@@ -96,49 +96,61 @@ func CurrentPath(h host.Host, p peer.ID) Path {
 }
 
 // WatchPath sends the path to p whenever a connection to p opens or closes,
-// and after every round-trip measurement (one ping per interval). The
-// channel is closed when ctx ends. Slow readers miss intermediate states,
-// never the latest one.
+// and after every round-trip measurement (one ping per interval). The path
+// is computed inside libp2p's connection callback, in the order the
+// connections appear, so a relayed connection that is upgraded a few
+// milliseconds later is still reported first. If the reader falls behind,
+// the oldest states are dropped, never the latest. The channel is closed
+// when ctx ends.
 func WatchPath(ctx context.Context, h host.Host, p peer.ID, interval time.Duration) <-chan Path {
-	out := make(chan Path, 1)
-	changed := make(chan struct{}, 1)
+	out := make(chan Path, 16)
+	var mu sync.Mutex
+	closed := false
+	send := func(cur Path) {
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return
+		}
+		for {
+			select {
+			case out <- cur:
+				return
+			default:
+				select { // full: drop the oldest state
+				case <-out:
+				default:
+				}
+			}
+		}
+	}
 	poke := func(_ network.Network, c network.Conn) {
 		if c.RemotePeer() == p {
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
+			send(CurrentPath(h, p))
 		}
 	}
 	notifee := &network.NotifyBundle{ConnectedF: poke, DisconnectedF: poke}
 	h.Network().Notify(notifee)
-
-	var once sync.Once
+	send(CurrentPath(h, p))
 	go func() {
-		defer close(out)
-		defer once.Do(func() { h.Network().StopNotify(notifee) })
+		defer func() {
+			h.Network().StopNotify(notifee)
+			mu.Lock()
+			closed = true
+			close(out)
+			mu.Unlock()
+		}()
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
-		send := func() {
-			cur := CurrentPath(h, p)
-			select {
-			case <-out: // drop a stale state nobody read
-			default:
-			}
-			out <- cur
-		}
-		send()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-changed:
-				send()
 			case <-tick.C:
 				if h.Network().Connectedness(p) == network.Connected {
 					measureRTT(ctx, h, p, interval)
 				}
-				send()
+				send(CurrentPath(h, p))
 			}
 		}
 	}()

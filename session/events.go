@@ -28,6 +28,7 @@ type Event struct {
 	Transport string     `json:"transport,omitempty"`
 	RTTMs     float64    `json:"rtt_ms,omitempty"`
 	Frames    uint64     `json:"frames,omitempty"`
+	Bytes     uint64     `json:"bytes,omitempty"` // screen bytes received so far
 	FPS       float64    `json:"fps,omitempty"`
 	LatencyMs float64    `json:"latency_ms,omitempty"`
 	History   []Chat     `json:"history,omitempty"`
@@ -58,6 +59,7 @@ const (
 	EvError          = "error"
 	EvState          = "state"   // viewer: everything at once, when a page opens
 	EvNetwork        = "network" // this peer's reachability and addresses changed
+	EvLink           = "link"    // host: the session's control link is up, over Path
 )
 
 // NetworkEvent describes this peer's network state for the UI.

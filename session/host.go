@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -46,19 +47,23 @@ type Host struct {
 	fan        fanout
 	transcript *Transcript
 
-	mu        sync.Mutex
-	link      *link
-	view      bool
-	control   bool
-	input     network.Stream
-	screenRun context.CancelFunc
-	path      p2p.Path
-	history   []Chat
-	ended     bool
-	ending    bool
-	endErr    error
-	done      chan struct{}
-	fps       fpsCounter
+	migrateMu   sync.Mutex // one migration at a time
+	mu          sync.Mutex
+	link        *link
+	view        bool
+	control     bool
+	input       network.Stream
+	screenRun   context.CancelFunc
+	path        p2p.Path
+	history     []Chat
+	ended       bool
+	ending      bool
+	endErr      error
+	done        chan struct{}
+	fps         fpsCounter
+	frameTimer  *time.Timer
+	lastLatency time.Duration
+	bytes       uint64 // screen bytes received
 }
 
 // NewHost prepares the host's side; Run starts it.
@@ -127,9 +132,8 @@ func (h *Host) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open session: %w", err)
 	}
-	pathCtx, stopPath := context.WithCancel(ctx)
-	defer stopPath()
-	go h.watchPath(pathCtx)
+	// Hole punching may have finished while the session was opening.
+	go h.migrate(ctx)
 	go func() {
 		<-ctx.Done()
 		h.End("the representative ended the session")
@@ -194,6 +198,11 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 	h.mu.Lock()
 	h.link = l
 	h.mu.Unlock()
+	linkPath := "direct"
+	if p2p.IsRelayed(s.Conn().RemoteMultiaddr()) {
+		linkPath = "relayed"
+	}
+	h.emit(Event{Kind: EvLink, Path: linkPath, Transport: p2p.TransportOf(s.Conn().RemoteMultiaddr())})
 	if !resume {
 		h.emit(Event{Kind: EvJoined, Name: "Customer", Peer: h.cfg.Customer.ID.String(), Text: "connected to the customer"})
 	}
@@ -214,9 +223,16 @@ func (h *Host) migrate(ctx context.Context) {
 	}
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	h.migrateMu.Lock()
+	defer h.migrateMu.Unlock()
 	h.mu.Lock()
 	old := h.link
 	h.mu.Unlock()
+	if old == nil || !p2p.IsRelayed(old.s.Conn().RemoteMultiaddr()) || p2p.CurrentPath(h.cfg.Host, h.cfg.Customer.ID).Relayed {
+		// Not open yet or resuming (the next open picks the best
+		// connection by itself), already direct, or nothing better yet.
+		return
+	}
 	if _, err := h.open(mctx, true); err != nil {
 		return // the old link goes on; a failure there resumes as usual
 	}
@@ -228,12 +244,10 @@ func (h *Host) migrate(ctx context.Context) {
 		h.input.Reset()
 		h.input = nil
 	}
-	restart := h.screenRun != nil
-	h.mu.Unlock()
-	if restart {
-		h.stopScreen()
-		h.startScreen()
+	if h.screenRun != nil {
+		h.restartScreenLocked()
 	}
+	h.mu.Unlock()
 	h.emit(Event{Kind: EvNotice, Text: "session moved to the direct connection"})
 }
 
@@ -288,32 +302,31 @@ func (h *Host) serve(l *link) {
 func (h *Host) setConsent(view, control bool) {
 	h.mu.Lock()
 	changed := view != h.view || control != h.control
-	startScreen := view && h.screenRun == nil
-	stopScreen := !view && h.screenRun != nil
+	started := view && h.screenRun == nil
 	h.view, h.control = view, control
 	if !control && h.input != nil {
 		h.input.Reset()
 		h.input = nil
 	}
+	if started {
+		h.restartScreenLocked()
+	}
+	if !view {
+		h.stopScreenLocked()
+	}
 	h.mu.Unlock()
-	if stopScreen {
-		h.stopScreen()
-	}
-	if startScreen {
-		h.startScreen()
-	}
-	if changed || startScreen {
+	if changed || started {
 		h.emit(Event{Kind: EvConsent, View: boolp(view), Control: boolp(control)})
 	}
 }
 
-func (h *Host) startScreen() {
+// restartScreenLocked replaces the screen receiver: there is never more
+// than one, since the customer serves only the newest screen stream.
+func (h *Host) restartScreenLocked() {
+	h.stopScreenLocked()
 	ctx, cancel := context.WithCancel(context.Background())
-	h.mu.Lock()
 	h.screenRun = cancel
-	h.mu.Unlock()
 	go func() {
-		defer cancel()
 		for ctx.Err() == nil && !h.isEnded() {
 			h.receiveScreen(ctx)
 			select {
@@ -325,14 +338,17 @@ func (h *Host) startScreen() {
 	}()
 }
 
+func (h *Host) stopScreenLocked() {
+	if h.screenRun != nil {
+		h.screenRun()
+		h.screenRun = nil
+	}
+}
+
 func (h *Host) stopScreen() {
 	h.mu.Lock()
-	cancel := h.screenRun
-	h.screenRun = nil
-	h.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
+	defer h.mu.Unlock()
+	h.stopScreenLocked()
 }
 
 func (h *Host) receiveScreen(ctx context.Context) {
@@ -344,7 +360,7 @@ func (h *Host) receiveScreen(ctx context.Context) {
 		<-ctx.Done()
 		s.Reset()
 	}()
-	_ = screen.Receive(s, func(m screen.Message) {
+	_ = screen.Receive(&countingReader{r: s, h: h}, func(m screen.Message) {
 		h.mirror.Apply(m)
 		if m.Kind == screen.MsgFrameEnd {
 			h.frameArrived(m.End)
@@ -355,14 +371,32 @@ func (h *Host) receiveScreen(ctx context.Context) {
 
 func (h *Host) frameArrived(end screen.FrameEnd) {
 	now := time.Now()
-	latency := now.Sub(time.UnixMicro(end.Captured))
 	h.mu.Lock()
-	fps, report := h.fps.add(now)
-	frames := h.fps.total
+	h.lastLatency = now.Sub(time.UnixMicro(end.Captured))
+	report := h.fps.add(now)
+	if !report && h.frameTimer == nil {
+		// Throttled: report this frame when the second is over, so the
+		// last frame of a burst is never left out.
+		h.frameTimer = time.AfterFunc(h.fps.untilNext(now), func() {
+			h.mu.Lock()
+			h.frameTimer = nil
+			h.fps.roll(time.Now())
+			h.mu.Unlock()
+			h.reportFrames()
+		})
+	}
 	h.mu.Unlock()
 	if report {
-		h.emit(Event{Kind: EvFrame, Frames: frames, FPS: fps, LatencyMs: float64(latency.Microseconds()) / 1000})
+		h.reportFrames()
 	}
+}
+
+func (h *Host) reportFrames() {
+	h.mu.Lock()
+	e := Event{Kind: EvFrame, Frames: h.fps.total, Bytes: h.bytes, FPS: h.fps.rate,
+		LatencyMs: float64(h.lastLatency.Microseconds()) / 1000}
+	h.mu.Unlock()
+	h.emit(e)
 }
 
 // fpsCounter counts frames and says when a once-a-second report is due.
@@ -370,22 +404,58 @@ type fpsCounter struct {
 	total      uint64
 	windowN    uint64
 	windowFrom time.Time
+	rate       float64 // frames per second over the last window
 }
 
-func (f *fpsCounter) add(now time.Time) (fps float64, report bool) {
+// add counts a frame and reports whether a report is due now.
+func (f *fpsCounter) add(now time.Time) bool {
 	f.total++
 	f.windowN++
 	if f.windowFrom.IsZero() {
 		f.windowFrom = now
-		return 0, true
+		return true
 	}
 	if d := now.Sub(f.windowFrom); d >= time.Second {
-		fps = float64(f.windowN) / d.Seconds()
+		f.rate = float64(f.windowN) / d.Seconds()
 		f.windowN, f.windowFrom = 0, now
-		return fps, true
+		return true
 	}
-	return 0, false
+	return false
 }
+
+// roll closes the window at now without counting a frame, for a
+// report that the timer makes.
+func (f *fpsCounter) roll(now time.Time) {
+	if d := now.Sub(f.windowFrom); d > 0 {
+		f.rate = float64(f.windowN) / d.Seconds()
+	}
+	f.windowN, f.windowFrom = 0, now
+}
+
+// untilNext is how long until a report is due.
+func (f *fpsCounter) untilNext(now time.Time) time.Duration {
+	return max(0, f.windowFrom.Add(time.Second).Sub(now))
+}
+
+// countingReader counts the screen stream's bytes for the frame events.
+type countingReader struct {
+	r io.Reader
+	h *Host
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.mu.Lock()
+	c.h.bytes += uint64(n)
+	c.h.mu.Unlock()
+	return n, err
+}
+
+// WatchPath follows how this host reaches the customer, reporting each
+// change as a connection event and moving the session onto a direct
+// connection when hole punching succeeds. Start it before pairing, so the
+// first (often relayed) connection is reported too; it runs until ctx ends.
+func (h *Host) WatchPath(ctx context.Context) { go h.watchPath(ctx) }
 
 func (h *Host) watchPath(ctx context.Context) {
 	var last p2p.Path

@@ -142,3 +142,89 @@ func (l *Lab) Close() {
 	}
 	l.names = nil
 }
+
+// Internet makes the "public internet": a namespace with a bridge br0 at
+// addr (CIDR) that routers and servers attach to.
+func (l *Lab) Internet(short, addr string) string {
+	l.t.Helper()
+	ns := l.Namespace(short)
+	l.must("ip", "-n", ns, "link", "add", "br0", "type", "bridge")
+	l.must("ip", "-n", ns, "link", "set", "br0", "up")
+	l.must("ip", "-n", ns, "addr", "add", addr, "dev", "br0")
+	return ns
+}
+
+// attach plugs namespace other into the bridge of namespace owner through
+// a veth pair; the end in other is named dev and gets addr.
+func (l *Lab) attach(owner, bridge, other, dev, addr string) {
+	l.t.Helper()
+	n := serial.Add(1)
+	tmpA, tmpB := trunc(fmt.Sprintf("ap%d", n)), trunc(fmt.Sprintf("bp%d", n))
+	l.must("ip", "link", "add", tmpA, "type", "veth", "peer", "name", tmpB)
+	l.must("ip", "link", "set", tmpA, "netns", owner)
+	l.must("ip", "-n", owner, "link", "set", tmpA, "master", bridge)
+	l.must("ip", "-n", owner, "link", "set", tmpA, "up")
+	l.must("ip", "link", "set", tmpB, "netns", other)
+	l.must("ip", "-n", other, "link", "set", tmpB, "name", dev)
+	l.must("ip", "-n", other, "addr", "add", addr, "dev", dev)
+	l.must("ip", "-n", other, "link", "set", dev, "up")
+}
+
+// NAT says how a router maps its LAN to its WAN address.
+type NAT int
+
+const (
+	// PortPreserving is endpoint-independent mapping (plain MASQUERADE):
+	// what most home routers do, and what hole punching needs.
+	PortPreserving NAT = iota
+	// Symmetric picks a new random port per destination
+	// (MASQUERADE --random-fully): hole punching cannot work through it.
+	Symmetric
+)
+
+// Router makes a home router: WAN on the internet bridge at wanAddr, a LAN
+// bridge at lanAddr, NAT of the given kind, and the usual home-router
+// firewall that drops unsolicited inbound traffic (without it the router
+// resets early hole-punch packets and hole punching fails).
+func (l *Lab) Router(short, inet, wanAddr, lanAddr string, nat NAT) string {
+	l.t.Helper()
+	if _, err := exec.LookPath("iptables"); err != nil {
+		if os.Getenv("CI") != "" {
+			l.t.Fatal("network lab needs iptables")
+		}
+		l.t.Skip("SKIPPED: network lab needs iptables")
+	}
+	ns := l.Namespace(short)
+	l.attach(inet, "br0", ns, "wan", wanAddr)
+	l.must("ip", "-n", ns, "link", "add", "lan", "type", "bridge")
+	l.must("ip", "-n", ns, "link", "set", "lan", "up")
+	l.must("ip", "-n", ns, "addr", "add", lanAddr, "dev", "lan")
+	l.Exec(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	masq := []string{"iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"}
+	if nat == Symmetric {
+		masq = append(masq, "--random-fully")
+	}
+	l.Exec(ns, masq...)
+	for _, chain := range []string{"FORWARD", "INPUT"} {
+		l.Exec(ns, "iptables", "-A", chain, "-i", "wan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+		l.Exec(ns, "iptables", "-A", chain, "-i", "wan", "-j", "DROP")
+	}
+	return ns
+}
+
+// Home makes a computer on a router's LAN at addr with gw as its gateway.
+func (l *Lab) Home(short, router, addr, gw string) string {
+	l.t.Helper()
+	ns := l.Namespace(short)
+	l.attach(router, "lan", ns, "eth0", addr)
+	l.must("ip", "-n", ns, "route", "add", "default", "via", gw)
+	return ns
+}
+
+// Server puts a namespace directly on the internet bridge at addr.
+func (l *Lab) Server(short, inet, addr string) string {
+	l.t.Helper()
+	ns := l.Namespace(short)
+	l.attach(inet, "br0", ns, "eth0", addr)
+	return ns
+}

@@ -65,6 +65,7 @@ type Proc struct {
 	// Stdin is the process's standard input.
 	Stdin  io.WriteCloser
 	stderr *lockedBuffer
+	seen   lockedBuffer // every stdout line, for failure reports
 	done   chan struct{}
 	err    error
 }
@@ -93,7 +94,7 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Proc {
 	t.Cleanup(func() {
 		p.Kill()
 		if t.Failed() {
-			t.Logf("stderr of %s %s:\n%s", filepath.Base(bin), strings.Join(args, " "), p.Stderr())
+			t.Logf("%s %s\nstdout:\n%s\nstderr:\n%s", filepath.Base(bin), strings.Join(args, " "), p.seen.String(), p.Stderr())
 		}
 	})
 	return p
@@ -103,6 +104,7 @@ func (p *Proc) read(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
+		p.seen.Write(append(sc.Bytes(), '\n'))
 		var ev Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			ev = Event{"event": "non-json", "line": sc.Text()}
