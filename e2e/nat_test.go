@@ -217,3 +217,85 @@ func TestNATSameLANConnectsDirectly(t *testing.T) {
 	t.Logf("same LAN: direct from the start, first frame after %v", time.Since(start).Round(time.Millisecond))
 	_ = share
 }
+
+// TestNATSymmetricStaysRelayedForMinutes puts the customer behind a
+// symmetric NAT, where hole punching cannot work: the session runs on the
+// relay for 3 minutes and far past the 128 KiB a default libp2p relay
+// allows, with chat and input still working at the end.
+func TestNATSymmetricStaysRelayedForMinutes(t *testing.T) {
+	const duration = 3 * time.Minute
+	n := newNATLab(t, netlab.Symmetric, netlab.PortPreserving)
+	share, key := n.share(t, n.homeA, quicOnly, "--allow-control")
+	waitRelayReservation(t, share)
+	rec, err := xlab.RecordInput(n.x.Display, image.Rect(320, 0, 640, 240))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	painter, err := xlab.ShowImage(n.x.Display, image.Rect(0, 0, 256, 256), xlab.Desktop(256, 256, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer painter.Close()
+
+	join := n.join(t, n.homeB, key, quicOnly)
+	url := join.WaitEvent("viewer", 60*time.Second).Str("url")
+	start := time.Now()
+	paint := time.NewTicker(250 * time.Millisecond)
+	defer paint.Stop()
+	var bytes float64
+	var lastFrame time.Time
+	seed := uint8(2)
+	for time.Since(start) < duration {
+		select {
+		case <-paint.C: // the customer's screen keeps changing
+			seed++
+			img := xlab.Desktop(256, 256, seed)
+			if err := painter.Paint(img.Bounds(), img); err != nil {
+				t.Fatal(err)
+			}
+		case e, ok := <-join.Events:
+			if !ok {
+				t.Fatalf("join exited after %v: %s", time.Since(start), join.Stderr())
+			}
+			switch e.Name() {
+			case "connection":
+				if e.Str("path") != "relayed" {
+					t.Fatalf("path %q behind a symmetric NAT after %v", e.Str("path"), time.Since(start))
+				}
+			case "frame":
+				bytes, _ = e["bytes"].(float64)
+				lastFrame = time.Now()
+			case "ended", "reconnecting":
+				t.Fatalf("session interrupted after %v: %v", time.Since(start), e)
+			}
+		}
+	}
+	if time.Since(lastFrame) > 10*time.Second {
+		t.Fatalf("no frame in the last %v of the run", time.Since(lastFrame))
+	}
+	if bytes < 16*128<<10 {
+		t.Fatalf("only %.0f bytes of screen crossed the relay in %v", bytes, duration)
+	}
+	t.Logf("symmetric NAT: %v on the relay, %.1f MiB of screen, frames until the end", duration, bytes/(1<<20))
+
+	join.Say("still with you after three minutes")
+	share.WaitEventWhere("chat", 30*time.Second, func(e proctest.Event) bool { return chatText(e) == "still with you after three minutes" })
+	share.Say("thanks")
+	join.WaitEventWhere("chat", 30*time.Second, func(e proctest.Event) bool { return chatText(e) == "thanks" })
+	probeViewer(t, n.homeB, url, "click", "400", "100")
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case e := <-rec.Events:
+			if e.Kind == "press" {
+				if e.X != 80 || e.Y != 100 {
+					t.Fatalf("click arrived at window %d,%d, want 80,100", e.X, e.Y)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("the rep's click never reached the customer's display over the relay")
+		}
+	}
+}
