@@ -238,8 +238,11 @@ func TestNATSymmetricStaysRelayedForMinutes(t *testing.T) {
 	}
 	defer painter.Close()
 
+	joinedAt := time.Now()
 	join := n.join(t, n.homeB, key, quicOnly)
 	url := join.WaitEvent("viewer", 60*time.Second).Str("url")
+	join.WaitEvent("frame", 60*time.Second)
+	t.Logf("symmetric NAT: first frame over the relay %v after join started", time.Since(joinedAt).Round(time.Millisecond))
 	start := time.Now()
 	paint := time.NewTicker(250 * time.Millisecond)
 	defer paint.Stop()

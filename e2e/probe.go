@@ -22,7 +22,7 @@ const probeEnv = "ASSIST_E2E_PROBE"
 //
 //	mode "path":  waits until the viewer shows the path want ("direct" or
 //	              "relayed") and prints the transport.
-//	mode "click": sends a click at x,y through the viewer.
+//	mode "click": asks for control, waits for it, clicks at x,y.
 func probeViewer(t *testing.T, ns, viewerURL, mode string, args ...string) string {
 	t.Helper()
 	self, err := os.Executable()
@@ -79,6 +79,24 @@ func runProbe(mode string) int {
 	case "click":
 		x, _ := strconv.Atoi(os.Getenv("PROBE_ARG0"))
 		y, _ := strconv.Atoi(os.Getenv("PROBE_ARG1"))
+		// Ask for control, wait until the customer grants it, then click.
+		if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"request_control"}`)); err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		for granted := false; !granted; {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				fmt.Println("control never granted:", err)
+				return 1
+			}
+			var e struct {
+				Event   string
+				Control bool
+			}
+			granted = typ == websocket.MessageText && json.Unmarshal(b, &e) == nil &&
+				(e.Event == "consent" || e.Event == "state") && e.Control
+		}
 		for _, typ := range []string{"down", "up"} {
 			b, _ := json.Marshal(map[string]any{"type": "input", "input": map[string]any{"type": typ, "x": x, "y": y, "button": "left"}})
 			if err := c.Write(ctx, websocket.MessageText, b); err != nil {

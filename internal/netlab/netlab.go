@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -46,9 +48,37 @@ func New(t testing.TB) *Lab {
 		t.Skipf("SKIPPED: network lab needs root and iproute2 (%s)", why)
 	}
 	removeStale()
+	onInterrupt.Do(func() {
+		// An interrupted test run (Ctrl-C, a CI timeout's SIGTERM) skips
+		// t.Cleanup: remove this process's namespaces before dying.
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			sig := <-ch
+			removeOwn()
+			fmt.Fprintf(os.Stderr, "netlab: %v: removed this run's network namespaces\n", sig)
+			os.Exit(2)
+		}()
+	})
 	l := &Lab{t: t, id: fmt.Sprintf("%d-%d", os.Getpid(), serial.Add(1))}
 	t.Cleanup(l.Close)
 	return l
+}
+
+var onInterrupt sync.Once
+
+// removeOwn deletes every lab namespace of this process.
+func removeOwn() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	mine := fmt.Sprintf("%s%d-", prefix, os.Getpid())
+	for _, line := range strings.Split(string(out), "\n") {
+		if fields := strings.Fields(line); len(fields) > 0 && strings.HasPrefix(fields[0], mine) {
+			_ = exec.Command("ip", "netns", "del", fields[0]).Run()
+		}
+	}
 }
 
 // removeStale deletes lab namespaces of processes that no longer run.
