@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -450,5 +451,26 @@ func TestSupportKeyExpiresWhenNoRepJoins(t *testing.T) {
 	}
 	if !strings.Contains(join.Stderr(), "expired") {
 		t.Fatalf("join's error does not say expired: %s", join.Stderr())
+	}
+}
+
+func TestShareListsDisplaysAndRefusesAMissingOne(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	cmd := exec.Command(assistBin, "share", "--list-displays")
+	cmd.Env = append(os.Environ(), "DISPLAY=")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "DISPLAY") {
+		t.Fatal("--list-displays without DISPLAY succeeded")
+	}
+	cmd = exec.Command(assistBin, "share", "--list-displays")
+	cmd.Env = append(os.Environ(), x.Env())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "0: 320x240 at 0,0") {
+		t.Fatalf("--list-displays: %v\n%s", err, out)
+	}
+	cmd = exec.Command(assistBin, "share", "--display", "3", "--rendezvous", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWRBhwfeP2Y4TCx1SM6s9rUoHhR5STiGwxBhgFRcw3UERE")
+	cmd.Env = append(os.Environ(), x.Env(), "ASSIST_HOME="+t.TempDir())
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no display 3") || !strings.Contains(string(out), "--list-displays") {
+		t.Fatalf("--display 3 on a one-monitor screen: %v\n%s", err, out)
 	}
 }
