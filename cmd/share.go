@@ -186,15 +186,14 @@ func readShareCommands(in io.Reader, c *session.Customer, ui *shareUI) {
 		if line == "" {
 			continue
 		}
-		if what := c.Pending(); what != "" {
-			switch strings.ToLower(line) {
-			case "y", "yes":
-				c.Answer(what, true)
-				continue
-			case "n", "no":
-				c.Answer(what, false)
-				continue
+		if answer := strings.ToLower(line); answer == "y" || answer == "yes" || answer == "n" || answer == "no" {
+			// A lone yes/no is an answer, never a chat message.
+			if what := c.Pending(); what != "" {
+				c.Answer(what, answer[0] == 'y')
+			} else {
+				ui.ev.Emit("error", map[string]any{"error": "no question is waiting for an answer"}, "No question is waiting for an answer.")
 			}
+			continue
 		}
 		switch strings.ToLower(line) {
 		case "/end", "/quit":

@@ -273,7 +273,7 @@ func (c *Customer) ask(what, by string) bool {
 	c.answers[what] = ch
 	c.mu.Unlock()
 	c.cfg.OnEvent(Event{Kind: EvConsentRequest, What: what, Name: by, Peer: c.hostPeer.String(),
-		Text: fmt.Sprintf("%s (%s) asks to %s your screen. Allow? [y/n]", by, c.hostPeer.ShortString(), map[string]string{"view": "see", "control": "control"}[what])})
+		Text: fmt.Sprintf("%s (ID …%s) asks to %s your screen. Allow? [y/n]", by, shortID(c.hostPeer), map[string]string{"view": "see", "control": "control"}[what])})
 	select {
 	case yes := <-ch:
 		return yes
@@ -330,6 +330,12 @@ func (c *Customer) serve(l *link, done chan struct{}) {
 			return
 		}
 	}
+}
+
+// shortID is the tail of a peer ID, enough for a person to compare.
+func shortID(p peer.ID) string {
+	s := p.String()
+	return s[max(0, len(s)-6):]
 }
 
 func orDefault(s, d string) string {

@@ -19,9 +19,17 @@ import (
 	"assist/screen"
 )
 
-// ErrNoControl is returned for input sent while the customer has not
-// granted control.
-var ErrNoControl = errors.New("the customer has not granted control")
+// Errors of the host's actions.
+var (
+	// ErrNoControl is returned for input sent while the customer has not
+	// granted control.
+	ErrNoControl = errors.New("the customer has not granted control")
+	// ErrNotConnected is returned while the session is not (or no longer)
+	// connected to the customer.
+	ErrNotConnected = errors.New("not connected to the customer right now")
+	// ErrCustomerLost ends a session whose link did not come back in time.
+	ErrCustomerLost = errors.New("lost the connection to the customer")
+)
 
 // HostConfig configures the host rep's side.
 type HostConfig struct {
@@ -152,7 +160,7 @@ func (h *Host) Run(ctx context.Context) error {
 		}
 		h.emit(Event{Kind: EvReconnecting, Text: "connection to the customer lost; reconnecting"})
 		if l, err = h.reconnect(ctx); err != nil {
-			h.finish(ErrLinkLost.Error(), ErrLinkLost)
+			h.finish(ErrCustomerLost.Error(), ErrCustomerLost)
 			break
 		}
 		h.emit(Event{Kind: EvResumed, Text: "connection to the customer restored"})
@@ -264,11 +272,11 @@ func (h *Host) reconnect(ctx context.Context) (*link, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-h.done:
-			return nil, ErrLinkLost
+			return nil, ErrCustomerLost
 		case <-time.After(time.Second):
 		}
 	}
-	return nil, ErrLinkLost
+	return nil, ErrCustomerLost
 }
 
 func (h *Host) serve(l *link) {
@@ -549,7 +557,7 @@ func (h *Host) RequestControl() error {
 	l := h.link
 	h.mu.Unlock()
 	if l == nil {
-		return ErrLinkLost
+		return ErrNotConnected
 	}
 	h.emit(Event{Kind: EvNotice, Text: "asked the customer for control"})
 	return l.send(Msg{Type: TypeRequest, What: "control"})
