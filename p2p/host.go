@@ -66,6 +66,7 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 		libp2p.EnableRelay(),
 		libp2p.EnableHolePunching(hpOpts...),
 		libp2p.EnableAutoNATv2(),
+		libp2p.DialRanker(dialRanker),
 		libp2p.UserAgent("assist"),
 	}
 	if len(cfg.Relays) > 0 {

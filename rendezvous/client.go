@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	relayclient "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"assist/p2p"
 	"assist/shortcode"
@@ -24,6 +27,54 @@ type Client struct {
 	servers []peer.AddrInfo
 	// Timeout bounds one request, connection included.
 	Timeout time.Duration
+
+	mu      sync.Mutex
+	circuit []ma.Multiaddr // relay addresses from ReserveRelay
+}
+
+// ReserveRelay reserves a slot at every rendezvous node's relay and
+// returns when the first reservation expires. Records published after it
+// carry the circuit addresses, so a peer behind NAT is reachable at once,
+// without waiting for AutoNAT to find out (about 17 s) and autorelay to
+// reserve on its own.
+func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
+	var addrs []ma.Multiaddr
+	var expires time.Time
+	var errs []error
+	for _, server := range c.servers {
+		rctx, cancel := context.WithTimeout(ctx, c.Timeout)
+		err := c.host.Connect(rctx, server)
+		var res *relayclient.Reservation
+		if err == nil {
+			res, err = relayclient.Reserve(rctx, c.host, server)
+		}
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", server.ID.ShortString(), err))
+			continue
+		}
+		if expires.IsZero() || res.Expiration.Before(expires) {
+			expires = res.Expiration
+		}
+		circuit := ma.StringCast("/p2p/" + server.ID.String() + "/p2p-circuit")
+		for _, a := range server.Addrs {
+			addrs = append(addrs, a.Encapsulate(circuit))
+		}
+	}
+	if len(addrs) == 0 {
+		return time.Time{}, fmt.Errorf("reserve a relay slot: %w", errors.Join(errs...))
+	}
+	c.mu.Lock()
+	c.circuit = addrs
+	c.mu.Unlock()
+	return expires, nil
+}
+
+// dialAddrs are this host's addresses plus its reserved relay addresses.
+func (c *Client) dialAddrs() []ma.Multiaddr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return ma.Unique(append(c.host.Addrs(), c.circuit...))
 }
 
 // NewClient returns a client of the given rendezvous nodes.
@@ -100,7 +151,7 @@ func (c *Client) publish(ctx context.Context, reg *Registration) (response, erro
 		Expires: reg.Expires.Unix(),
 		Seq:     reg.seq,
 	}
-	for _, a := range c.host.Addrs() {
+	for _, a := range c.dialAddrs() {
 		if len(rec.Addrs) < maxRecordAddrs {
 			rec.Addrs = append(rec.Addrs, a.String())
 		}
