@@ -17,12 +17,15 @@ import (
 const LANRelayDelay = 250 * time.Millisecond
 
 // dialRanker is libp2p's default ranking with relay addresses delayed by
-// LANRelayDelay when the peer has LAN addresses.
+// LANRelayDelay when the peer has LAN (or, on one machine, loopback)
+// addresses. Records carry loopback addresses only when the rendezvous
+// node itself is on loopback (rendezvous.Client), so a remote peer never
+// pays the delay for them.
 func dialRanker(addrs []ma.Multiaddr) []network.AddrDelay {
 	ranked := swarm.DefaultDialRanker(addrs)
 	lan := false
 	for _, a := range addrs {
-		if !IsRelayed(a) && manet.IsPrivateAddr(a) && !manet.IsIPLoopback(a) {
+		if !IsRelayed(a) && manet.IsPrivateAddr(a) {
 			lan = true
 			break
 		}

@@ -22,7 +22,14 @@ func TestDialRankerHoldsRelayBackBehindLANAddresses(t *testing.T) {
 	if d := delayOf(lan, relay); d < LANRelayDelay.Milliseconds() {
 		t.Fatalf("relay dialled after %d ms next to a LAN address", d)
 	}
-	if d := delayOf(loop, relay); d >= LANRelayDelay.Milliseconds() {
-		t.Fatalf("relay held back %d ms for a loopback address only", d)
+	if d := delayOf(loop, relay); d < LANRelayDelay.Milliseconds() {
+		t.Fatalf("relay dialled after %d ms next to a loopback address", d)
+	}
+	public := ma.StringCast("/ip4/203.0.113.20/udp/5000/quic-v1")
+	if d := delayOf(public, relay); d < 500 {
+		t.Fatalf("libp2p's own relay delay behind a public address lost: %d ms", d)
+	}
+	if d := delayOf(relay); d != 0 {
+		t.Fatalf("a relay-only peer waits %d ms", d)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	relayclient "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"assist/p2p"
 	"assist/shortcode"
@@ -71,10 +72,24 @@ func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
 }
 
 // dialAddrs are this host's addresses plus its reserved relay addresses.
+// Loopback addresses are left out unless the rendezvous node is on
+// loopback too: a peer on another machine can only fail on them.
 func (c *Client) dialAddrs() []ma.Multiaddr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return ma.Unique(append(c.host.Addrs(), c.circuit...))
+	local := false
+	for _, s := range c.servers {
+		for _, a := range s.Addrs {
+			local = local || manet.IsIPLoopback(a)
+		}
+	}
+	var out []ma.Multiaddr
+	for _, a := range append(c.host.Addrs(), c.circuit...) {
+		if local || !manet.IsIPLoopback(a) {
+			out = append(out, a)
+		}
+	}
+	return ma.Unique(out)
 }
 
 // NewClient returns a client of the given rendezvous nodes.
