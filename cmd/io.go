@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"assist/session"
 )
 
 // IO is where a command reads and writes; tests pass buffers.
@@ -52,6 +54,17 @@ func (e *Events) Emit(event string, fields map[string]any, human string) {
 		b, _ = json.Marshal(map[string]any{"event": "error", "error": err.Error()})
 	}
 	e.out.Write(append(b, '\n'))
+}
+
+// eventFields turns a session event into JSON fields for Emit (its Kind
+// becomes "event").
+func eventFields(e session.Event) map[string]any {
+	m := map[string]any{}
+	if b, err := json.Marshal(e); err == nil {
+		_ = json.Unmarshal(b, &m)
+	}
+	delete(m, "event")
+	return m
 }
 
 // newLogger logs to w at the named level.

@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,11 +21,6 @@ import (
 	"assist/session"
 	"assist/shortcode"
 	"assist/viewer"
-)
-
-var (
-	jsonMarshal   = json.Marshal
-	jsonUnmarshal = json.Unmarshal
 )
 
 // JoinOptions are the flags of 'assist join'.

@@ -169,15 +169,6 @@ func (u *shareUI) text(e session.Event) string {
 	return e.Text
 }
 
-// eventFields turns an event into JSON fields (Kind becomes "event").
-func eventFields(e session.Event) map[string]any {
-	m := map[string]any{}
-	b, _ := jsonMarshal(e)
-	_ = jsonUnmarshal(b, &m)
-	delete(m, "event")
-	return m
-}
-
 // readShareCommands reads the customer's terminal: answers, commands, chat.
 func readShareCommands(in io.Reader, c *session.Customer, ui *shareUI) {
 	sc := bufio.NewScanner(in)

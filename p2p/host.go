@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
@@ -66,7 +67,7 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 		libp2p.EnableRelay(),
 		libp2p.EnableHolePunching(hpOpts...),
 		libp2p.EnableAutoNATv2(),
-		libp2p.DialRanker(dialRanker),
+		libp2p.SwarmOpts(swarm.WithDialRanker(dialRanker)),
 		libp2p.UserAgent("assist"),
 	}
 	if len(cfg.Relays) > 0 {
