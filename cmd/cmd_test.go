@@ -94,3 +94,37 @@ func TestBannerIsFiveRows(t *testing.T) {
 		t.Fatalf("banner has %d rows", n)
 	}
 }
+
+func TestPortalCreateEnrollLoginRevoke(t *testing.T) {
+	mgr, rep := t.TempDir(), t.TempDir()
+	run := func(home string, args ...string) (int, string, string) {
+		t.Setenv("ASSIST_HOME", home)
+		io, out, errOut := testIO()
+		return Main(args, io), out.String(), errOut.String()
+	}
+	if code, out, errOut := run(mgr, "portal", "create", "Acme"); code != 0 || !strings.Contains(out, "created") {
+		t.Fatalf("create: %d %s %s", code, out, errOut)
+	}
+	_, id, _ := run(rep, "id")
+	id = strings.TrimSpace(id)
+	code, token, errOut := run(mgr, "portal", "enroll", "Acme", "--name", "Alice", "--peer", id)
+	if code != 0 || !strings.Contains(errOut, "assist login") {
+		t.Fatalf("enroll: %d %s", code, errOut)
+	}
+	if code, out, errOut := run(rep, "login", strings.TrimSpace(token)); code != 0 || !strings.Contains(out, `portal "Acme" as Alice`) {
+		t.Fatalf("login: %d %s %s", code, out, errOut)
+	}
+	// The manager's own ID is not the rep's: the same token is refused.
+	if code, _, errOut := run(mgr, "login", strings.TrimSpace(token)); code == 0 || !strings.Contains(errOut, "assist id") {
+		t.Fatalf("login with someone else's token: %d %s", code, errOut)
+	}
+	if code, out, _ := run(mgr, "portal", "revoke", "Acme", "--name", "Alice"); code != 0 || !strings.Contains(out, "revoked 1 credential") {
+		t.Fatalf("revoke: %d %s", code, out)
+	}
+	if code, out, _ := run(mgr, "portal", "settings", "Acme", "--externals", "on", "--max-rights", "control"); code != 0 || !strings.Contains(out, "external specialists on, at most control") {
+		t.Fatalf("settings: %d %s", code, out)
+	}
+	if code, _, errOut := run(mgr, "portal", "enroll", "Acme", "--name", "Bob", "--peer", "nonsense"); code != exitUsage || !strings.Contains(errOut, "assist id") {
+		t.Fatalf("bad peer ID: %d %s", code, errOut)
+	}
+}

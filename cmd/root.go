@@ -92,6 +92,8 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdJoin(io, nil),
 		NewCmdRendezvous(io, nil),
 		NewCmdID(io, nil),
+		NewCmdPortal(io),
+		NewCmdLogin(io),
 	)
 	return root
 }

@@ -1,0 +1,214 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/spf13/cobra"
+
+	"assist/config"
+	"assist/portal"
+)
+
+// NewCmdPortal builds 'assist portal', the manager's commands.
+func NewCmdPortal(io *IO) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "portal",
+		Short: "Manage a portal: your company's group of support reps",
+		Long: `A portal is a company's group of support reps. Its key stays with the
+manager who creates it; reps get signed credentials binding their name to
+their peer ID ('assist id'), which they store with 'assist login'.`,
+	}
+	c.AddCommand(newCmdPortalCreate(io), newCmdPortalEnroll(io), newCmdPortalRevoke(io), newCmdPortalSettings(io))
+	return c
+}
+
+func newCmdPortalCreate(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a portal; its key stays in your config directory",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(_ *cobra.Command, a []string) error {
+			dir, err := config.Dir()
+			if err != nil {
+				return err
+			}
+			m, err := portal.CreatePortal(dir, a[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "portal %q created, ID %s\nits key is in %s: back it up and keep it private\n", m.Name, m.ID, dir)
+			return nil
+		},
+	}
+}
+
+func newCmdPortalEnroll(io *IO) *cobra.Command {
+	var repName, repID, out string
+	var ttl time.Duration
+	c := &cobra.Command{
+		Use:   "enroll PORTAL --name NAME --peer ID",
+		Short: "Issue a credential for a rep (a token to paste, or a file)",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(_ *cobra.Command, a []string) error {
+			id, err := peer.Decode(repID)
+			if err != nil {
+				return usageErrorf("--peer %q is not a peer ID: the rep gets theirs with 'assist id'", repID)
+			}
+			if repName == "" {
+				return usageErrorf("--name is required: the name customers will see")
+			}
+			dir, err := config.Dir()
+			if err != nil {
+				return err
+			}
+			signed, err := portal.Enroll(dir, a[0], id, repName, ttl, time.Now())
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := os.WriteFile(out, []byte(portal.Token(signed)+"\n"), 0o600); err != nil {
+					return err
+				}
+				fmt.Fprintf(io.ErrOut, "credential for %s written to %s; the rep runs 'assist login %s'\n", repName, out, out)
+				return nil
+			}
+			fmt.Fprintln(io.Out, portal.Token(signed))
+			fmt.Fprintf(io.ErrOut, "give this token to %s, who runs 'assist login TOKEN'\n", repName)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&repName, "name", "", "the rep's name, as customers and colleagues see it")
+	c.Flags().StringVar(&repID, "peer", "", "the rep's peer ID (from 'assist id')")
+	c.Flags().StringVar(&out, "out", "", "write the credential to this file instead of printing a token")
+	c.Flags().DurationVar(&ttl, "ttl", 365*24*time.Hour, "how long the credential is valid")
+	return c
+}
+
+func newCmdPortalRevoke(io *IO) *cobra.Command {
+	var repName string
+	c := &cobra.Command{
+		Use:   "revoke PORTAL --name NAME",
+		Short: "Withdraw a rep's credentials",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(_ *cobra.Command, a []string) error {
+			dir, err := config.Dir()
+			if err != nil {
+				return err
+			}
+			_, n, err := portal.Revoke(dir, a[0], repName)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "revoked %s of %s\n", plural(n, "credential"), repName)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&repName, "name", "", "the rep whose credentials to revoke")
+	return c
+}
+
+func newCmdPortalSettings(io *IO) *cobra.Command {
+	var externals, share string
+	var maxRights string
+	c := &cobra.Command{
+		Use:   "settings PORTAL",
+		Short: "Show or change what the portal allows external specialists",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(_ *cobra.Command, a []string) error {
+			onOff := func(flag, v string, dst *bool) error {
+				switch v {
+				case "":
+				case "on":
+					*dst = true
+				case "off":
+					*dst = false
+				default:
+					return usageErrorf("--%s takes on or off", flag)
+				}
+				return nil
+			}
+			dir, err := config.Dir()
+			if err != nil {
+				return err
+			}
+			var changeErr error
+			_, s, err := portal.UpdateSettings(dir, a[0], func(s *portal.Settings) {
+				changeErr = onOff("externals", externals, &s.ExternalsAllowed)
+				if changeErr == nil {
+					changeErr = onOff("specialist-share", share, &s.SpecialistShare)
+				}
+				if maxRights != "" {
+					s.MaxRights = maxRights
+				}
+			})
+			if changeErr != nil {
+				return changeErr
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "portal %s (settings version %d): external specialists %s, at most %s rights, specialist screen sharing %s\n",
+				a[0], s.Version, onOffText(s.ExternalsAllowed), s.MaxRights, onOffText(s.SpecialistShare))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&externals, "externals", "", "allow external specialists: on or off")
+	c.Flags().StringVar(&maxRights, "max-rights", "", "the most a specialist may get: view or control")
+	c.Flags().StringVar(&share, "specialist-share", "", "let specialists share their own screen: on or off")
+	return c
+}
+
+func onOffText(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// NewCmdLogin builds 'assist login', which stores a rep's credential.
+func NewCmdLogin(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "login TOKEN|FILE",
+		Short: "Store the portal credential your manager gave you",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(_ *cobra.Command, a []string) error {
+			text := a[0]
+			if b, err := os.ReadFile(text); err == nil {
+				text = strings.TrimSpace(string(b))
+			}
+			signed, err := portal.FromToken(text)
+			if err != nil {
+				return err
+			}
+			dir, err := config.Dir()
+			if err != nil {
+				return err
+			}
+			key, err := config.LoadOrCreateIdentity(dir)
+			if err != nil {
+				return err
+			}
+			self, err := peer.IDFromPrivateKey(key)
+			if err != nil {
+				return err
+			}
+			c, err := portal.Login(dir, signed, self, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "logged in to portal %q as %s (valid until %s)\n", c.PortalName, c.Name, c.Expires.Local().Format("2006-01-02"))
+			return nil
+		},
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,215 @@
+package portal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// On disk, in the config directory:
+//
+//	portals/<name>/portal.key    the manager's portal key (0600)
+//	portals/<name>/state.json    issued credentials, revocations, settings
+//	credentials/<portal ID>.cred a rep's signed credentials, one per portal
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
+
+// Issued is a credential the manager handed out.
+type Issued struct {
+	Serial  uint64    `json:"serial"`
+	Name    string    `json:"name"`
+	Peer    peer.ID   `json:"peer"`
+	Expires time.Time `json:"expires"`
+}
+
+// State is what the manager keeps about a portal besides its key.
+type State struct {
+	NextSerial  uint64      `json:"next_serial"`
+	Issued      []Issued    `json:"issued"`
+	Revocations Revocations `json:"revocations"`
+	Settings    Settings    `json:"settings"`
+}
+
+func portalDir(configDir, name string) string { return filepath.Join(configDir, "portals", name) }
+
+// CreatePortal makes a new portal under configDir; an existing one is
+// never overwritten (its reps' credentials would all become worthless).
+func CreatePortal(configDir, name string) (*Manager, error) {
+	if !validName.MatchString(name) {
+		return nil, fmt.Errorf("portal name %q: use letters, digits, space, '.', '_' or '-', at most 64", name)
+	}
+	dir := portalDir(configDir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	m, err := NewManager(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := crypto.MarshalPrivateKey(m.Key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "portal.key"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("portal %q already exists in %s", name, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	st := &State{NextSerial: 1, Settings: DefaultSettings(m.ID), Revocations: Revocations{Portal: m.ID, Version: 1}}
+	return m, SaveState(configDir, name, st)
+}
+
+// LoadPortal opens a portal this user manages.
+func LoadPortal(configDir, name string) (*Manager, *State, error) {
+	dir := portalDir(configDir, name)
+	b, err := os.ReadFile(filepath.Join(dir, "portal.key"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("you manage no portal %q (create it with 'assist portal create %s')", name, name)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := crypto.UnmarshalPrivateKey(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("portal key of %q is corrupt: %w", name, err)
+	}
+	m, err := managerFromKey(name, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	sb, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	var st State
+	if err := json.Unmarshal(sb, &st); err != nil {
+		return nil, nil, fmt.Errorf("portal state of %q is corrupt: %w", name, err)
+	}
+	return m, &st, nil
+}
+
+// SaveState writes a portal's state atomically.
+func SaveState(configDir, name string, st *State) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(portalDir(configDir, name), "state.json"), b)
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Enroll issues a credential for a rep and records it.
+func Enroll(configDir, portalName string, rep peer.ID, repName string, ttl time.Duration, now time.Time) ([]byte, error) {
+	m, st, err := LoadPortal(configDir, portalName)
+	if err != nil {
+		return nil, err
+	}
+	serial := st.NextSerial
+	signed, err := m.Issue(rep, repName, serial, ttl, now)
+	if err != nil {
+		return nil, err
+	}
+	st.NextSerial++
+	st.Issued = append(st.Issued, Issued{Serial: serial, Name: repName, Peer: rep, Expires: now.Add(ttl).UTC()})
+	return signed, SaveState(configDir, portalName, st)
+}
+
+// Revoke withdraws every credential issued to repName and returns the
+// newly signed revocation list.
+func Revoke(configDir, portalName, repName string) ([]byte, int, error) {
+	m, st, err := LoadPortal(configDir, portalName)
+	if err != nil {
+		return nil, 0, err
+	}
+	n := 0
+	for _, is := range st.Issued {
+		if is.Name == repName && !st.Revocations.Revoked(is.Serial) {
+			st.Revocations.Serials = append(st.Revocations.Serials, is.Serial)
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, 0, fmt.Errorf("portal %q has no active credential for %q", portalName, repName)
+	}
+	st.Revocations.Version++
+	signed, err := m.SignRevocations(st.Revocations)
+	if err != nil {
+		return nil, 0, err
+	}
+	return signed, n, SaveState(configDir, portalName, st)
+}
+
+// UpdateSettings changes a portal's settings and returns them signed.
+func UpdateSettings(configDir, portalName string, change func(*Settings)) ([]byte, *Settings, error) {
+	m, st, err := LoadPortal(configDir, portalName)
+	if err != nil {
+		return nil, nil, err
+	}
+	change(&st.Settings)
+	st.Settings.Version++
+	signed, err := m.SignSettings(st.Settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signed, &st.Settings, SaveState(configDir, portalName, st)
+}
+
+// Login stores a credential for self after checking that the portal
+// signed it, that it names self and that it is still valid.
+func Login(configDir string, signed []byte, self peer.ID, now time.Time) (*Credential, error) {
+	c, err := VerifyCredential(signed, now)
+	if err != nil {
+		return nil, err
+	}
+	if c.Rep != self {
+		return nil, fmt.Errorf("%w (it names %s, you are %s): send the manager your ID from 'assist id'", ErrNotForYou, c.Rep, self)
+	}
+	dir := filepath.Join(configDir, "credentials")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return c, writeAtomic(filepath.Join(dir, c.Portal.String()+".cred"), signed)
+}
+
+// Credentials returns the valid credentials stored for this user.
+func Credentials(configDir string, now time.Time) ([]*Credential, error) {
+	paths, err := filepath.Glob(filepath.Join(configDir, "credentials", "*.cred"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Credential
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		if c, err := VerifyCredential(b, now); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
