@@ -41,8 +41,9 @@ func (m *Mirror) Apply(msg Message) {
 		}
 		for _, t := range msg.Tiles {
 			p := image.Pt(t.X, t.Y)
-			// Data aliases the network buffer, which is not reused by
-			// Receive; keep the slice as it is.
+			// Copy: Data aliases the whole network message, which one
+			// surviving tile would otherwise keep alive.
+			t.Data = append([]byte(nil), t.Data...)
 			m.tiles[p] = t
 			for s := range m.subs {
 				s.dirty[p] = struct{}{}
