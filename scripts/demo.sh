@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=./bin/assist
 work=$(mktemp -d)
+user_display=${DISPLAY:-}
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -43,6 +44,7 @@ for _ in $(seq 100); do grep -q '"event":"key"' "$work/customer.json" 2>/dev/nul
 key=$(sed -n 's/.*"key":"\([0-9-]*\)".*/\1/p' "$work/customer.json" | head -1)
 echo "customer's support key: $key"
 
-# The rep joins in this terminal: type to chat, /control, /end.
-echo "rep: assist join $key  (type a line to chat, /end to stop)"
-DISPLAY= ASSIST_HOME="$work/rep" "$bin" join --no-browser --name "Demo Rep" --rendezvous "$rv" "$key"
+# The rep joins in this terminal: type to chat, /control, /end. On a
+# desktop the viewer opens in your browser; otherwise open the address.
+echo "rep: assist join $key  (type a line to chat, /control to ask for control, /end to stop)"
+DISPLAY="$user_display" ASSIST_HOME="$work/rep" "$bin" join --name "Demo Rep" --rendezvous "$rv" "$key"
