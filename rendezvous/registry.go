@@ -112,13 +112,6 @@ func (r *Registry) load() error {
 // Close closes the store.
 func (r *Registry) Close() error { return r.db.Close() }
 
-// Len returns the number of records, tombstones included.
-func (r *Registry) Len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.entries)
-}
-
 func (r *Registry) put(lookup string, e *entry) error {
 	v, err := json.Marshal(e)
 	if err != nil {
