@@ -33,18 +33,25 @@ func NewCmdID(io *IO, runF func(context.Context, *IDOptions) error) *cobra.Comma
 }
 
 func runID(opts *IDOptions) error {
-	dir, err := config.Dir()
-	if err != nil {
-		return err
-	}
-	key, err := config.LoadOrCreateIdentity(dir)
-	if err != nil {
-		return err
-	}
-	id, err := peer.IDFromPrivateKey(key)
+	_, id, err := selfID()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(opts.IO.Out, id)
 	return nil
+}
+
+// selfID returns the config directory and this user's peer ID, creating
+// the identity on first use.
+func selfID() (string, peer.ID, error) {
+	dir, err := config.Dir()
+	if err != nil {
+		return "", "", err
+	}
+	key, err := config.LoadOrCreateIdentity(dir)
+	if err != nil {
+		return "", "", err
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	return dir, id, err
 }

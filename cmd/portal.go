@@ -184,15 +184,7 @@ func NewCmdLogin(io *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dir, err := config.Dir()
-			if err != nil {
-				return err
-			}
-			key, err := config.LoadOrCreateIdentity(dir)
-			if err != nil {
-				return err
-			}
-			self, err := peer.IDFromPrivateKey(key)
+			dir, self, err := selfID()
 			if err != nil {
 				return err
 			}

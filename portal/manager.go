@@ -83,26 +83,25 @@ func VerifyCredential(data []byte, now time.Time) (*Credential, error) {
 
 // VerifySettings checks settings signed by portal.
 func VerifySettings(data []byte, portal ID) (*Settings, error) {
-	var s Settings
-	signer, err := open(data, settingsRecord(&s))
-	if err != nil {
-		return nil, err
-	}
-	if signer != portal || s.Portal != portal {
-		return nil, ErrBadSignature
-	}
-	return &s, nil
+	return openFrom(data, settingsRecord(new(Settings)), portal)
 }
 
 // VerifyRevocations checks a revocation list signed by portal.
 func VerifyRevocations(data []byte, portal ID) (*Revocations, error) {
-	var r Revocations
-	signer, err := open(data, revocationsRecord(&r))
+	return openFrom(data, revocationsRecord(new(Revocations)), portal)
+}
+
+// openFrom opens a portal object that must be signed by portal and name it.
+func openFrom[T any, P interface {
+	*T
+	portalID() ID
+}](data []byte, rec jsonRecord[T], portal ID) (*T, error) {
+	signer, err := open(data, rec)
 	if err != nil {
 		return nil, err
 	}
-	if signer != portal || r.Portal != portal {
+	if signer != portal || P(rec.v).portalID() != portal {
 		return nil, ErrBadSignature
 	}
-	return &r, nil
+	return rec.v, nil
 }

@@ -75,6 +75,9 @@ type Revocations struct {
 	Serials []uint64 `json:"serials"`
 }
 
+func (s *Settings) portalID() ID    { return s.Portal }
+func (r *Revocations) portalID() ID { return r.Portal }
+
 // Revoked reports whether serial is on the list.
 func (r *Revocations) Revoked(serial uint64) bool {
 	for _, s := range r.Serials {
