@@ -45,6 +45,7 @@ open) with the customer's screen, the chat and the session's state. Type a
 line in this terminal to chat:
 
   /control   ask the customer for control of mouse and keyboard
+  /i TEXT    internal chat: reps and specialists only, never the customer
   /end       end the session (Ctrl-C does the same)`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
@@ -204,10 +205,19 @@ func readJoinCommands(in io.Reader, h *session.Host, ev *Events) {
 			h.End("the representative ended the session")
 			return
 		default:
-			err = h.Chat(line)
+			text, internal := chatLine(line)
+			err = h.Chat(text, internal)
 		}
 		if err != nil {
 			ev.Emit("error", map[string]any{"error": err.Error()}, err.Error())
 		}
 	}
+}
+
+// chatLine splits "/i text" (internal chat) from a customer-visible line.
+func chatLine(line string) (text string, internal bool) {
+	if rest, ok := strings.CutPrefix(line, "/i "); ok {
+		return strings.TrimSpace(rest), true
+	}
+	return line, false
 }

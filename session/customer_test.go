@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"assist/input"
@@ -34,6 +35,12 @@ func (blankScreen) Capture(f *screen.Frame) error {
 
 func startCustomer(t *testing.T, ctx context.Context) (*Customer, *recordingInjector, []peer.AddrInfo, <-chan Event) {
 	t.Helper()
+	return startCustomerOn(t, ctx, p2ptest.NewHost(t, nil))
+}
+
+// startCustomerOn runs a customer on h, with its own rendezvous node.
+func startCustomerOn(t *testing.T, ctx context.Context, h host.Host) (*Customer, *recordingInjector, []peer.AddrInfo, <-chan Event) {
+	t.Helper()
 	cfg := rendezvous.DefaultNodeConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = p2ptest.LoopbackListen
@@ -43,7 +50,6 @@ func startCustomer(t *testing.T, ctx context.Context) (*Customer, *recordingInje
 	}
 	t.Cleanup(func() { node.Close() })
 	rv := []peer.AddrInfo{{ID: node.Host.ID(), Addrs: node.Host.Addrs()}}
-	h := p2ptest.NewHost(t, nil)
 	inj := &recordingInjector{applied: make(chan input.Event, 16)}
 	events := make(chan Event, 256)
 	c := NewCustomer(CustomerConfig{

@@ -43,6 +43,11 @@ type HostConfig struct {
 	ResumeWindow time.Duration
 	// OnEvent receives everything the rep's terminal shows; must not block.
 	OnEvent func(Event)
+	// VerifyRep checks the portal credential a joining rep presents and
+	// returns the rep's verified name; nil admits no reps.
+	VerifyRep func(p peer.ID, credential []byte) (name string, err error)
+	// OnInvitationUsed is told who came in with an invitation.
+	OnInvitationUsed func(inv Invitation, name string)
 }
 
 // Host is the hub of a session: it talks to the customer and owns the
@@ -72,6 +77,8 @@ type Host struct {
 	frameTimer  *time.Timer
 	lastLatency time.Duration
 	bytes       uint64 // screen bytes received
+	attendees   map[peer.ID]*attendee
+	invitations map[string]*Invitation
 }
 
 // NewHost prepares the host's side; Run starts it.
@@ -140,6 +147,10 @@ func (h *Host) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open session: %w", err)
 	}
+	h.cfg.Host.SetStreamHandler(AttendeeProtocol, h.handleAttendee)
+	h.cfg.Host.SetStreamHandler(FeedProtocol, h.handleFeed)
+	defer h.cfg.Host.RemoveStreamHandler(AttendeeProtocol)
+	defer h.cfg.Host.RemoveStreamHandler(FeedProtocol)
 	// Hole punching may have finished while the session was opening.
 	go h.migrate(ctx)
 	go func() {
@@ -293,8 +304,10 @@ func (h *Host) serve(l *link) {
 		switch m.Type {
 		case TypeChat:
 			if m.Chat != nil && h.chat.received(*m.Chat) {
+				m.Chat.Internal = false
 				h.addHistory(*m.Chat)
 				h.emit(Event{Kind: EvChat, Chat: m.Chat})
+				h.toAttendees(Msg{Type: TypeChat, Chat: m.Chat}, "")
 			}
 		case TypeConsent:
 			h.setConsent(m.View, m.Control)
@@ -325,6 +338,7 @@ func (h *Host) setConsent(view, control bool) {
 	h.mu.Unlock()
 	if changed || started {
 		h.emit(Event{Kind: EvConsent, View: boolp(view), Control: boolp(control)})
+		h.toAttendees(Msg{Type: TypeConsent, View: view, Control: control}, "")
 	}
 }
 
@@ -498,23 +512,29 @@ func (h *Host) Consent() (view, control bool) {
 	return h.view, h.control
 }
 
-// Attendees lists who is in the session.
+// Attendees lists who is in the session, masked reps included.
 func (h *Host) Attendees() []Attendee {
-	return []Attendee{
+	list := []Attendee{
 		{Name: "Customer", Role: RoleCustomer, Peer: h.cfg.Customer.ID.String()},
-		{Name: h.cfg.Name, Role: RoleHost, Peer: h.cfg.Host.ID().String(), Rights: "control"},
+		{Name: h.cfg.Name, Role: RoleHost, Peer: h.cfg.Host.ID().String(), Rights: RightsControl},
 	}
+	for _, a := range h.attendeeList() {
+		list = append(list, a.Attendee)
+	}
+	return list
 }
 
-// sendAttendees tells the customer who is in the session.
+// sendAttendees tells everyone who is in the session; the customer's copy
+// leaves out every masked rep.
 func (h *Host) sendAttendees() {
 	h.mu.Lock()
 	l := h.link
 	h.mu.Unlock()
 	list := h.Attendees()
 	if l != nil {
-		_ = l.send(Msg{Type: TypeAttendees, Attendees: list})
+		_ = l.send(Msg{Type: TypeAttendees, Attendees: customerAttendees(list)})
 	}
+	h.toAttendees(Msg{Type: TypeAttendees, Attendees: list}, "")
 	h.emit(Event{Kind: EvAttendees, Attendees: list})
 }
 
@@ -534,20 +554,13 @@ func (h *Host) addHistory(m Chat) {
 	}
 }
 
-// Chat sends a message to the customer.
-func (h *Host) Chat(text string) error {
+// Chat sends a message to everyone in the session; internal messages go
+// to reps and specialists only, never to the customer.
+func (h *Host) Chat(text string, internal bool) error {
 	if text == "" || len(text) > MaxChatText {
 		return fmt.Errorf("a chat message has 1 to %d characters", MaxChatText)
 	}
-	m := h.chat.add(Chat{From: h.cfg.Name, Role: RoleHost, Text: text, Time: time.Now().UTC()})
-	h.addHistory(m)
-	h.emit(Event{Kind: EvChat, Chat: &m})
-	h.mu.Lock()
-	l := h.link
-	h.mu.Unlock()
-	if l != nil {
-		_ = l.send(Msg{Type: TypeChat, Chat: &m}) // resent after a resume if lost
-	}
+	h.postChat(Chat{From: h.cfg.Name, Role: RoleHost, Text: text, Time: time.Now().UTC(), Internal: internal})
 	return nil
 }
 
@@ -595,6 +608,7 @@ func (h *Host) End(reason string) {
 	l := h.link
 	h.ending = true
 	h.mu.Unlock()
+	h.sayGoodbyeToAttendees(reason)
 	if l != nil {
 		l.sayGoodbye(reason)
 	}
@@ -623,6 +637,10 @@ func (h *Host) finish(reason string, err error) {
 		h.input.Reset()
 	}
 	h.mu.Unlock()
+	for _, a := range h.attendeeList() {
+		_ = a.link.send(Msg{Type: TypeEnd, Reason: reason})
+		a.link.close()
+	}
 	h.stopScreen()
 	h.emit(Event{Kind: EvEnded, Reason: reason})
 	close(h.done)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"assist/input"
 	"assist/p2p"
 )
 
@@ -71,6 +72,10 @@ const (
 	TypeRefused   = "refused"
 	TypePing      = "ping"
 	TypeEnd       = "end"
+	// Attendee links.
+	TypeJoin   = "join"   // attendee -> host: invitation, ticket, credential, name
+	TypeDenied = "denied" // host -> attendee: not admitted (Reason; Name: who took it)
+	TypeInput  = "input"  // attendee -> host: an input event for the customer
 )
 
 // Msg is one control message.
@@ -89,6 +94,14 @@ type Msg struct {
 	Reason    string     `json:"reason,omitempty"`
 	ScreenW   int        `json:"screen_w,omitempty"`
 	ScreenH   int        `json:"screen_h,omitempty"`
+	// Attendee links (AttendeeProtocol) only.
+	Invite     string       `json:"invite,omitempty"`
+	Ticket     []byte       `json:"ticket,omitempty"`
+	Credential []byte       `json:"credential,omitempty"`
+	Role       string       `json:"role,omitempty"`
+	Rights     string       `json:"rights,omitempty"`
+	Masked     bool         `json:"masked,omitempty"`
+	Input      *input.Event `json:"input,omitempty"`
 }
 
 // Chat is one chat message.
@@ -98,6 +111,9 @@ type Chat struct {
 	Role string    `json:"role"`
 	Text string    `json:"text"`
 	Time time.Time `json:"time"`
+	// Internal messages are for reps and specialists only: the host never
+	// sends them to the customer.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // MaxChatText bounds a chat message.
@@ -110,12 +126,21 @@ type Attendee struct {
 	Peer string `json:"peer,omitempty"`
 	// Rights is "view" or "control" for attendees other than the customer.
 	Rights string `json:"rights,omitempty"`
+	// Masked attendees are invisible to the customer.
+	Masked bool `json:"masked,omitempty"`
 }
 
 // Roles.
 const (
 	RoleCustomer = "customer"
 	RoleHost     = "host"
+	RoleRep      = "rep"
+)
+
+// Rights of an attendee other than the customer.
+const (
+	RightsView    = "view"
+	RightsControl = "control"
 )
 
 // DecodeMsg parses a control message from the network.

@@ -37,7 +37,7 @@ type Session interface {
 	Subscribe() (<-chan session.Event, func())
 	Snapshot() session.Event
 	Screen() *screen.Mirror
-	Chat(text string) error
+	Chat(text string, internal bool) error
 	RequestControl() error
 	Input(input.Event) error
 }
@@ -138,9 +138,10 @@ func (s *Server) servePage(w http.ResponseWriter, _ *http.Request) {
 
 // clientMsg is what the page sends.
 type clientMsg struct {
-	Type  string       `json:"type"` // "input", "chat", "request_control"
-	Input *input.Event `json:"input,omitempty"`
-	Text  string       `json:"text,omitempty"`
+	Type     string       `json:"type"` // "input", "chat", "request_control"
+	Input    *input.Event `json:"input,omitempty"`
+	Text     string       `json:"text,omitempty"`
+	Internal bool         `json:"internal,omitempty"` // chat for reps and specialists only
 }
 
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
@@ -231,11 +232,11 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 				opErr = s.sess.Input(*m.Input)
 			}
 		case "chat":
-			opErr = s.sess.Chat(m.Text)
+			opErr = s.sess.Chat(m.Text, m.Internal)
 		case "request_control":
 			opErr = s.sess.RequestControl()
 		}
-		if opErr != nil && !errors.Is(opErr, session.ErrNoControl) {
+		if opErr != nil && !errors.Is(opErr, session.ErrNoControl) && !errors.Is(opErr, session.ErrViewOnly) {
 			_ = writeJSON(ctx, c, session.Event{Kind: session.EvError, Text: opErr.Error()})
 		}
 	}

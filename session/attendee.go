@@ -1,0 +1,386 @@
+package session
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/p2p"
+)
+
+// Protocols between the host and the other attendees (invited reps, later
+// specialists). Version 1.0.0.
+//
+// AttendeeProtocol is opened by the attendee and carries the same JSON
+// control messages (type Msg) as ControlProtocol, one p2p frame each:
+//
+//	attendee -> host {"type":"join","invite":ID,"ticket":...,"credential":...,"name":"Bob"}
+//	host -> attendee {"type":"welcome","session":ID,"name":"Alice","role":"rep","rights":"control",
+//	                  "masked":true,"view":true,"control":false}
+//	                 or {"type":"denied","reason":"...","name":"Carol"} (Name: who took it)
+//	host -> attendee {"type":"attendees"|"chat"|"notice"|"consent"|"end"|"ping"}
+//	attendee -> host {"type":"chat"|"input"|"request"|"end"|"ping"}
+//
+// FeedProtocol is opened by an admitted attendee; the host writes the
+// customer's screen on it in package screen's wire layout, starting with
+// every tile.
+const (
+	AttendeeProtocol = "/assist/attendee/1.0.0"
+	FeedProtocol     = "/assist/feed/1.0.0"
+)
+
+// Invitation lets someone into a running session.
+type Invitation struct {
+	ID string
+	// Ticket is the secret the alert carries; the joiner must present it.
+	Ticket []byte
+	// Target, when set, is the only peer that may use the invitation.
+	Target  peer.ID
+	Masked  bool
+	Rights  string
+	Expires time.Time
+	// MaxUses is how many may come in with it (default 1).
+	MaxUses int
+	Comment string
+
+	used    int
+	takenBy string
+}
+
+// DeniedError is the host's refusal to admit an attendee.
+type DeniedError struct {
+	Reason  string
+	TakenBy string // set when someone else was admitted first
+}
+
+func (e *DeniedError) Error() string {
+	if e.TakenBy != "" {
+		return fmt.Sprintf("%s has already joined with this invitation", e.TakenBy)
+	}
+	return "not admitted: " + e.Reason
+}
+
+// ErrTaken reports that another rep was admitted first.
+var ErrTaken = errors.New("invitation already taken")
+
+func (e *DeniedError) Is(target error) bool { return target == ErrTaken && e.TakenBy != "" }
+
+// attendee is someone in the session besides the customer and the host.
+type attendee struct {
+	Attendee
+	peer   peer.ID
+	link   *link
+	joined time.Time
+}
+
+// AddInvitation opens inv for joiners until it expires or is used up.
+func (h *Host) AddInvitation(inv Invitation) {
+	if inv.MaxUses <= 0 {
+		inv.MaxUses = 1
+	}
+	if inv.Rights == "" {
+		inv.Rights = RightsControl
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.invitations == nil {
+		h.invitations = map[string]*Invitation{}
+	}
+	h.invitations[inv.ID] = &inv
+}
+
+// CancelInvitation closes an invitation; attendees already in stay.
+func (h *Host) CancelInvitation(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.invitations[id]
+	delete(h.invitations, id)
+	return ok
+}
+
+// handleAttendee admits an attendee and serves its link.
+func (h *Host) handleAttendee(s network.Stream) {
+	l := newLink(s)
+	m, err := l.recv()
+	if err != nil || m.Type != TypeJoin {
+		s.Reset()
+		return
+	}
+	a, inv, err := h.admit(s.Conn().RemotePeer(), m)
+	if err != nil {
+		var d *DeniedError
+		if errors.As(err, &d) {
+			_ = l.send(Msg{Type: TypeDenied, Reason: d.Reason, Name: d.TakenBy})
+		}
+		_ = s.CloseWrite()
+		time.AfterFunc(2*time.Second, func() { s.Reset() })
+		return
+	}
+	a.link = l
+	if h.cfg.OnInvitationUsed != nil {
+		h.cfg.OnInvitationUsed(*inv, a.Name)
+	}
+	view, control := h.Consent()
+	if err := l.send(Msg{Type: TypeWelcome, Session: h.id, Name: h.cfg.Name, Role: a.Role, Rights: a.Rights,
+		Masked: a.Masked, View: view, Control: control}); err != nil {
+		h.removeAttendee(a, "")
+		return
+	}
+	for _, c := range h.History() {
+		_ = l.send(Msg{Type: TypeChat, Chat: &c})
+	}
+	go l.pinger(h.done)
+	h.attendeeJoined(a)
+	h.serveAttendee(a)
+}
+
+// admit checks a join request against the open invitations; the first
+// valid request wins, under the host's lock, however many arrive at once.
+func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
+	h.mu.Lock()
+	inv := h.invitations[m.Invite]
+	h.mu.Unlock()
+	switch {
+	case h.isEnded():
+		return nil, nil, &DeniedError{Reason: "the session has ended"}
+	case inv == nil:
+		return nil, nil, &DeniedError{Reason: "no such invitation (cancelled or expired)"}
+	case subtle.ConstantTimeCompare(inv.Ticket, m.Ticket) != 1:
+		return nil, nil, &DeniedError{Reason: "wrong invitation ticket"}
+	case inv.Target != "" && inv.Target != from:
+		return nil, nil, &DeniedError{Reason: "this invitation is for another rep"}
+	case time.Now().After(inv.Expires):
+		return nil, nil, &DeniedError{Reason: "the invitation has expired"}
+	}
+	if h.cfg.VerifyRep == nil {
+		return nil, nil, &DeniedError{Reason: "this session admits no reps"}
+	}
+	name, err := h.cfg.VerifyRep(from, m.Credential)
+	if err != nil {
+		return nil, nil, &DeniedError{Reason: "credential refused: " + err.Error()}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.invitations[m.Invite] != inv {
+		return nil, nil, &DeniedError{Reason: "no such invitation (cancelled or expired)"}
+	}
+	if inv.used >= inv.MaxUses {
+		return nil, nil, &DeniedError{Reason: "taken", TakenBy: inv.takenBy}
+	}
+	if _, in := h.attendees[from]; in {
+		return nil, nil, &DeniedError{Reason: "you are already in this session"}
+	}
+	inv.used++
+	inv.takenBy = name
+	a := &attendee{Attendee: Attendee{Name: name, Role: RoleRep, Peer: from.String(), Rights: inv.Rights, Masked: inv.Masked},
+		peer: from, joined: time.Now()}
+	if h.attendees == nil {
+		h.attendees = map[peer.ID]*attendee{}
+	}
+	h.attendees[from] = a
+	return a, inv, nil
+}
+
+// attendeeJoined tells everyone who may know: the host's UI and every
+// attendee always, the customer only about unmasked attendees.
+func (h *Host) attendeeJoined(a *attendee) {
+	text := a.Name + " has joined the session"
+	if a.Masked {
+		h.emit(Event{Kind: EvJoined, Name: a.Name, Peer: a.Peer, Text: text + " (masked: the customer does not see them)"})
+	} else {
+		h.emit(Event{Kind: EvJoined, Name: a.Name, Peer: a.Peer, Text: text})
+		h.noticeCustomer(text)
+	}
+	h.noticeAttendees(text, a.peer)
+	h.sendAttendees()
+}
+
+func (h *Host) removeAttendee(a *attendee, why string) {
+	h.mu.Lock()
+	if h.attendees[a.peer] != a {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.attendees, a.peer)
+	h.mu.Unlock()
+	a.link.close()
+	if why == "" || h.isEnded() {
+		return
+	}
+	text := a.Name + " has left the session"
+	h.emit(Event{Kind: EvLeft, Name: a.Name, Peer: a.Peer, Text: text})
+	if !a.Masked {
+		h.noticeCustomer(text)
+	}
+	h.noticeAttendees(text, "")
+	h.sendAttendees()
+}
+
+func (h *Host) serveAttendee(a *attendee) {
+	defer h.removeAttendee(a, "left")
+	for {
+		m, err := a.link.recv()
+		if err != nil {
+			return
+		}
+		switch m.Type {
+		case TypeChat:
+			if m.Chat != nil {
+				_ = h.relayChat(a, m.Chat.Text, m.Chat.Internal)
+			}
+		case TypeInput:
+			if m.Input != nil {
+				h.attendeeInput(a, m)
+			}
+		case TypeRequest:
+			if a.Rights == RightsControl {
+				_ = h.RequestControl()
+			}
+		case TypeEnd:
+			return
+		}
+	}
+}
+
+// attendeeInput forwards input only from attendees with control rights;
+// the customer's gate then checks its own consent again.
+func (h *Host) attendeeInput(a *attendee, m Msg) {
+	if a.Rights != RightsControl {
+		_ = a.link.send(Msg{Type: TypeNotice, Text: "input dropped: you are view only"})
+		return
+	}
+	if err := h.Input(*m.Input); err != nil && !errors.Is(err, ErrNoControl) {
+		_ = a.link.send(Msg{Type: TypeNotice, Text: "input failed: " + err.Error()})
+	}
+}
+
+// relayChat passes an attendee's message on. A masked rep's messages are
+// always internal: the customer must not learn they are there.
+func (h *Host) relayChat(a *attendee, text string, internal bool) error {
+	if text == "" || len(text) > MaxChatText {
+		return fmt.Errorf("a chat message has 1 to %d characters", MaxChatText)
+	}
+	internal = internal || a.Masked
+	h.postChat(Chat{From: a.Name, Role: a.Role, Text: text, Time: time.Now().UTC(), Internal: internal})
+	return nil
+}
+
+// postChat records a message and sends it to whoever may read it.
+func (h *Host) postChat(m Chat) {
+	if !m.Internal {
+		m = h.chat.add(m) // numbered for resending to the customer
+		h.mu.Lock()
+		l := h.link
+		h.mu.Unlock()
+		if l != nil {
+			_ = l.send(Msg{Type: TypeChat, Chat: &m})
+		}
+	}
+	h.addHistory(m)
+	h.emit(Event{Kind: EvChat, Chat: &m})
+	h.toAttendees(Msg{Type: TypeChat, Chat: &m}, "")
+}
+
+// toAttendees sends m to every attendee except skip.
+func (h *Host) toAttendees(m Msg, skip peer.ID) {
+	for _, a := range h.attendeeList() {
+		if a.peer != skip {
+			_ = a.link.send(m)
+		}
+	}
+}
+
+func (h *Host) attendeeList() []*attendee {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*attendee, 0, len(h.attendees))
+	for _, a := range h.attendees {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].joined.Before(out[j].joined) })
+	return out
+}
+
+func (h *Host) noticeCustomer(text string) {
+	h.mu.Lock()
+	l := h.link
+	h.mu.Unlock()
+	if l != nil {
+		_ = l.send(Msg{Type: TypeNotice, Text: text})
+	}
+}
+
+func (h *Host) noticeAttendees(text string, skip peer.ID) {
+	h.toAttendees(Msg{Type: TypeNotice, Text: text}, skip)
+}
+
+// customerAttendees is the attendee list with every masked rep left out.
+func customerAttendees(all []Attendee) []Attendee {
+	out := make([]Attendee, 0, len(all))
+	for _, a := range all {
+		if !a.Masked {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// handleFeed streams the customer's screen to an admitted attendee.
+func (h *Host) handleFeed(s network.Stream) {
+	h.mu.Lock()
+	_, ok := h.attendees[s.Conn().RemotePeer()]
+	h.mu.Unlock()
+	if !ok {
+		s.Reset()
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-h.done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	feed := h.mirror.Subscribe()
+	defer feed.Close()
+	for {
+		msgs, err := feed.Next(ctx)
+		if err != nil {
+			s.Reset()
+			return
+		}
+		for _, m := range msgs {
+			_ = s.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			if err := p2p.WriteFrame(s, m); err != nil {
+				s.Reset()
+				return
+			}
+		}
+		if !h.isAttendee(s.Conn().RemotePeer()) {
+			s.Reset()
+			return
+		}
+	}
+}
+
+func (h *Host) isAttendee(p peer.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.attendees[p]
+	return ok
+}
+
+// sayGoodbyeToAttendees ends every attendee's link.
+func (h *Host) sayGoodbyeToAttendees(reason string) {
+	for _, a := range h.attendeeList() {
+		go a.link.sayGoodbye(reason)
+	}
+}

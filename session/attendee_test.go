@@ -1,0 +1,302 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"assist/internal/p2ptest"
+	"assist/pairing"
+	"assist/portal"
+	"assist/rendezvous"
+	"assist/shortcode"
+)
+
+// tapHost records every byte the customer's process reads from streams
+// that other peers open to it: everything the host rep sends it.
+type tapHost struct {
+	host.Host
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (t *tapHost) SetStreamHandler(pid protocol.ID, handler network.StreamHandler) {
+	t.Host.SetStreamHandler(pid, func(s network.Stream) { handler(&tapStream{Stream: s, tap: t}) })
+}
+
+func (t *tapHost) received() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]byte(nil), t.buf.Bytes()...)
+}
+
+type tapStream struct {
+	network.Stream
+	tap *tapHost
+}
+
+func (s *tapStream) Read(p []byte) (int, error) {
+	n, err := s.Stream.Read(p)
+	s.tap.mu.Lock()
+	s.tap.buf.Write(p[:n])
+	s.tap.mu.Unlock()
+	return n, err
+}
+
+// sessionFixture is a customer sharing, a host rep in session with it, and
+// a portal whose reps the host admits.
+type sessionFixture struct {
+	customer   *Customer
+	custEvents <-chan Event
+	tap        *tapHost
+	hub        *Host
+	hostEvents chan Event
+	portal     *portal.Manager
+}
+
+func startSession(t *testing.T, ctx context.Context) *sessionFixture {
+	t.Helper()
+	tap := &tapHost{Host: p2ptest.NewHost(t, nil)}
+	c, _, rv, events := startCustomerOn(t, ctx, tap)
+	code, err := shortcode.Parse(waitKind(t, events, EvKey).Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := p2ptest.NewHost(t, nil)
+	rec, err := rendezvous.NewClient(rep, rv).Resolve(ctx, code.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
+	if _, err := pairing.Claim(ctx, rep, owner, string(rec.Kind), code); err != nil {
+		t.Fatal(err)
+	}
+	m, err := portal.NewManager("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &sessionFixture{customer: c, custEvents: events, tap: tap, hostEvents: make(chan Event, 1024), portal: m}
+	f.hub = NewHost(HostConfig{Host: rep, Name: "Alice", Customer: owner,
+		OnEvent: func(e Event) {
+			select {
+			case f.hostEvents <- e:
+			default:
+			}
+		},
+		VerifyRep: func(p peer.ID, cred []byte) (string, error) {
+			c, err := portal.VerifyCredential(cred, time.Now())
+			if err != nil {
+				return "", err
+			}
+			if c.Portal != m.ID || c.Rep != p {
+				return "", errors.New("not a rep of this portal")
+			}
+			return c.Name, nil
+		}})
+	go func() { _ = f.hub.Run(ctx) }()
+	waitKind(t, events, EvConsentRequest)
+	c.Answer("view", true)
+	waitKind(t, f.hostEvents, EvConsent)
+	return f
+}
+
+// rep makes an enrolled rep's host and credential.
+func (f *sessionFixture) rep(t *testing.T, name string) (host.Host, []byte) {
+	t.Helper()
+	h := p2ptest.NewHost(t, nil)
+	cred, err := f.portal.Issue(h.ID(), name, uint64(time.Now().UnixNano()), time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, cred
+}
+
+func (f *sessionFixture) invite(id string, target peer.ID, masked bool) Invitation {
+	inv := Invitation{ID: id, Ticket: []byte("ticket-" + id), Target: target, Masked: masked,
+		Expires: time.Now().Add(time.Minute), Comment: "secret-comment-xyz"}
+	f.hub.AddInvitation(inv)
+	return inv
+}
+
+func (f *sessionFixture) join(ctx context.Context, h host.Host, cred []byte, inv Invitation, events chan Event) (*Guest, error) {
+	return JoinSession(ctx, GuestConfig{Host: h, Session: peer.AddrInfo{ID: f.hub.cfg.Host.ID(), Addrs: f.hub.cfg.Host.Addrs()},
+		Invite: inv.ID, Ticket: inv.Ticket, Credential: cred, Name: "ignored: the credential names the rep",
+		OnEvent: func(e Event) {
+			if events != nil {
+				events <- e
+			}
+		}})
+}
+
+func waitChat(t *testing.T, events <-chan Event, text string) {
+	t.Helper()
+	for {
+		e := waitKind(t, events, EvChat)
+		if e.Chat.Text == text {
+			return
+		}
+	}
+}
+
+func TestMaskedRepLeavesNoTraceAtTheCustomer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+
+	bob, bobCred := f.rep(t, "Bobby Masked")
+	inv := f.invite("inv-bob", bob.ID(), true)
+	bobEvents := make(chan Event, 1024)
+	g, err := f.join(ctx, bob, bobCred, inv, bobEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Run(ctx) }()
+	if rights, masked := g.Rights(); !masked || rights != RightsControl {
+		t.Fatalf("rights %q masked %v", rights, masked)
+	}
+	// Bob sees the customer's screen through the host.
+	deadline := time.Now().Add(20 * time.Second)
+	for g.Screen().Frames() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("masked rep got no frame")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Bob tries to write to the customer: the host keeps it internal.
+	if err := g.Chat("bob-secret-chat", false); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, f.hostEvents, "bob-secret-chat")
+	if err := f.hub.Chat("internal-note-abc", true); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, bobEvents, "internal-note-abc")
+	if err := f.customer.Chat("customer-hello"); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, bobEvents, "customer-hello")
+
+	// An unmasked rep: the customer is told, so the tap does see names.
+	carol, carolCred := f.rep(t, "Carol Visible")
+	inv2 := f.invite("inv-carol", "", false)
+	cg, err := f.join(ctx, carol, carolCred, inv2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cg.Run(ctx) }()
+	for {
+		e := waitKind(t, f.custEvents, EvNotice)
+		if e.Text == "Carol Visible has joined the session" {
+			break
+		}
+	}
+	g.Leave()
+	waitKind(t, f.hostEvents, EvLeft)
+	if err := f.hub.Chat("public-after", false); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, f.custEvents, "public-after")
+	cg.Leave()
+	for {
+		e := waitKind(t, f.custEvents, EvNotice)
+		if e.Text == "Carol Visible has left the session" {
+			break
+		}
+	}
+
+	got := f.tap.received()
+	if !bytes.Contains(got, []byte("Carol Visible")) || !bytes.Contains(got, []byte("public-after")) {
+		t.Fatal("the tap does not see what the customer receives")
+	}
+	for _, secret := range []string{"Bobby", "Masked", bob.ID().String(), string(bob.ID()), "bob-secret-chat",
+		"internal-note-abc", "secret-comment-xyz", "ticket-inv-bob", "inv-bob"} {
+		if bytes.Contains(got, []byte(secret)) {
+			t.Errorf("the customer's process received %q", secret)
+		}
+	}
+	if f.tap.Network().Connectedness(bob.ID()) == network.Connected || f.tap.Peerstore().Addrs(bob.ID()) != nil {
+		t.Error("the customer's host knows the masked rep's peer")
+	}
+}
+
+func TestOnlyOneOfManySimultaneousAcceptsIsAdmitted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	inv := f.invite("portal-wide", "", false)
+	const n = 10
+	var admitted, taken atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		h, cred := f.rep(t, fmt.Sprintf("Rep %d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			g, err := f.join(ctx, h, cred, inv, nil)
+			var d *DeniedError
+			switch {
+			case err == nil:
+				admitted.Add(1)
+				go func() { _ = g.Run(ctx) }()
+			case errors.As(err, &d) && errors.Is(err, ErrTaken) && strings.HasPrefix(d.TakenBy, "Rep "):
+				taken.Add(1)
+			default:
+				t.Errorf("rep %d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if admitted.Load() != 1 || taken.Load() != n-1 {
+		t.Fatalf("admitted %d, told taken %d", admitted.Load(), taken.Load())
+	}
+}
+
+func TestInvitationChecks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	bob, bobCred := f.rep(t, "Bob")
+	eve, eveCred := f.rep(t, "Eve")
+	inv := f.invite("for-bob", bob.ID(), false)
+	// Eve is enrolled but the invitation names Bob.
+	if _, err := f.join(ctx, eve, eveCred, inv, nil); err == nil || !strings.Contains(err.Error(), "another rep") {
+		t.Fatalf("eve with bob's invitation: %v", err)
+	}
+	// Bob's credential presented by another peer.
+	if _, err := f.join(ctx, p2ptest.NewHost(t, nil), bobCred, inv, nil); err == nil {
+		t.Fatal("a stolen credential was accepted")
+	}
+	// A peer of another portal.
+	other, _ := portal.NewManager("Other")
+	stranger := p2ptest.NewHost(t, nil)
+	strangerCred, _ := other.Issue(stranger.ID(), "Stranger", 1, time.Hour, time.Now())
+	open := f.invite("open", "", false)
+	if _, err := f.join(ctx, stranger, strangerCred, open, nil); err == nil {
+		t.Fatal("a rep of another portal was admitted")
+	}
+	// A wrong ticket.
+	bad := inv
+	bad.Ticket = []byte("guess")
+	if _, err := f.join(ctx, bob, bobCred, bad, nil); err == nil || !strings.Contains(err.Error(), "ticket") {
+		t.Fatalf("wrong ticket: %v", err)
+	}
+	// Cancelled.
+	f.hub.CancelInvitation(inv.ID)
+	if _, err := f.join(ctx, bob, bobCred, inv, nil); err == nil || !strings.Contains(err.Error(), "cancelled") {
+		t.Fatalf("cancelled: %v", err)
+	}
+}

@@ -1,0 +1,265 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/input"
+	"assist/screen"
+)
+
+// GuestConfig configures an attendee's side of a session it was invited to.
+type GuestConfig struct {
+	Host host.Host
+	// Session is the host rep's peer and addresses.
+	Session    peer.AddrInfo
+	Invite     string
+	Ticket     []byte
+	Credential []byte
+	Name       string
+	// OnEvent receives everything the attendee's terminal shows; must not block.
+	OnEvent func(Event)
+}
+
+// Guest is an attendee's side: it follows the host's screen, chat and
+// attendee list, and sends chat and (with rights) input through the host.
+type Guest struct {
+	cfg    GuestConfig
+	l      *link
+	mirror *screen.Mirror
+	fan    fanout
+	done   chan struct{}
+
+	mu        sync.Mutex
+	welcome   Msg
+	attendees []Attendee
+	history   []Chat
+	view      bool
+	control   bool
+	ended     bool
+	reason    string
+}
+
+// JoinSession asks the host to admit this peer and returns the joined
+// session; a refusal is a *DeniedError.
+func JoinSession(ctx context.Context, cfg GuestConfig) (*Guest, error) {
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = func(Event) {}
+	}
+	ctx = network.WithAllowLimitedConn(ctx, "attendee")
+	if err := cfg.Host.Connect(ctx, cfg.Session); err != nil {
+		return nil, fmt.Errorf("reach the session's host: %w", err)
+	}
+	s, err := cfg.Host.NewStream(ctx, cfg.Session.ID, AttendeeProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("reach the session's host: %w", err)
+	}
+	l := newLink(s)
+	if err := l.send(Msg{Type: TypeJoin, Invite: cfg.Invite, Ticket: cfg.Ticket, Credential: cfg.Credential, Name: cfg.Name}); err != nil {
+		s.Reset()
+		return nil, err
+	}
+	w, err := l.recv()
+	if err != nil {
+		s.Reset()
+		return nil, fmt.Errorf("the session's host did not answer: %w", err)
+	}
+	switch w.Type {
+	case TypeWelcome:
+	case TypeDenied:
+		s.Reset()
+		return nil, &DeniedError{Reason: w.Reason, TakenBy: w.Name}
+	default:
+		s.Reset()
+		return nil, fmt.Errorf("the session's host answered %q", w.Type)
+	}
+	g := &Guest{cfg: cfg, l: l, mirror: screen.NewMirror(), done: make(chan struct{}), welcome: w, view: w.View, control: w.Control}
+	return g, nil
+}
+
+// Run follows the session until it ends or ctx is cancelled (which leaves it).
+func (g *Guest) Run(ctx context.Context) error {
+	go g.l.pinger(g.done)
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	go g.followScreen(feedCtx)
+	go func() {
+		select {
+		case <-ctx.Done():
+			g.Leave()
+		case <-g.done:
+		}
+	}()
+	g.emit(Event{Kind: EvJoined, Session: g.welcome.Session, Name: g.cfg.Name,
+		Text: fmt.Sprintf("joined %s's session (%s)", g.welcome.Name, g.describeRights())})
+	for {
+		m, err := g.l.recv()
+		if err != nil {
+			g.finish("lost the connection to the session's host")
+			return nil
+		}
+		switch m.Type {
+		case TypeChat:
+			if m.Chat != nil {
+				g.addHistory(*m.Chat)
+				g.emit(Event{Kind: EvChat, Chat: m.Chat})
+			}
+		case TypeAttendees:
+			g.mu.Lock()
+			g.attendees = m.Attendees
+			g.mu.Unlock()
+			g.emit(Event{Kind: EvAttendees, Attendees: m.Attendees})
+		case TypeNotice:
+			g.emit(Event{Kind: EvNotice, Text: m.Text})
+		case TypeConsent:
+			g.mu.Lock()
+			g.view, g.control = m.View, m.Control
+			g.mu.Unlock()
+			g.emit(Event{Kind: EvConsent, View: boolp(m.View), Control: boolp(m.Control)})
+		case TypeEnd:
+			g.finish(orDefault(m.Reason, "the session has ended"))
+			return nil
+		}
+	}
+}
+
+func (g *Guest) describeRights() string {
+	s := "view only"
+	if g.welcome.Rights == RightsControl {
+		s = "may control with the customer's consent"
+	}
+	if g.welcome.Masked {
+		s += ", masked: the customer does not see you"
+	}
+	return s
+}
+
+// followScreen keeps a feed of the host's screen mirror open.
+func (g *Guest) followScreen(ctx context.Context) {
+	for ctx.Err() == nil && !g.isEnded() {
+		s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "feed"), g.cfg.Session.ID, FeedProtocol)
+		if err == nil {
+			stop := context.AfterFunc(ctx, func() { s.Reset() })
+			_ = screen.Receive(s, g.mirror.Apply)
+			stop()
+			s.Reset()
+		}
+		select {
+		case <-ctx.Done():
+		case <-g.done:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (g *Guest) emit(e Event) {
+	if e.Session == "" {
+		e.Session = g.welcome.Session
+	}
+	g.cfg.OnEvent(e)
+	g.fan.publish(e)
+}
+
+func (g *Guest) addHistory(c Chat) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.history = append(g.history, c)
+	if len(g.history) > maxUnacked {
+		g.history = g.history[len(g.history)-maxUnacked:]
+	}
+}
+
+// Rights the host gave this attendee, and whether it is masked.
+func (g *Guest) Rights() (rights string, masked bool) { return g.welcome.Rights, g.welcome.Masked }
+
+// ID is the session's ID.
+func (g *Guest) ID() string { return g.welcome.Session }
+
+// Screen is the customer's screen as the host forwards it.
+func (g *Guest) Screen() *screen.Mirror { return g.mirror }
+
+// Subscribe returns the session's events for a viewer page.
+func (g *Guest) Subscribe() (<-chan Event, func()) { return g.fan.subscribe() }
+
+// Done is closed when the session has ended for this attendee.
+func (g *Guest) Done() <-chan struct{} { return g.done }
+
+// Snapshot is the session's state for a viewer page that just opened.
+func (g *Guest) Snapshot() Event {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e := Event{Kind: EvState, Session: g.welcome.Session, View: boolp(g.view), Control: boolp(g.control),
+		Attendees: g.attendees, History: append([]Chat(nil), g.history...), Name: g.cfg.Name,
+		Frames: g.mirror.Frames(), What: g.welcome.Rights}
+	if g.ended {
+		e.Reason = g.reason
+	}
+	return e
+}
+
+// Chat sends a message through the host; a masked attendee's messages are
+// always internal (the host enforces it too).
+func (g *Guest) Chat(text string, internal bool) error {
+	if text == "" || len(text) > MaxChatText {
+		return fmt.Errorf("a chat message has 1 to %d characters", MaxChatText)
+	}
+	return g.l.send(Msg{Type: TypeChat, Chat: &Chat{Text: text, Internal: internal || g.welcome.Masked}})
+}
+
+// RequestControl asks the host to ask the customer for control.
+func (g *Guest) RequestControl() error {
+	if g.welcome.Rights != RightsControl {
+		return ErrViewOnly
+	}
+	return g.l.send(Msg{Type: TypeRequest, What: "control"})
+}
+
+// ErrViewOnly is returned for input from a view-only attendee.
+var ErrViewOnly = errors.New("you are in this session view only")
+
+// Input sends an input event to the host, which forwards it to the
+// customer if this attendee has control rights and the customer consents.
+func (g *Guest) Input(e input.Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	// No checks of rights or consent here: the host enforces both, and
+	// a modified attendee could skip anything checked on this side.
+	return g.l.send(Msg{Type: TypeInput, Input: &e})
+}
+
+// Leave leaves the session; the others stay.
+func (g *Guest) Leave() {
+	if g.isEnded() {
+		return
+	}
+	g.l.sayGoodbye("left")
+	g.finish("you left the session")
+}
+
+func (g *Guest) isEnded() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ended
+}
+
+func (g *Guest) finish(reason string) {
+	g.mu.Lock()
+	if g.ended {
+		g.mu.Unlock()
+		return
+	}
+	g.ended, g.reason = true, reason
+	g.mu.Unlock()
+	g.l.close()
+	g.emit(Event{Kind: EvEnded, Reason: reason})
+	close(g.done)
+	g.fan.closeAll()
+}
