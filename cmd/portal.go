@@ -65,19 +65,24 @@ func newCmdPortalEnroll(io *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			signed, err := portal.Enroll(dir, a[0], id, repName, ttl, time.Now())
+			ms, err := portal.Enroll(dir, a[0], id, repName, ttl, time.Now())
+			if err != nil {
+				return err
+			}
+			token, err := portal.MembershipToken(ms)
 			if err != nil {
 				return err
 			}
 			if out != "" {
-				if err := os.WriteFile(out, []byte(portal.Token(signed)+"\n"), 0o600); err != nil {
+				if err := os.WriteFile(out, []byte(token+"\n"), 0o600); err != nil {
 					return err
 				}
-				fmt.Fprintf(io.ErrOut, "credential for %s written to %s; the rep runs 'assist login %s'\n", repName, out, out)
+				fmt.Fprintf(io.ErrOut, "enrollment for %s written to %s; the rep runs 'assist login %s'.\n"+
+					"It holds the portal's alert key: hand it over privately.\n", repName, out, out)
 				return nil
 			}
-			fmt.Fprintln(io.Out, portal.Token(signed))
-			fmt.Fprintf(io.ErrOut, "give this token to %s, who runs 'assist login TOKEN'\n", repName)
+			fmt.Fprintln(io.Out, token)
+			fmt.Fprintf(io.ErrOut, "give this token to %s privately (it holds the portal's alert key); they run 'assist login TOKEN'\n", repName)
 			return nil
 		},
 	}
@@ -180,15 +185,15 @@ func NewCmdLogin(io *IO) *cobra.Command {
 			if b, err := os.ReadFile(text); err == nil {
 				text = strings.TrimSpace(string(b))
 			}
-			signed, err := portal.FromToken(text)
+			ms, err := portal.ParseMembership([]byte(text))
 			if err != nil {
-				return err
+				return usageErrorf("%v: paste the whole token 'assist portal enroll' printed, or the file it wrote", err)
 			}
 			dir, self, err := selfID()
 			if err != nil {
 				return err
 			}
-			c, err := portal.Login(dir, signed, self, time.Now())
+			c, err := portal.Login(dir, ms, self, time.Now())
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,6 @@
 package portal
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,11 +67,17 @@ func DefaultSettings(id ID) Settings {
 	return Settings{Portal: id, Version: 1, MaxRights: RightsView}
 }
 
-// Revocations lists the credential serials a portal has withdrawn.
+// Revocations lists the credential serials a portal has withdrawn, and
+// carries the alert key the revocation rotated in, sealed to each rep who
+// remains (by serial, with that rep's secret).
 type Revocations struct {
 	Portal  ID       `json:"portal"`
 	Version uint64   `json:"version"`
 	Serials []uint64 `json:"serials"`
+	Epoch   uint32   `json:"epoch"`
+	// Keys maps a remaining rep's serial to the new alert key sealed with
+	// the rep's secret.
+	Keys map[uint64][]byte `json:"keys,omitempty"`
 }
 
 func (s *Settings) portalID() ID    { return s.Portal }
@@ -124,16 +129,4 @@ func open(data []byte, rec record.Record) (ID, error) {
 		return "", fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
 	return peer.IDFromPublicKey(env.PublicKey)
-}
-
-// Token is the text form of a signed object, short enough to paste.
-func Token(signed []byte) string { return base64.RawURLEncoding.EncodeToString(signed) }
-
-// FromToken reverses Token.
-func FromToken(s string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadToken, err)
-	}
-	return b, nil
 }

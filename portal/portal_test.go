@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -30,12 +31,15 @@ func TestEnrollLoginRevokeSettings(t *testing.T) {
 		t.Fatal("an existing portal was overwritten")
 	}
 	alice, mallory := newPeer(t), newPeer(t)
-	signed, err := Enroll(mgrDir, "Acme Support", alice, "Alice", 24*time.Hour, now)
+	ms, err := Enroll(mgrDir, "Acme Support", alice, "Alice", 24*time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := Token(signed)
-	back, err := FromToken(token)
+	token, err := MembershipToken(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseMembership([]byte(token))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +58,7 @@ func TestEnrollLoginRevokeSettings(t *testing.T) {
 	if err != nil || len(creds) != 1 {
 		t.Fatalf("stored credentials: %v %v", creds, err)
 	}
-	if _, err := VerifyCredential(back, now.Add(25*time.Hour)); !errors.Is(err, ErrExpired) {
+	if _, err := VerifyCredential(back.Credential, now.Add(25*time.Hour)); !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired credential: %v", err)
 	}
 
@@ -113,8 +117,64 @@ func TestForgeriesAreRefused(t *testing.T) {
 	if _, err := VerifySettings(cred, real.ID); err == nil {
 		t.Fatal("a credential passed as settings")
 	}
-	if _, err := FromToken("not base64!"); !errors.Is(err, ErrBadToken) {
-		t.Fatalf("bad token: %v", err)
+	if _, err := ParseMembership([]byte("not a token")); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("bad membership token: %v", err)
+	}
+}
+
+// TestRevocationRotatesTheAlertKey: the reps who remain move to a new key
+// that the revoked rep cannot open.
+func TestRevocationRotatesTheAlertKey(t *testing.T) {
+	dir := t.TempDir()
+	m, err := CreatePortal(dir, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now()
+	alice, err := Enroll(dir, "Acme", newPeer(t), "Alice", time.Hour, future)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := Enroll(dir, "Acme", newPeer(t), "Bob", time.Hour, future)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(alice.AlertKey, bob.AlertKey) || alice.Epoch != 1 {
+		t.Fatal("reps of one epoch must share its key")
+	}
+	sealed, err := Seal(alice.AlertKey, []byte("before"), []byte("aad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Open(bob.AlertKey, sealed, []byte("aad")); err != nil || string(got) != "before" {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := Open(bob.AlertKey, sealed, []byte("other aad")); err == nil {
+		t.Fatal("opened with the wrong aad")
+	}
+	rev, _, err := Revoke(dir, "Acme", "Alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey := append([]byte(nil), bob.AlertKey...)
+	list, err := bob.Apply(rev)
+	if err != nil || list.Epoch != 2 || bob.Epoch != 2 || bytes.Equal(bob.AlertKey, oldKey) {
+		t.Fatalf("bob after rotation: epoch %d, %v", bob.Epoch, err)
+	}
+	if _, err := alice.Apply(rev); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("alice applying her own revocation: %v", err)
+	}
+	if alice.Epoch != 1 || bytes.Equal(alice.AlertKey, bob.AlertKey) {
+		t.Fatal("the revoked rep has the new key")
+	}
+	// An older list changes nothing; a forged one is refused.
+	if _, err := bob.Apply(rev); err != nil || bob.Epoch != 2 {
+		t.Fatalf("reapplying: %v", err)
+	}
+	fake, _ := NewManager("Acme")
+	forged, _ := fake.SignRevocations(Revocations{Portal: m.ID, Version: 99})
+	if _, err := bob.Apply(forged); err == nil {
+		t.Fatal("a forged revocation list was applied")
 	}
 }
 

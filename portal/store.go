@@ -18,7 +18,7 @@ import (
 //
 //	portals/<name>/portal.key    the manager's portal key (0600)
 //	portals/<name>/state.json    issued credentials, revocations, settings
-//	credentials/<portal ID>.cred a rep's signed credentials, one per portal
+//	credentials/<portal ID>.json a rep's memberships, one per portal (0600)
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
 
@@ -28,6 +28,8 @@ type Issued struct {
 	Name    string    `json:"name"`
 	Peer    peer.ID   `json:"peer"`
 	Expires time.Time `json:"expires"`
+	// Secret seals rotated alert keys to this rep.
+	Secret []byte `json:"secret"`
 }
 
 // State is what the manager keeps about a portal besides its key.
@@ -36,6 +38,9 @@ type State struct {
 	Issued      []Issued    `json:"issued"`
 	Revocations Revocations `json:"revocations"`
 	Settings    Settings    `json:"settings"`
+	// Epoch and AlertKey: the key reps seal the portal's alerts with now.
+	Epoch    uint32 `json:"epoch"`
+	AlertKey []byte `json:"alert_key"`
 }
 
 func portalDir(configDir, name string) string { return filepath.Join(configDir, "portals", name) }
@@ -72,7 +77,8 @@ func CreatePortal(configDir, name string) (*Manager, error) {
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	st := &State{NextSerial: 1, Settings: DefaultSettings(m.ID), Revocations: Revocations{Portal: m.ID, Version: 1}}
+	st := &State{NextSerial: 1, Settings: DefaultSettings(m.ID), Revocations: Revocations{Portal: m.ID, Version: 1, Epoch: 1},
+		Epoch: 1, AlertKey: newKey()}
 	return m, SaveState(configDir, name, st)
 }
 
@@ -122,8 +128,9 @@ func writeAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// Enroll issues a credential for a rep and records it.
-func Enroll(configDir, portalName string, rep peer.ID, repName string, ttl time.Duration, now time.Time) ([]byte, error) {
+// Enroll issues a credential for a rep, records it, and returns the rep's
+// membership: the credential with the portal's alert key.
+func Enroll(configDir, portalName string, rep peer.ID, repName string, ttl time.Duration, now time.Time) (*Membership, error) {
 	m, st, err := LoadPortal(configDir, portalName)
 	if err != nil {
 		return nil, err
@@ -133,9 +140,15 @@ func Enroll(configDir, portalName string, rep peer.ID, repName string, ttl time.
 	if err != nil {
 		return nil, err
 	}
+	revs, err := m.SignRevocations(st.Revocations)
+	if err != nil {
+		return nil, err
+	}
+	secret := newKey()
 	st.NextSerial++
-	st.Issued = append(st.Issued, Issued{Serial: serial, Name: repName, Peer: rep, Expires: now.Add(ttl).UTC()})
-	return signed, SaveState(configDir, portalName, st)
+	st.Issued = append(st.Issued, Issued{Serial: serial, Name: repName, Peer: rep, Expires: now.Add(ttl).UTC(), Secret: secret})
+	ms := &Membership{Credential: signed, Epoch: st.Epoch, AlertKey: st.AlertKey, RepSecret: secret, Revocations: revs}
+	return ms, SaveState(configDir, portalName, st)
 }
 
 // Revoke withdraws every credential issued to repName and returns the
@@ -155,12 +168,31 @@ func Revoke(configDir, portalName, repName string) ([]byte, int, error) {
 	if n == 0 {
 		return nil, 0, fmt.Errorf("portal %q has no active credential for %q", portalName, repName)
 	}
+	rotateAlertKey(m, st)
 	st.Revocations.Version++
 	signed, err := m.SignRevocations(st.Revocations)
 	if err != nil {
 		return nil, 0, err
 	}
 	return signed, n, SaveState(configDir, portalName, st)
+}
+
+// rotateAlertKey starts a new epoch whose key only the remaining reps can
+// open: a revoked rep keeps the old key but reads nothing sealed after.
+func rotateAlertKey(m *Manager, st *State) {
+	st.Epoch++
+	st.AlertKey = newKey()
+	st.Revocations.Epoch = st.Epoch
+	st.Revocations.Keys = map[uint64][]byte{}
+	for _, is := range st.Issued {
+		if st.Revocations.Revoked(is.Serial) || len(is.Secret) != KeySize {
+			continue
+		}
+		sealed, err := Seal(is.Secret, st.AlertKey, rekeyAAD(m.ID, st.Epoch, is.Serial))
+		if err == nil {
+			st.Revocations.Keys[is.Serial] = sealed
+		}
+	}
 }
 
 // UpdateSettings changes a portal's settings and returns them signed.
@@ -178,38 +210,69 @@ func UpdateSettings(configDir, portalName string, change func(*Settings)) ([]byt
 	return signed, &st.Settings, SaveState(configDir, portalName, st)
 }
 
-// Login stores a credential for self after checking that the portal
-// signed it, that it names self and that it is still valid.
-func Login(configDir string, signed []byte, self peer.ID, now time.Time) (*Credential, error) {
-	c, err := VerifyCredential(signed, now)
+// Login stores a membership for self after checking that the portal
+// signed its credential, that it names self and that it is still valid.
+func Login(configDir string, ms *Membership, self peer.ID, now time.Time) (*Credential, error) {
+	c, err := ms.Verify(now)
 	if err != nil {
 		return nil, err
 	}
 	if c.Rep != self {
 		return nil, fmt.Errorf("%w (it names %s, you are %s): send the manager your ID from 'assist id'", ErrNotForYou, c.Rep, self)
 	}
-	dir := filepath.Join(configDir, "credentials")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	return c, writeAtomic(filepath.Join(dir, c.Portal.String()+".cred"), signed)
+	return c, SaveMembership(configDir, ms)
 }
 
-// Credentials returns the valid credentials stored for this user.
-func Credentials(configDir string, now time.Time) ([]*Credential, error) {
-	paths, err := filepath.Glob(filepath.Join(configDir, "credentials", "*.cred"))
+// SaveMembership stores ms (after a key rotation, say) where Memberships finds it.
+func SaveMembership(configDir string, ms *Membership) error {
+	c, err := VerifyCredential(ms.Credential, time.Now())
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(configDir, "credentials")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(ms, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, c.Portal.String()+".json"), b)
+}
+
+// Memberships returns this user's memberships whose credential is valid at now.
+func Memberships(configDir string, now time.Time) ([]*Membership, error) {
+	paths, err := filepath.Glob(filepath.Join(configDir, "credentials", "*.json"))
 	if err != nil {
 		return nil, err
 	}
-	var out []*Credential
+	var out []*Membership
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, err
 		}
-		if c, err := VerifyCredential(b, now); err == nil {
-			out = append(out, c)
+		ms, err := ParseMembership(b)
+		if err != nil {
+			continue
 		}
+		if _, err := ms.Verify(now); err == nil {
+			out = append(out, ms)
+		}
+	}
+	return out, nil
+}
+
+// Credentials returns the valid credentials stored for this user.
+func Credentials(configDir string, now time.Time) ([]*Credential, error) {
+	ms, err := Memberships(configDir, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Credential, 0, len(ms))
+	for _, m := range ms {
+		c, _ := m.Verify(now)
+		out = append(out, c)
 	}
 	return out, nil
 }
