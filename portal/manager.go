@@ -91,6 +91,20 @@ func VerifyRevocations(data []byte, portal ID) (*Revocations, error) {
 	return openFrom(data, revocationsRecord(new(Revocations)), portal)
 }
 
+// VerifyPublishedRevocations checks a revocation list against the portal
+// it names, for a relay that learns portals from the lists themselves.
+func VerifyPublishedRevocations(data []byte) (*Revocations, error) {
+	r := new(Revocations)
+	signer, err := open(data, revocationsRecord(r))
+	if err != nil {
+		return nil, err
+	}
+	if signer != r.Portal {
+		return nil, ErrBadSignature
+	}
+	return r, nil
+}
+
 // openFrom opens a portal object that must be signed by portal and name it.
 func openFrom[T any, P interface {
 	*T

@@ -271,3 +271,56 @@ func (c *Client) roundTrip(ctx context.Context, server peer.AddrInfo, req reques
 	}
 	return resp, nil
 }
+
+// JoinPortal asks every rendezvous node to relay the gossip topic of the
+// portal cred belongs to; cred must be this peer's own credential.
+func (c *Client) JoinPortal(ctx context.Context, cred []byte) error {
+	return c.toAll(ctx, request{Op: opPortalJoin, Envelope: cred})
+}
+
+// PublishRevocations stores a portal's signed revocation list at every node.
+func (c *Client) PublishRevocations(ctx context.Context, signed []byte) error {
+	return c.toAll(ctx, request{Op: opPortalPut, Envelope: signed})
+}
+
+// Revocations fetches a portal's newest revocation list (nil if none).
+func (c *Client) Revocations(ctx context.Context, p peer.ID) ([]byte, error) {
+	var firstErr error
+	for _, server := range c.servers {
+		resp, err := c.roundTrip(ctx, server, request{Op: opPortalGet, Portal: p.String()})
+		if err == nil {
+			err = resp.err()
+		}
+		if err == nil {
+			return resp.Envelope, nil
+		}
+		if firstErr == nil && !errors.Is(err, ErrNotFound) {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+// toAll sends req to every node; it succeeds if one node accepted it.
+func (c *Client) toAll(ctx context.Context, req request) error {
+	var firstErr error
+	ok := false
+	for _, server := range c.servers {
+		resp, err := c.roundTrip(ctx, server, req)
+		if err == nil {
+			err = resp.err()
+		}
+		if err == nil {
+			ok = true
+		} else if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if ok {
+		return nil
+	}
+	if firstErr == nil {
+		firstErr = ErrUnreachable
+	}
+	return firstErr
+}

@@ -105,6 +105,8 @@ type Node struct {
 	log  *slog.Logger
 
 	lookupPeer, lookupIP, registerPeer *keyedLimiter
+	portals                            *portalBoard
+	stop                               context.CancelFunc
 }
 
 // NewNode opens the store, loads (or creates) the node's identity in
@@ -150,6 +152,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		lookupPeer:   newKeyedLimiter(cfg.LookupPerPeer, 65536),
 		lookupIP:     newKeyedLimiter(cfg.LookupPerIP, 65536),
 		registerPeer: newKeyedLimiter(cfg.RegisterPerPeer, 65536),
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	if n.portals, err = newPortalBoard(ctx, n); err != nil {
+		stop()
+		h.Close()
+		reg.Close()
+		return nil, err
 	}
 	h.SetStreamHandler(ProtocolID, n.handle)
 	return n, nil
@@ -201,6 +211,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 // Close stops the host and closes the store.
 func (n *Node) Close() error {
+	n.stop()
 	err := n.Host.Close()
 	return errors.Join(err, n.reg.Close())
 }
@@ -285,8 +296,45 @@ func (n *Node) serve(from peer.ID, ip string, req request) response {
 			return errResponse(err)
 		}
 		return response{Status: StatusOK}
+	case opPortalGet:
+		if ok, wait := n.lookupPeer.reserve(string(from), now); !ok {
+			return rateLimited(wait)
+		}
+		if ok, wait := n.lookupIP.reserve(ip, now); !ok {
+			return rateLimited(wait)
+		}
+		return n.servePortal(from, req)
+	case opPortalJoin, opPortalPut:
+		if ok, wait := n.registerPeer.reserve(string(from), now); !ok {
+			return rateLimited(wait)
+		}
+		return n.servePortal(from, req)
 	}
 	return response{Status: StatusBadRequest, Message: fmt.Sprintf("unknown op %q", req.Op)}
+}
+
+func (n *Node) servePortal(from peer.ID, req request) response {
+	switch req.Op {
+	case opPortalJoin:
+		if err := n.portals.join(from, req.Envelope); err != nil {
+			return errResponse(err)
+		}
+	case opPortalPut:
+		if err := n.portals.putRevocations(req.Envelope); err != nil {
+			return errResponse(err)
+		}
+	case opPortalGet:
+		pid, err := peer.Decode(req.Portal)
+		if err != nil {
+			return response{Status: StatusBadRequest, Message: "portal: not a portal ID"}
+		}
+		list := n.portals.revocations(pid)
+		if list == nil {
+			return response{Status: StatusNotFound}
+		}
+		return response{Status: StatusOK, Envelope: list}
+	}
+	return response{Status: StatusOK}
 }
 
 func rateLimited(wait time.Duration) response {

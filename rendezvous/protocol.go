@@ -16,7 +16,10 @@ import (
 //	request:  {"op":"register","envelope":<base64 signed CodeRecord>}
 //	          {"op":"resolve","lookup":"48219"}
 //	          {"op":"cancel","envelope":<base64 signed CancelRecord>}
-//	response: {"status":"ok","envelope":<base64 signed CodeRecord, resolve only>}
+//	          {"op":"portal_join","envelope":<base64 signed portal credential of the sender>}
+//	          {"op":"portal_put","envelope":<base64 signed portal revocation list>}
+//	          {"op":"portal_get","portal":"12D3..."}
+//	response: {"status":"ok","envelope":<base64 signed CodeRecord (resolve) or revocation list (portal_get)>}
 //	          {"status":"taken","min_digits":6}
 //	          {"status":"rate_limited","retry_after_ms":500}
 //	          {"status":"not_found"|"expired"|"cancelled"|"burned"|"used"|"ended"|
@@ -36,12 +39,18 @@ const (
 	opRegister op = "register"
 	opResolve  op = "resolve"
 	opCancel   op = "cancel"
+	// Portal gossip: relay a portal's topic, store and serve its newest
+	// revocation list (see portals.go).
+	opPortalJoin op = "portal_join"
+	opPortalPut  op = "portal_put"
+	opPortalGet  op = "portal_get"
 )
 
 type request struct {
 	Op       op     `json:"op"`
 	Lookup   string `json:"lookup,omitempty"`
 	Envelope []byte `json:"envelope,omitempty"`
+	Portal   string `json:"portal,omitempty"`
 }
 
 // Status is the outcome of a request.

@@ -1,0 +1,690 @@
+package gossip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/portal"
+)
+
+// Bootstrap is what the rendezvous node does for a portal's gossip: it
+// joins the topic (so the mesh forms through it, and peer exchange
+// introduces reps to each other) and keeps the newest revocation list.
+type Bootstrap interface {
+	JoinPortal(ctx context.Context, credential []byte) error
+	Revocations(ctx context.Context, p portal.ID) ([]byte, error)
+}
+
+// Config configures an Agent.
+type Config struct {
+	Host        host.Host
+	Memberships []*portal.Membership
+	Bootstrap   Bootstrap
+	// Sessions is how many sessions this rep is in now, for presence.
+	Sessions func() int
+	// OnEvent receives alerts and changes; must not block.
+	OnEvent func(Event)
+	// OnMembership is told when a membership changed (a rotated key) so it
+	// can be stored.
+	OnMembership func(*portal.Membership)
+	Logger       *slog.Logger
+	// PresenceInterval is how often presence is announced (default 5 s);
+	// a rep unheard for three intervals is gone.
+	PresenceInterval time.Duration
+	// RefreshInterval is how often revocation lists are fetched (default 30 s).
+	RefreshInterval time.Duration
+}
+
+// Event kinds.
+const (
+	EvAlert       = "alert"        // a new alert for this rep (Alert)
+	EvAlertClosed = "alert_closed" // an alert went away (AlertID, By or Reason)
+	EvDeclined    = "declined"     // a rep declined this host's alert (AlertID, Name)
+	EvRevoked     = "revoked"      // this rep's own membership was revoked (Portal)
+)
+
+// Event is something the rep's agent shows.
+type Event struct {
+	Kind    string `json:"event"`
+	Alert   *Alert `json:"alert,omitempty"`
+	AlertID string `json:"alert_id,omitempty"`
+	By      string `json:"by,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Portal  string `json:"portal,omitempty"`
+}
+
+// Rep is a rep seen online.
+type Rep struct {
+	Name       string    `json:"name"`
+	Peer       peer.ID   `json:"peer"`
+	Portal     portal.ID `json:"portal"`
+	PortalName string    `json:"portal_name"`
+	Sessions   int       `json:"sessions"`
+	Seen       time.Time `json:"seen"`
+}
+
+// member is this rep's standing in one portal.
+type member struct {
+	ms      *portal.Membership
+	cred    *portal.Credential
+	revoked *portal.Revocations
+	topic   *pubsub.Topic
+	sub     *pubsub.Subscription
+}
+
+// ownAlert is an alert this process published and keeps republishing until
+// it is answered or expires, so a rep who comes online late still sees it.
+type ownAlert struct {
+	portal portal.ID
+	alert  Alert
+}
+
+// Agent keeps a rep logged in to its portals: presence, alerts, invites.
+type Agent struct {
+	cfg Config
+	ps  *pubsub.PubSub
+	log *slog.Logger
+
+	mu      sync.Mutex
+	members map[portal.ID]*member
+	reps    map[string]Rep    // portal/peer -> rep
+	alerts  map[string]*Alert // open alerts for this rep
+	closed  map[string]time.Time
+	own     map[string]*ownAlert
+	lastAns time.Time
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// Start joins the topic of every membership and starts announcing presence.
+func Start(ctx context.Context, cfg Config) (*Agent, error) {
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = func(Event) {}
+	}
+	if cfg.Sessions == nil {
+		cfg.Sessions = func() int { return 0 }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PresenceInterval == 0 {
+		cfg.PresenceInterval = 5 * time.Second
+	}
+	if cfg.RefreshInterval == 0 {
+		cfg.RefreshInterval = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ps, err := NewPubSub(ctx, cfg.Host)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, ps: ps, log: cfg.Logger.With("component", "gossip"), members: map[portal.ID]*member{},
+		reps: map[string]Rep{}, alerts: map[string]*Alert{}, closed: map[string]time.Time{}, own: map[string]*ownAlert{},
+		ctx: ctx, cancel: cancel}
+	for _, ms := range cfg.Memberships {
+		if err := a.join(ctx, ms); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
+	go a.presenceLoop(ctx)
+	go a.refreshLoop(ctx)
+	return a, nil
+}
+
+// NewPubSub is gossipsub as every assist peer runs it: peer exchange on
+// (so a rep pruned from the rendezvous node's mesh learns other reps),
+// messages bounded.
+func NewPubSub(ctx context.Context, h host.Host) (*pubsub.PubSub, error) {
+	return pubsub.NewGossipSub(ctx, h,
+		pubsub.WithPeerExchange(true),
+		pubsub.WithMaxMessageSize(MaxMessageSize+4096),
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign))
+}
+
+func (a *Agent) join(ctx context.Context, ms *portal.Membership) error {
+	c, err := ms.Verify(time.Now())
+	if err != nil {
+		return err
+	}
+	if c.Rep != a.cfg.Host.ID() {
+		return fmt.Errorf("portal %s: %w", c.PortalName, portal.ErrNotForYou)
+	}
+	m := &member{ms: ms, cred: c}
+	if err := a.refresh(ctx, m); err != nil {
+		return err
+	}
+	if a.cfg.Bootstrap != nil {
+		if err := a.cfg.Bootstrap.JoinPortal(ctx, ms.Credential); err != nil {
+			return fmt.Errorf("portal %s: join its gossip at the rendezvous node: %w", c.PortalName, err)
+		}
+	}
+	topic := Topic(c.Portal)
+	if err := a.ps.RegisterTopicValidator(topic, a.validate); err != nil {
+		return err
+	}
+	if m.topic, err = a.ps.Join(topic); err != nil {
+		return err
+	}
+	if m.sub, err = m.topic.Subscribe(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.members[c.Portal] = m
+	a.mu.Unlock()
+	go a.readLoop(ctx, m)
+	return nil
+}
+
+// refresh fetches the portal's newest revocation list and applies it.
+func (a *Agent) refresh(ctx context.Context, m *member) error {
+	if a.cfg.Bootstrap == nil {
+		return nil
+	}
+	signed, err := a.cfg.Bootstrap.Revocations(ctx, m.cred.Portal)
+	if err != nil || len(signed) == 0 {
+		a.log.Debug("revocations", "portal", m.cred.PortalName, "err", err)
+		return nil // none published yet, or the node is away: keep what we have
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	before := m.ms.Epoch
+	list, err := m.ms.Apply(signed)
+	if errors.Is(err, portal.ErrRevoked) {
+		return fmt.Errorf("portal %s: %w", m.cred.PortalName, err)
+	}
+	if err != nil {
+		a.log.Warn("revocation list", "portal", m.cred.PortalName, "err", err)
+		return nil
+	}
+	m.revoked = list
+	if m.ms.Epoch != before && a.cfg.OnMembership != nil {
+		a.cfg.OnMembership(m.ms)
+	}
+	return nil
+}
+
+func (a *Agent) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, m := range a.memberList() {
+			if err := a.refresh(ctx, m); errors.Is(err, portal.ErrRevoked) {
+				a.cfg.OnEvent(Event{Kind: EvRevoked, Portal: m.cred.PortalName, Reason: err.Error()})
+			}
+		}
+	}
+}
+
+func (a *Agent) memberList() []*member {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*member, 0, len(a.members))
+	for _, m := range a.members {
+		out = append(out, m)
+	}
+	return out
+}
+
+// received is what the validator hands on to the read loop.
+type received struct {
+	cred    *portal.Credential
+	payload *Payload
+}
+
+// validate drops, before anything is relayed or delivered: malformed,
+// stale or replayed messages, authors who are not unrevoked reps of the
+// portal, and payloads that do not open with the portal's key.
+func (a *Agent) validate(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	pid, err := PortalOf(msg.GetTopic())
+	if err != nil {
+		return pubsub.ValidationReject
+	}
+	a.mu.Lock()
+	m := a.members[pid]
+	var ms portal.Membership
+	var revoked *portal.Revocations
+	if m != nil {
+		ms, revoked = *m.ms, m.revoked
+	}
+	a.mu.Unlock()
+	if m == nil {
+		return pubsub.ValidationIgnore
+	}
+	author, err := peer.IDFromBytes(msg.From)
+	if err != nil {
+		return pubsub.ValidationReject
+	}
+	now := time.Now()
+	env, c, err := Check(msg.GetTopic(), author, msg.Data, revokedFn(revoked), now)
+	if err != nil {
+		a.log.Debug("dropped message", "from", from, "author", author, "err", err)
+		return pubsub.ValidationReject
+	}
+	if env.Epoch != ms.Epoch {
+		// A key this rep does not have (yet): not the sender's fault.
+		if env.Epoch > ms.Epoch {
+			go a.refresh(a.ctx, m) //nolint:errcheck // best effort; the loop retries
+		}
+		return pubsub.ValidationIgnore
+	}
+	p, err := Open(msg.GetTopic(), author, env, &ms, now)
+	if err != nil {
+		a.log.Debug("dropped payload", "author", author, "err", err)
+		return pubsub.ValidationReject
+	}
+	msg.ValidatorData = &received{cred: c, payload: p}
+	return pubsub.ValidationAccept
+}
+
+func revokedFn(r *portal.Revocations) func(uint64) bool {
+	return func(serial uint64) bool { return r != nil && r.Revoked(serial) }
+}
+
+func (a *Agent) readLoop(ctx context.Context, m *member) {
+	for {
+		msg, err := m.sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		r, ok := msg.ValidatorData.(*received)
+		if !ok {
+			continue
+		}
+		a.handle(m, r)
+	}
+}
+
+func (a *Agent) handle(m *member, r *received) {
+	self := a.cfg.Host.ID()
+	from := r.cred.Rep
+	p := r.payload
+	switch p.Type {
+	case TypePresence:
+		a.sawRep(r.cred, p.Sessions)
+		if p.Query && from != self {
+			a.answerQuery(m)
+		}
+	case TypeOffline:
+		a.mu.Lock()
+		delete(a.reps, repKey(r.cred.Portal, from))
+		a.mu.Unlock()
+	case TypeAlert:
+		if from == self || (p.Alert.Target != "" && p.Alert.Target != self) {
+			return // a rep invite for someone else is not shown here
+		}
+		al := *p.Alert
+		al.HostName, al.Portal, al.PortalName = r.cred.Name, r.cred.Portal, r.cred.PortalName
+		a.mu.Lock()
+		_, known := a.alerts[al.ID]
+		_, gone := a.closed[al.ID]
+		if !known && !gone {
+			a.alerts[al.ID] = &al
+		}
+		a.mu.Unlock()
+		if !known && !gone {
+			a.cfg.OnEvent(Event{Kind: EvAlert, Alert: &al})
+		}
+	case TypeTaken, TypeWithdrawn:
+		a.closeAlert(p.AlertID, p.By, p.Reason)
+	case TypeDeclined:
+		a.mu.Lock()
+		_, mine := a.own[p.AlertID]
+		a.mu.Unlock()
+		if mine {
+			a.cfg.OnEvent(Event{Kind: EvDeclined, AlertID: p.AlertID, Name: r.cred.Name})
+		}
+	}
+}
+
+func repKey(p portal.ID, r peer.ID) string { return p.String() + "/" + r.String() }
+
+func (a *Agent) sawRep(c *portal.Credential, sessions int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reps[repKey(c.Portal, c.Rep)] = Rep{Name: c.Name, Peer: c.Rep, Portal: c.Portal, PortalName: c.PortalName,
+		Sessions: sessions, Seen: time.Now()}
+}
+
+// answerQuery answers a newcomer's query with this rep's presence and any
+// alert still open, at most once a second whatever the number of newcomers.
+func (a *Agent) answerQuery(m *member) {
+	a.mu.Lock()
+	if time.Since(a.lastAns) < time.Second {
+		a.mu.Unlock()
+		return
+	}
+	a.lastAns = time.Now()
+	a.mu.Unlock()
+	go func() {
+		// Jitter: twenty reps answering at once would all collide.
+		time.Sleep(time.Duration(rand.IntN(200)) * time.Millisecond)
+		a.announce(m, false)
+		a.republish(m.cred.Portal)
+	}()
+}
+
+func (a *Agent) closeAlert(id, by, reason string) {
+	a.mu.Lock()
+	_, open := a.alerts[id]
+	delete(a.alerts, id)
+	a.closed[id] = time.Now()
+	a.mu.Unlock()
+	if open {
+		a.cfg.OnEvent(Event{Kind: EvAlertClosed, AlertID: id, By: by, Reason: reason})
+	}
+}
+
+// publish seals p and publishes it once the topic has a peer to take it:
+// a message published before the mesh formed would be lost.
+func (a *Agent) publish(ctx context.Context, m *member, p Payload) error {
+	a.mu.Lock()
+	ms := *m.ms
+	a.mu.Unlock()
+	data, err := Seal(m.topic.String(), &ms, a.cfg.Host.ID(), p, time.Now())
+	if err != nil {
+		return err
+	}
+	return m.topic.Publish(ctx, data, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
+}
+
+func (a *Agent) announce(m *member, query bool) {
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	if err := a.publish(ctx, m, Payload{Type: TypePresence, Sessions: a.cfg.Sessions(), Query: query}); err != nil {
+		a.log.Debug("presence", "err", err)
+	}
+}
+
+func (a *Agent) presenceLoop(ctx context.Context) {
+	for _, m := range a.memberList() {
+		go a.announce(m, true)
+	}
+	t := time.NewTicker(a.cfg.PresenceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, m := range a.memberList() {
+			go a.announce(m, false)
+		}
+		a.expire()
+	}
+}
+
+// AnnounceNow publishes presence at once (the session count changed).
+func (a *Agent) AnnounceNow() {
+	for _, m := range a.memberList() {
+		go a.announce(m, false)
+	}
+}
+
+// expire forgets reps unheard for three intervals, alerts past their
+// expiry, and closed alert IDs old enough that no republish can come.
+func (a *Agent) expire() {
+	now := time.Now()
+	var gone []string
+	a.mu.Lock()
+	for k, r := range a.reps {
+		if now.Sub(r.Seen) > 3*a.cfg.PresenceInterval {
+			delete(a.reps, k)
+		}
+	}
+	for id, al := range a.alerts {
+		if !now.Before(al.Expires) {
+			gone = append(gone, id)
+		}
+	}
+	for id, at := range a.closed {
+		if now.Sub(at) > 10*time.Minute {
+			delete(a.closed, id)
+		}
+	}
+	a.mu.Unlock()
+	for _, id := range gone {
+		a.closeAlert(id, "", "expired")
+	}
+}
+
+// Reps lists the reps online now, this one included, filtered by portal
+// name and by text in the rep's or portal's name (both optional).
+func (a *Agent) Reps(portalName, text string) []Rep {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	text = strings.ToLower(text)
+	var out []Rep
+	for _, r := range a.reps {
+		if portalName != "" && !strings.EqualFold(r.PortalName, portalName) {
+			continue
+		}
+		if text != "" && !strings.Contains(strings.ToLower(r.Name), text) && !strings.Contains(strings.ToLower(r.PortalName), text) {
+			continue
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].PortalName != out[j].PortalName {
+			return out[i].PortalName < out[j].PortalName
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Alerts lists the alerts open for this rep.
+func (a *Agent) Alerts() []Alert {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]Alert, 0, len(a.alerts))
+	for _, al := range a.alerts {
+		out = append(out, *al)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Expires.Before(out[j].Expires) })
+	return out
+}
+
+// Alert returns the open alert whose ID starts with prefix.
+func (a *Agent) Alert(prefix string) (Alert, error) {
+	var found []Alert
+	for _, al := range a.Alerts() {
+		if strings.HasPrefix(al.ID, prefix) {
+			found = append(found, al)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return Alert{}, fmt.Errorf("no open alert %q (taken, withdrawn or expired?)", prefix)
+	case 1:
+		return found[0], nil
+	}
+	return Alert{}, fmt.Errorf("%q matches %d alerts: give more of the ID", prefix, len(found))
+}
+
+// Membership returns this rep's membership of a portal, by name or ID.
+func (a *Agent) Membership(nameOrID string) (*portal.Membership, *portal.Credential, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var names []string
+	for id, m := range a.members {
+		if strings.EqualFold(m.cred.PortalName, nameOrID) || id.String() == nameOrID {
+			ms := *m.ms
+			return &ms, m.cred, nil
+		}
+		names = append(names, m.cred.PortalName)
+	}
+	if len(names) == 0 {
+		return nil, nil, errors.New("you are logged in to no portal: ask your manager for an enrollment and run 'assist login'")
+	}
+	sort.Strings(names)
+	return nil, nil, fmt.Errorf("you are not in portal %q (yours: %s)", nameOrID, strings.Join(names, ", "))
+}
+
+// VerifyRep checks that cred makes p an unrevoked rep of one of this rep's
+// portals, and returns the name it gives: a host admits invited reps this way.
+func (a *Agent) VerifyRep(p peer.ID, cred []byte) (string, error) {
+	c, err := portal.VerifyCredential(cred, time.Now())
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	m := a.members[c.Portal]
+	var revoked *portal.Revocations
+	if m != nil {
+		revoked = m.revoked
+	}
+	a.mu.Unlock()
+	if m == nil {
+		return "", fmt.Errorf("%s is in portal %q, which you are not in", c.Name, c.PortalName)
+	}
+	if _, err := CheckCredential(c.Portal, p, cred, revokedFn(revoked), time.Now()); err != nil {
+		return "", err
+	}
+	return c.Name, nil
+}
+
+// Invite publishes an alert to a portal's reps (or to al.Target only) and
+// republishes it until CloseAlert or its expiry.
+func (a *Agent) Invite(ctx context.Context, portalID portal.ID, al Alert) error {
+	a.mu.Lock()
+	m := a.members[portalID]
+	a.mu.Unlock()
+	if m == nil {
+		return errors.New("not a member of that portal")
+	}
+	al.Host = a.cfg.Host.ID()
+	a.mu.Lock()
+	a.own[al.ID] = &ownAlert{portal: portalID, alert: al}
+	a.mu.Unlock()
+	if err := a.publish(ctx, m, Payload{Type: TypeAlert, Alert: &al}); err != nil {
+		return fmt.Errorf("publish the alert: %w", err)
+	}
+	go a.keepAlive(al.ID, m)
+	return nil
+}
+
+// keepAlive republishes an open alert now and then, so a rep who just
+// came online (or missed it) still sees it, until it is closed or expires.
+func (a *Agent) keepAlive(id string, m *member) {
+	t := time.NewTicker(a.cfg.PresenceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		o, open := a.own[id]
+		a.mu.Unlock()
+		if !open {
+			return
+		}
+		if !time.Now().Before(o.alert.Expires) {
+			a.CloseAlert(id, "", "expired")
+			return
+		}
+		al := o.alert
+		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+		_ = a.publish(ctx, m, Payload{Type: TypeAlert, Alert: &al})
+		cancel()
+	}
+}
+
+// republish sends the portal's own open alerts again at once.
+func (a *Agent) republish(pid portal.ID) {
+	a.mu.Lock()
+	m := a.members[pid]
+	var open []Alert
+	for _, o := range a.own {
+		if o.portal == pid && time.Now().Before(o.alert.Expires) {
+			open = append(open, o.alert)
+		}
+	}
+	a.mu.Unlock()
+	for _, al := range open {
+		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+		_ = a.publish(ctx, m, Payload{Type: TypeAlert, Alert: &al})
+		cancel()
+	}
+}
+
+// CloseAlert ends one of this host's alerts: taken by someone (by), or
+// withdrawn for reason; every rep's alert disappears.
+func (a *Agent) CloseAlert(id, by, reason string) {
+	a.mu.Lock()
+	o, ok := a.own[id]
+	delete(a.own, id)
+	var m *member
+	if ok {
+		m = a.members[o.portal]
+	}
+	a.mu.Unlock()
+	if m == nil {
+		return
+	}
+	p := Payload{Type: TypeWithdrawn, AlertID: id, Reason: reason}
+	if by != "" {
+		p = Payload{Type: TypeTaken, AlertID: id, By: by}
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	if err := a.publish(ctx, m, p); err != nil {
+		a.log.Debug("close alert", "err", err)
+	}
+}
+
+// Decline tells the alert's host that this rep will not come.
+func (a *Agent) Decline(ctx context.Context, id string) error {
+	al, err := a.Alert(id)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	m := a.members[al.Portal]
+	a.mu.Unlock()
+	a.closeAlert(al.ID, "", "declined")
+	if m == nil {
+		return nil
+	}
+	return a.publish(ctx, m, Payload{Type: TypeDeclined, AlertID: al.ID})
+}
+
+// Forget drops an alert locally (after accepting it, say).
+func (a *Agent) Forget(id string) { a.closeAlert(id, "", "") }
+
+// Close says goodbye on every topic and stops.
+func (a *Agent) Close() {
+	var wg sync.WaitGroup
+	for _, m := range a.memberList() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(a.ctx, time.Second)
+			defer cancel()
+			_ = a.publish(ctx, m, Payload{Type: TypeOffline})
+		}()
+	}
+	wg.Wait()
+	a.cancel()
+}

@@ -1,0 +1,143 @@
+package rendezvous
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	bolt "go.etcd.io/bbolt"
+
+	"assist/gossip"
+	"assist/portal"
+)
+
+// The node's part in portal gossip: it relays (never reads) each portal's
+// topic once one of its reps asks, so reps behind NAT find a mesh through
+// it and learn each other by peer exchange; and it keeps each portal's
+// newest signed revocation list, which reps fetch and which its own relay
+// validator applies.
+
+var bucketPortals = []byte("portals")
+
+// MaxPortals bounds the topics one node relays.
+const MaxPortals = 4096
+
+type portalBoard struct {
+	db *bolt.DB
+	ps *pubsub.PubSub
+
+	mu      sync.Mutex
+	lists   map[portal.ID][]byte // signed revocation lists
+	parsed  map[portal.ID]*portal.Revocations
+	relayed map[portal.ID]*pubsub.Topic
+}
+
+func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
+	ps, err := gossip.NewPubSub(ctx, n.Host)
+	if err != nil {
+		return nil, err
+	}
+	b := &portalBoard{db: n.reg.db, ps: ps, lists: map[portal.ID][]byte{}, parsed: map[portal.ID]*portal.Revocations{},
+		relayed: map[portal.ID]*pubsub.Topic{}}
+	err = b.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(bucketPortals)
+		if err != nil {
+			return err
+		}
+		return bk.ForEach(func(k, v []byte) error {
+			id, err := peer.IDFromBytes(k)
+			if err != nil {
+				return nil
+			}
+			if r, err := portal.VerifyRevocations(v, id); err == nil {
+				b.lists[id], b.parsed[id] = append([]byte(nil), v...), r
+			}
+			return nil
+		})
+	})
+	return b, err
+}
+
+// putRevocations stores a portal's revocation list if it is newer.
+func (b *portalBoard) putRevocations(signed []byte) error {
+	r, err := portal.VerifyPublishedRevocations(signed)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	pid := r.Portal
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cur := b.parsed[pid]; cur != nil && cur.Version >= r.Version {
+		return nil // already have it (or newer)
+	}
+	if _, known := b.lists[pid]; !known && len(b.lists) >= MaxPortals {
+		return ErrFull
+	}
+	err = b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketPortals).Put([]byte(pid), signed) })
+	if err != nil {
+		return err
+	}
+	b.lists[pid], b.parsed[pid] = signed, r
+	return nil
+}
+
+func (b *portalBoard) revocations(pid portal.ID) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lists[pid]
+}
+
+func (b *portalBoard) revoked(pid portal.ID) func(uint64) bool {
+	return func(serial uint64) bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		r := b.parsed[pid]
+		return r != nil && r.Revoked(serial)
+	}
+}
+
+// join starts relaying a portal's topic for a rep who proves membership.
+func (b *portalBoard) join(from peer.ID, cred []byte) error {
+	c, err := portal.VerifyCredential(cred, time.Now())
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
+	if _, err := gossip.CheckCredential(c.Portal, from, cred, b.revoked(c.Portal), time.Now()); err != nil {
+		return fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.relayed[c.Portal]; ok {
+		return nil
+	}
+	if len(b.relayed) >= MaxPortals {
+		return ErrFull
+	}
+	name := gossip.Topic(c.Portal)
+	revoked := b.revoked(c.Portal)
+	validate := func(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+		author, err := peer.IDFromBytes(msg.From)
+		if err != nil {
+			return pubsub.ValidationReject
+		}
+		if _, _, err := gossip.Check(msg.GetTopic(), author, msg.Data, revoked, time.Now()); err != nil {
+			return pubsub.ValidationReject
+		}
+		return pubsub.ValidationAccept
+	}
+	if err := b.ps.RegisterTopicValidator(name, validate); err != nil {
+		return err
+	}
+	t, err := b.ps.Join(name)
+	if err != nil {
+		return err
+	}
+	if _, err := t.Relay(); err != nil {
+		return err
+	}
+	b.relayed[c.Portal] = t
+	return nil
+}
