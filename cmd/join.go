@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 
+	"assist/config"
+	"assist/gossip"
+	"assist/ipc"
 	"assist/p2p"
 	"assist/pairing"
 	"assist/rendezvous"
@@ -72,13 +76,66 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 	if err != nil {
 		return err
 	}
+	dir, err := config.Dir()
+	if err != nil {
+		return err
+	}
+	// One process per identity: when this rep's console (or another
+	// session) runs, it hosts this session too.
+	srv, err := ipc.Listen(dir)
+	if err != nil {
+		return delegateJoin(ctx, opts, dir)
+	}
+	defer srv.Close()
 	node, err := startPeer(&opts.Peer)
 	if err != nil {
 		return err
 	}
 	defer node.close()
 	ev := NewEvents(opts.IO.Out, opts.Peer.JSON)
+	rp := newRepProcess(ctx, node, ev, log)
+	if err := rp.startGossip(ctx, func(e gossip.Event) { showGossip(ev, e) }); err != nil {
+		return err
+	}
+	defer rp.close()
+	go srv.Serve(ctx, rp.serveLocal)
+	go reportNetwork(ctx, node, func(e session.Event) { ev.Emit(e.Kind, eventFields(e), "") })
+	return rp.hostSession(ctx, joinArgs{Code: code.String(), Name: opts.Name, NoBrowser: opts.NoBrowser}, ev, opts.IO.In)
+}
 
+// joinArgs are what a session needs from 'assist join', also as they cross
+// the local socket to a running console.
+type joinArgs struct {
+	Code      string `json:"code"`
+	Name      string `json:"name,omitempty"`
+	NoBrowser bool   `json:"no_browser,omitempty"`
+	JSON      bool   `json:"json,omitempty"`
+}
+
+// delegateJoin asks this rep's running assist to host the session, and
+// relays this terminal to it: its output here, this stdin there.
+func delegateJoin(ctx context.Context, opts *JoinOptions, dir string) error {
+	a := joinArgs{Code: opts.Code, Name: opts.Name, NoBrowser: opts.NoBrowser, JSON: opts.Peer.JSON}
+	err := ipc.Call(ctx, dir, "join", a, opts.IO.In, func(data json.RawMessage) error {
+		var line string
+		if json.Unmarshal(data, &line) == nil {
+			_, _ = io.WriteString(opts.IO.Out, line)
+		}
+		return nil
+	})
+	if errors.Is(err, ipc.ErrNotRunning) {
+		return fmt.Errorf("another assist process holds %s but does not answer: %w", dir, err)
+	}
+	return err
+}
+
+// hostSession claims a customer's key and hosts the session until it ends.
+func (rp *repProcess) hostSession(ctx context.Context, a joinArgs, ev *Events, in io.Reader) error {
+	code, err := shortcode.Parse(a.Code)
+	if err != nil {
+		return err
+	}
+	node := rp.node
 	ev.Emit("resolving", nil, "Looking up the support key…")
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	rec, err := node.rv.Resolve(rctx, code.Lookup)
@@ -89,18 +146,24 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 	if rec.Kind != rendezvous.KindSupport {
 		return fmt.Errorf("%s is an invitation code, not a support key", code)
 	}
+	rp.mu.Lock()
+	busy := rp.hosted != nil
+	rp.mu.Unlock()
+	if busy {
+		return fmt.Errorf("you already host a session in this process: end it first")
+	}
 	// Talking to the rendezvous node told this host its public address;
 	// give libp2p a moment to enable hole punching before the first,
 	// possibly relayed, connection to the customer.
 	p2p.WaitHolePunchReady(ctx, node.host, 3*time.Second)
 	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
-	hub := session.NewHost(session.HostConfig{
+	hub := session.NewHost(rp.hostConfig(session.HostConfig{
 		Host:          node.host,
-		Name:          displayName(opts.Name, node.configDir),
+		Name:          displayName(a.Name, node.configDir),
 		Customer:      owner,
 		TranscriptDir: filepath.Join(node.configDir, "transcripts"),
 		OnEvent:       func(e session.Event) { ev.Emit(e.Kind, eventFields(e), joinText(e)) },
-	})
+	}))
 	hub.WatchPath(ctx)
 	ev.Emit("connecting", map[string]any{"peer": rec.Owner.String()}, "Connecting to the customer…")
 	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
@@ -111,17 +174,18 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 	}
 	ev.Emit(session.EvPaired, map[string]any{"peer": rec.Owner.String()}, "Support key accepted. Waiting for the customer to allow viewing…")
 
-	view, err := viewer.Start(hub, log)
+	view, err := viewer.Start(hub, rp.log)
 	if err != nil {
 		return err
 	}
 	defer view.Close()
 	ev.Emit("viewer", map[string]any{"url": view.URL()}, "Viewer: "+view.URL())
-	if !opts.NoBrowser {
-		openBrowser(view.URL(), log)
+	if !a.NoBrowser {
+		openBrowser(view.URL(), rp.log)
 	}
-	go readJoinCommands(opts.IO.In, hub, ev)
-	go reportNetwork(ctx, node, func(e session.Event) { ev.Emit(e.Kind, eventFields(e), "") })
+	rp.setHosted(hub)
+	defer rp.setHosted(nil)
+	go readJoinCommands(in, hub, ev)
 	return hub.Run(ctx)
 }
 

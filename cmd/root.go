@@ -77,6 +77,8 @@ end-to-end encrypted, with a code read over the phone.
 
   customer:  assist share           prints a support key
   rep:       assist join KEY        views, chats and (with consent) controls
+             assist console         stays online for colleagues' invitations
+             assist invite          brings a colleague into your session
   operator:  assist rendezvous      runs the node that maps codes to peers`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -94,6 +96,11 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdID(io, nil),
 		NewCmdPortal(io),
 		NewCmdLogin(io),
+		NewCmdConsole(io),
+		NewCmdInvite(io),
+		NewCmdReps(io),
+		NewCmdAccept(io),
+		NewCmdDecline(io),
 	)
 	return root
 }

@@ -71,10 +71,10 @@ func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
 	return expires, nil
 }
 
-// dialAddrs are this host's addresses plus its reserved relay addresses.
+// DialAddrs are this host's addresses plus its reserved relay addresses.
 // Loopback addresses are left out unless the rendezvous node is on
 // loopback too: a peer on another machine can only fail on them.
-func (c *Client) dialAddrs() []ma.Multiaddr {
+func (c *Client) DialAddrs() []ma.Multiaddr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	local := false
@@ -166,7 +166,7 @@ func (c *Client) publish(ctx context.Context, reg *Registration) (response, erro
 		Expires: reg.Expires.Unix(),
 		Seq:     reg.seq,
 	}
-	for _, a := range c.dialAddrs() {
+	for _, a := range c.DialAddrs() {
 		if len(rec.Addrs) < maxRecordAddrs {
 			rec.Addrs = append(rec.Addrs, a.String())
 		}

@@ -57,6 +57,15 @@ func (e Event) Name() string { s, _ := e["event"].(string); return s }
 // Str returns a string field.
 func (e Event) Str(k string) string { s, _ := e[k].(string); return s }
 
+// ParseEvent parses one --json line (a "non-json" event if it is not).
+func ParseEvent(line string) Event {
+	var ev Event
+	if err := json.Unmarshal([]byte(line), &ev); err != nil {
+		return Event{"event": "non-json", "line": line}
+	}
+	return ev
+}
+
 // Proc is a running assist process.
 type Proc struct {
 	t      testing.TB
@@ -106,11 +115,7 @@ func (p *Proc) read(r io.Reader) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		p.seen.Write(append(sc.Bytes(), '\n'))
-		var ev Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			ev = Event{"event": "non-json", "line": sc.Text()}
-		}
-		p.Events <- ev
+		p.Events <- ParseEvent(sc.Text())
 	}
 	p.err = p.Cmd.Wait()
 	close(p.Events)
@@ -181,6 +186,9 @@ func (p *Proc) Kill() {
 	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
 }
+
+// Stdout is every line the process has written to stdout so far.
+func (p *Proc) Stdout() string { return p.seen.String() }
 
 // Stderr returns what the process wrote to stderr so far.
 func (p *Proc) Stderr() string { return p.stderr.String() }

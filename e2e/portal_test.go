@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"assist/internal/proctest"
+	"assist/internal/xlab"
+)
+
+// portalLab is a manager's portal with enrolled, logged-in reps, each
+// with an assist home of their own, and one rendezvous node.
+type portalLab struct {
+	t       *testing.T
+	rv      string
+	mgrHome string
+	homes   map[string]string // rep name -> ASSIST_HOME
+}
+
+var loopListen = []string{"--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--listen", "/ip4/127.0.0.1/tcp/0"}
+
+// assist runs a short assist command and returns its stdout.
+func assist(t *testing.T, home string, args ...string) string {
+	t.Helper()
+	c := exec.Command(assistBin, args...)
+	c.Env = append(c.Environ(), "ASSIST_HOME="+home, "DISPLAY=")
+	var stderr strings.Builder
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("assist %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+func newPortalLab(t *testing.T, rv string, reps ...string) *portalLab {
+	t.Helper()
+	l := &portalLab{t: t, rv: rv, mgrHome: t.TempDir(), homes: map[string]string{}}
+	assist(t, l.mgrHome, "portal", "create", "Acme")
+	for _, name := range reps {
+		home := t.TempDir()
+		id := strings.TrimSpace(assist(t, home, "id"))
+		token := strings.TrimSpace(assist(t, l.mgrHome, "portal", "enroll", "Acme", "--name", name, "--peer", id))
+		assist(t, home, "login", token)
+		l.homes[name] = home
+	}
+	return l
+}
+
+func (l *portalLab) start(name string, args ...string) *proctest.Proc {
+	l.t.Helper()
+	args = append(append(args, "--json", "--rendezvous", l.rv), loopListen...)
+	return proctest.Start(l.t, assistBin, []string{"ASSIST_HOME=" + l.homes[name], "DISPLAY="}, args...)
+}
+
+// waitReps polls 'assist reps' as name until every want (rep -> sessions)
+// is listed: presence is announced every few seconds.
+func (l *portalLab) waitReps(name string, want map[string]float64) {
+	l.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		out := assist(l.t, l.homes[name], "reps", "--json", "--rendezvous", l.rv)
+		last = out
+		got := map[string]float64{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			e := proctest.ParseEvent(line)
+			if e.Name() == "rep" {
+				n, _ := e["sessions"].(float64)
+				got[e.Str("name")] = n
+			}
+		}
+		ok := true
+		for k, v := range want {
+			ok = ok && got[k] == v
+		}
+		if ok {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	l.t.Fatalf("assist reps never listed %v; last:\n%s", want, last)
+}
+
+// TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen: rep Alice in a
+// session invites Bob by name; Bob accepts in 'assist console'; his viewer
+// shows the customer's screen; 'assist reps' lists both with their sessions.
+func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
+	const w, h = 640, 480
+	x := xlab.StartXvfb(t, w, h)
+	want := xlab.Desktop(w, h, 4)
+	win, err := xlab.ShowImage(x.Display, want.Bounds(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer win.Close()
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rv := rvp.Addrs[0].String()
+	l := newPortalLab(t, rv, "Alice", "Bob")
+
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+
+	bob := l.start("Bob", "console", "--no-browser")
+	bob.WaitEvent("online", 30*time.Second)
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
+	alice.WaitEvent("viewer", 30*time.Second)
+	l.waitReps("Alice", map[string]float64{"Alice": 1, "Bob": 0})
+
+	invite := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]},
+		"invite", "--rep", "bob", "--comment", "printer driver, ticket 4711", "--json")
+	invite.WaitEvent("invited", 30*time.Second)
+	alert := bob.WaitEvent("alert", 30*time.Second)
+	al, _ := alert["alert"].(map[string]any)
+	if al["comment"] != "printer driver, ticket 4711" || al["host_name"] != "Alice" {
+		t.Fatalf("alert at Bob's console: %v", alert)
+	}
+	bob.Say("accept " + al["id"].(string)[:6])
+	viewerURL := bob.WaitEvent("viewer", 30*time.Second).Str("url")
+	if got := invite.WaitEvent("invite_accepted", 30*time.Second).Str("name"); got != "Bob" {
+		t.Fatalf("invite accepted by %q", got)
+	}
+	if invite.Wait(10*time.Second) != 0 {
+		t.Fatal("assist invite failed after the accept")
+	}
+	alice.WaitEventWhere("joined", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Bob" })
+	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool {
+		return e.Str("text") == "Bob has joined the session"
+	})
+
+	// Bob's viewer shows the customer's screen, through Alice.
+	v := dialViewer(t, viewerURL)
+	canvas, lossy := waitForPicture(t, v, want)
+	comparePictures(t, want, canvas, lossy)
+	l.waitReps("Bob", map[string]float64{"Alice": 1, "Bob": 1})
+	if strings.Contains(share.Stdout(), "4711") {
+		t.Fatal("the invite comment reached the customer's process")
+	}
+}

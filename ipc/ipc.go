@@ -1,0 +1,204 @@
+// Package ipc lets one assist command talk to the rep's running assist
+// process (the console, or a join hosting a session) over a Unix socket
+// that only this user can open.
+//
+// One request per connection: the client writes a JSON Request line; the
+// server answers with any number of JSON lines, the last of which has
+// "done":true (and "error" if it failed). A request may also carry a
+// stream: for "join" the client then forwards its stdin after the request
+// line, and the server writes the command's output as lines.
+package ipc
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Request is what a command asks of the running process.
+type Request struct {
+	Op   string          `json:"op"`
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+// Reply is one line of an answer.
+type Reply struct {
+	Done  bool            `json:"done,omitempty"`
+	Error string          `json:"error,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+}
+
+// ErrNotRunning: no assist process is serving this user's socket.
+var ErrNotRunning = errors.New("no assist console or session is running for this user")
+
+// maxRequest bounds one request line.
+const maxRequest = 64 << 10
+
+// SocketPath is where the process for configDir listens. Unix socket
+// paths are short (108 bytes), so a long config path maps to a hashed
+// name in a private directory under the system's temp dir.
+func SocketPath(configDir string) string {
+	p := filepath.Join(configDir, "agent.sock")
+	if len(p) < 100 {
+		return p
+	}
+	sum := sha256.Sum256([]byte(configDir))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("assist-%d", os.Getuid()), hex.EncodeToString(sum[:8])+".sock")
+}
+
+// Handler serves one request; it writes replies with send and returns
+// when done. in is the rest of the client's stream (its stdin, for "join").
+type Handler func(ctx context.Context, req Request, in io.Reader, send func(any) error) error
+
+// Server is a listening socket.
+type Server struct {
+	ln   net.Listener
+	path string
+}
+
+// Listen claims the socket for configDir. It fails with an error naming the
+// running process's socket if another process already serves it; a socket
+// left by a crashed process is replaced.
+func Listen(configDir string) (*Server, error) {
+	path := SocketPath(configDir)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another assist process is already running for %s (socket %s)", configDir, path)
+	}
+	_ = os.Remove(path) // stale: nobody answers
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	return &Server{ln: ln, path: path}, nil
+}
+
+// Serve answers requests until ctx ends.
+func (s *Server) Serve(ctx context.Context, h Handler) {
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		go s.serveConn(ctx, c, h)
+	}
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn, h Handler) {
+	defer c.Close()
+	r := bufio.NewReader(io.LimitReader(c, 1<<30))
+	line, err := readLine(r)
+	if err != nil {
+		return
+	}
+	var req Request
+	enc := json.NewEncoder(c)
+	if err := json.Unmarshal(line, &req); err != nil || req.Op == "" {
+		_ = enc.Encode(Reply{Done: true, Error: "malformed request"})
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	send := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(Reply{Data: b})
+	}
+	err = h(ctx, req, r, send)
+	final := Reply{Done: true}
+	if err != nil {
+		final.Error = err.Error()
+	}
+	_ = enc.Encode(final)
+}
+
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, more, err := r.ReadLine()
+		if err != nil {
+			return nil, err
+		}
+		line = append(line, chunk...)
+		if len(line) > maxRequest {
+			return nil, errors.New("request too long")
+		}
+		if !more {
+			return line, nil
+		}
+	}
+}
+
+// Close stops listening and removes the socket.
+func (s *Server) Close() {
+	s.ln.Close()
+	_ = os.Remove(s.path)
+}
+
+// Call sends a request to the process serving configDir and passes each
+// reply's data to onData until the final reply. stdin, if not nil, is
+// forwarded after the request. ErrNotRunning means nobody serves it.
+func Call(ctx context.Context, configDir string, op string, args any, stdin io.Reader, onData func(json.RawMessage) error) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", SocketPath(configDir))
+	if err != nil {
+		return ErrNotRunning
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	req := Request{Op: op}
+	if args != nil {
+		if req.Args, err = json.Marshal(args); err != nil {
+			return err
+		}
+	}
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return err
+	}
+	if stdin != nil {
+		go func() { _, _ = io.Copy(c, stdin) }()
+	}
+	dec := json.NewDecoder(c)
+	for {
+		var rep Reply
+		if err := dec.Decode(&rep); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("the running assist process went away: %w", err)
+		}
+		if rep.Done {
+			if rep.Error != "" {
+				return errors.New(rep.Error)
+			}
+			return nil
+		}
+		if onData != nil {
+			if err := onData(rep.Data); err != nil {
+				return err
+			}
+		}
+	}
+}
