@@ -1,16 +1,20 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 
 	"assist/config"
+	"assist/p2p"
 	"assist/portal"
+	"assist/rendezvous"
 )
 
 // NewCmdPortal builds 'assist portal', the manager's commands.
@@ -22,7 +26,7 @@ func NewCmdPortal(io *IO) *cobra.Command {
 manager who creates it; reps get signed credentials binding their name to
 their peer ID ('assist id'), which they store with 'assist login'.`,
 	}
-	c.AddCommand(newCmdPortalCreate(io), newCmdPortalEnroll(io), newCmdPortalRevoke(io), newCmdPortalSettings(io))
+	c.AddCommand(newCmdPortalCreate(io), newCmdPortalEnroll(io), newCmdPortalRevoke(io), newCmdPortalPublish(io), newCmdPortalSettings(io))
 	return c
 }
 
@@ -95,25 +99,84 @@ func newCmdPortalEnroll(io *IO) *cobra.Command {
 
 func newCmdPortalRevoke(io *IO) *cobra.Command {
 	var repName string
+	var rv []string
 	c := &cobra.Command{
 		Use:   "revoke PORTAL --name NAME",
-		Short: "Withdraw a rep's credentials",
-		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(_ *cobra.Command, a []string) error {
+		Short: "Withdraw a rep's credentials and rotate the portal's alert key",
+		Long: `Withdraw a rep's credentials. The portal's alert key is rotated: the other
+reps' agents fetch the new revocation list from the rendezvous node (within
+30 seconds) and move to the new key; the revoked rep can read no alert after.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
 			dir, err := config.Dir()
 			if err != nil {
 				return err
 			}
-			_, n, err := portal.Revoke(dir, a[0], repName)
+			signed, n, err := portal.Revoke(dir, a[0], repName)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(io.Out, "revoked %s of %s\n", plural(n, "credential"), repName)
-			return nil
+			return publishRevocations(c.Context(), io, dir, rv, a[0], signed)
 		},
 	}
 	c.Flags().StringVar(&repName, "name", "", "the rep whose credentials to revoke")
+	c.Flags().StringArrayVar(&rv, "rendezvous", nil, "rendezvous node to publish the revocation at (default as for other commands)")
 	return c
+}
+
+func newCmdPortalPublish(io *IO) *cobra.Command {
+	var rv []string
+	c := &cobra.Command{
+		Use:   "publish PORTAL",
+		Short: "Publish the portal's revocation list (and rotated key) at the rendezvous node again",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			dir, err := config.Dir()
+			if err != nil {
+				return err
+			}
+			m, st, err := portal.LoadPortal(dir, a[0])
+			if err != nil {
+				return err
+			}
+			signed, err := m.SignRevocations(st.Revocations)
+			if err != nil {
+				return err
+			}
+			return publishRevocations(c.Context(), io, dir, rv, a[0], signed)
+		},
+	}
+	c.Flags().StringArrayVar(&rv, "rendezvous", nil, "rendezvous node to publish at (default as for other commands)")
+	return c
+}
+
+// publishRevocations stores a signed revocation list at the rendezvous
+// nodes, from a throwaway identity (the manager's own may be in use by a
+// running console).
+func publishRevocations(ctx context.Context, io *IO, dir string, flags []string, name string, signed []byte) error {
+	addrs, err := config.RendezvousAddrs(flags, dir)
+	if err != nil {
+		return fmt.Errorf("%v; publish later with 'assist portal publish %s'", err, name)
+	}
+	servers, err := p2p.ParseAddrInfos(addrs)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	key, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		return err
+	}
+	h, err := p2p.NewHost(p2p.HostConfig{Identity: key})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if err := rendezvous.NewClient(h, servers).PublishRevocations(ctx, signed); err != nil {
+		return fmt.Errorf("publish the revocation list: %w; retry with 'assist portal publish %s'", err, name)
+	}
+	fmt.Fprintln(io.Out, "published the revocation list; reps' agents move to the new alert key within 30 s")
+	return nil
 }
 
 func newCmdPortalSettings(io *IO) *cobra.Command {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,7 +99,7 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 	defer win.Close()
 	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
 	rv := rvp.Addrs[0].String()
-	l := newPortalLab(t, rv, "Alice", "Bob")
+	l := newPortalLab(t, rv, "Alice", "Bob", "Carol")
 
 	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
 		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
@@ -106,6 +107,8 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 
 	bob := l.start("Bob", "console", "--no-browser")
 	bob.WaitEvent("online", 30*time.Second)
+	carol := l.start("Carol", "console", "--no-browser")
+	carol.WaitEvent("online", 30*time.Second)
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
 	alice.WaitEvent("viewer", 30*time.Second)
 	l.waitReps("Alice", map[string]float64{"Alice": 1, "Bob": 0})
@@ -135,8 +138,67 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 	v := dialViewer(t, viewerURL)
 	canvas, lossy := waitForPicture(t, v, want)
 	comparePictures(t, want, canvas, lossy)
-	l.waitReps("Bob", map[string]float64{"Alice": 1, "Bob": 1})
-	if strings.Contains(share.Stdout(), "4711") {
-		t.Fatal("the invite comment reached the customer's process")
+	l.waitReps("Bob", map[string]float64{"Alice": 1, "Bob": 1, "Carol": 0})
+
+	// A masked portal-wide invitation: Bob and Carol are alerted, Carol
+	// takes it, Bob sees it taken; the customer learns nothing of her.
+	invite = proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]},
+		"invite", "--portal", "Acme", "--mask", "--comment", "masked-secret-comment", "--json")
+	id := carol.WaitEvent("alert", 30*time.Second)["alert"].(map[string]any)["id"].(string)
+	bob.WaitEventWhere("alert", 30*time.Second, func(e proctest.Event) bool { return e["alert"].(map[string]any)["id"] == id })
+	carol.Say("accept " + id)
+	carolURL := carol.WaitEvent("viewer", 30*time.Second).Str("url")
+	if got := bob.WaitEvent("alert_closed", 30*time.Second).Str("by"); got != "Carol" {
+		t.Fatalf("Bob's alert closed by %q, want Carol", got)
 	}
+	alice.WaitEventWhere("joined", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Carol" })
+	cv := dialViewer(t, carolURL)
+	cv.send(map[string]any{"type": "chat", "text": "carol-says-hi"})
+	alice.WaitEventWhere("chat", 30*time.Second, func(e proctest.Event) bool {
+		c, _ := e["chat"].(map[string]any)
+		return c["text"] == "carol-says-hi" && c["internal"] == true
+	})
+	// A customer-visible line after it: once it is at the customer, so
+	// would anything sent before it be.
+	alice.Say("visible-to-customer")
+	share.WaitEventWhere("chat", 30*time.Second, func(e proctest.Event) bool {
+		c, _ := e["chat"].(map[string]any)
+		return c["text"] == "visible-to-customer"
+	})
+	out := share.Stdout()
+	for _, secret := range []string{"4711", "Carol", "carol-says-hi", "masked-secret-comment"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the customer's process printed %q", secret)
+		}
+	}
+}
+
+// TestJoinWhileTheConsoleRunsIsHostedByIt: one process per identity; the
+// second terminal's join is relayed to the console, and Ctrl-C there ends
+// the session but not the console.
+func TestJoinWhileTheConsoleRunsIsHostedByIt(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rv := rvp.Addrs[0].String()
+	l := newPortalLab(t, rv, "Alice")
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	console := l.start("Alice", "console", "--no-browser")
+	console.WaitEvent("online", 30*time.Second)
+
+	join := l.start("Alice", "join", "--no-browser", key)
+	join.WaitEvent("viewer", 30*time.Second)
+	l.waitReps("Alice", map[string]float64{"Alice": 1})
+	join.Say("hello from the second terminal")
+	share.WaitEventWhere("chat", 30*time.Second, func(e proctest.Event) bool {
+		c, _ := e["chat"].(map[string]any)
+		return c["text"] == "hello from the second terminal"
+	})
+	join.Signal(syscall.SIGINT)
+	share.WaitEvent("ended", 30*time.Second)
+	if code := join.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("delegated join exited %d", code)
+	}
+	l.waitReps("Alice", map[string]float64{"Alice": 0})
 }

@@ -166,7 +166,16 @@ func Call(ctx context.Context, configDir string, op string, args any, stdin io.R
 		return ErrNotRunning
 	}
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
+	// Cancelled: a streaming request (join) is told by the end of its
+	// input and gets a moment to finish and say so; any other is cut.
+	stop := context.AfterFunc(ctx, func() {
+		if uc, ok := c.(*net.UnixConn); ok && stdin != nil {
+			_ = uc.CloseWrite()
+			time.AfterFunc(10*time.Second, func() { c.Close() })
+			return
+		}
+		c.Close()
+	})
 	defer stop()
 	req := Request{Op: op}
 	if args != nil {

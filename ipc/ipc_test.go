@@ -1,0 +1,95 @@
+package ipc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOneProcessPerDirectoryAndRequests(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := Call(ctx, dir, "x", nil, nil, nil); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("nobody running: %v", err)
+	}
+	srv, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if fi, err := os.Stat(SocketPath(dir)); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("socket mode %v %v: others could connect", fi.Mode(), err)
+	}
+	if _, err := Listen(dir); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("second process: %v", err)
+	}
+	go srv.Serve(ctx, func(ctx context.Context, req Request, in io.Reader, send func(any) error) error {
+		switch req.Op {
+		case "echo":
+			var n int
+			_ = json.Unmarshal(req.Args, &n)
+			for i := range n {
+				if err := send(i); err != nil {
+					return err
+				}
+			}
+			return nil
+		case "stream":
+			b, _ := io.ReadAll(in) // until the client goes away
+			return send(string(b))
+		}
+		return errors.New("unknown request")
+	})
+	var got []int
+	err = Call(ctx, dir, "echo", 3, nil, func(d json.RawMessage) error {
+		var i int
+		_ = json.Unmarshal(d, &i)
+		got = append(got, i)
+		return nil
+	})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("echo: %v %v", got, err)
+	}
+	if err := Call(ctx, dir, "nonsense", nil, nil, nil); err == nil || err.Error() != "unknown request" {
+		t.Fatalf("server error not passed on: %v", err)
+	}
+	// A cancelled streaming call still gets the server's last words.
+	sctx, scancel := context.WithCancel(ctx)
+	var last string
+	done := make(chan error, 1)
+	go func() {
+		done <- Call(sctx, dir, "stream", nil, strings.NewReader("typed"), func(d json.RawMessage) error {
+			return json.Unmarshal(d, &last)
+		})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	scancel()
+	<-done
+	if last != "typed" {
+		t.Fatalf("stream: got %q", last)
+	}
+}
+
+func TestStaleSocketIsReplacedAndLongPathsFit(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ln.Close() // as after a crash: the file stays, nobody answers
+	srv2, err := Listen(dir)
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	srv2.Close()
+	long := dir + "/" + strings.Repeat("d", 120)
+	if p := SocketPath(long); len(p) >= 100 {
+		t.Fatalf("socket path %q too long for a Unix socket", p)
+	}
+}
