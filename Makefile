@@ -32,8 +32,9 @@ lint: ## gofmt, go vet and golangci-lint
 	$(GO) vet ./...
 	$(GO) run $(GOLANGCI) run ./...
 
-bench: ## benchmarks: lookups/s, pairing, 1080p capture/encode, bytes per update, latency
+bench: ## benchmarks: lookups/s, pairing, 1080p capture/encode, bytes per update, latency, alert delivery
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./rendezvous/ ./pairing/ ./screen/
+	$(GO) test -run '^$$' -bench AlertLatency -benchtime 20x -timeout 15m ./gossip/
 
 demo: build ## the main job: rendezvous, a customer sharing a virtual screen, a rep joining
 	@./scripts/deps.sh $(DEMO_DEBS)

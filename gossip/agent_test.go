@@ -76,6 +76,13 @@ func (l *lab) enroll(t testing.TB, h host.Host, name string) *portal.Membership 
 
 func (l *lab) startRep(t testing.TB, ctx context.Context, name string, ms *portal.Membership, h host.Host) *rep {
 	t.Helper()
+	return l.startRepEvery(t, ctx, name, ms, h, 300*time.Millisecond)
+}
+
+// startRepEvery starts a rep whose agent fetches revocation lists every
+// refresh (tests of revocation want it quick, benchmarks want it quiet).
+func (l *lab) startRepEvery(t testing.TB, ctx context.Context, name string, ms *portal.Membership, h host.Host, refresh time.Duration) *rep {
+	t.Helper()
 	if h == nil {
 		h = p2ptest.NewHost(t, l.rv)
 	}
@@ -84,7 +91,7 @@ func (l *lab) startRep(t testing.TB, ctx context.Context, name string, ms *porta
 	}
 	r := &rep{name: name, host: h, ms: ms, events: make(chan gossip.Event, 256)}
 	a, err := gossip.Start(ctx, gossip.Config{Host: h, Memberships: []*portal.Membership{ms},
-		Bootstrap: rendezvous.NewClient(h, l.rv), RefreshInterval: 300 * time.Millisecond,
+		Bootstrap: rendezvous.NewClient(h, l.rv), RefreshInterval: refresh,
 		OnEvent: func(e gossip.Event) {
 			select {
 			case r.events <- e:

@@ -9,6 +9,7 @@
 package gossip
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"assist/portal"
@@ -178,11 +180,25 @@ func Check(topic string, from peer.ID, data []byte, revoked func(serial uint64) 
 	return &env, c, nil
 }
 
+// verified remembers credentials whose signature checked out: every
+// message carries its author's credential, and a portal's few hundred reps
+// would otherwise cost one signature check per message per peer.
+var verified, _ = lru.New[[sha256.Size]byte, portal.Credential](4096)
+
 // CheckCredential verifies that cred makes from an unrevoked rep of pid.
 func CheckCredential(pid portal.ID, from peer.ID, cred []byte, revoked func(serial uint64) bool, now time.Time) (*portal.Credential, error) {
-	c, err := portal.VerifyCredential(cred, now)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotMember, err)
+	key := sha256.Sum256(cred)
+	c, ok := verified.Get(key)
+	if !ok {
+		vc, err := portal.VerifyCredential(cred, now)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotMember, err)
+		}
+		c = *vc
+		verified.Add(key, c)
+	}
+	if !now.Before(c.Expires) {
+		return nil, fmt.Errorf("%w: %v", ErrNotMember, portal.ErrExpired)
 	}
 	if c.Portal != pid || c.Rep != from {
 		return nil, ErrNotMember
@@ -190,7 +206,7 @@ func CheckCredential(pid portal.ID, from peer.ID, cred []byte, revoked func(seri
 	if revoked != nil && revoked(c.Serial) {
 		return nil, fmt.Errorf("%w: %v", ErrNotMember, portal.ErrRevoked)
 	}
-	return c, nil
+	return &c, nil
 }
 
 // Open decrypts and checks a checked envelope's payload with ms's key.
