@@ -174,7 +174,7 @@ func (rp *repProcess) hostSession(ctx context.Context, a joinArgs, ev *Events, i
 	}
 	ev.Emit(session.EvPaired, map[string]any{"peer": rec.Owner.String()}, "Support key accepted. Waiting for the customer to allow viewing…")
 
-	view, err := viewer.Start(hub, rp.log)
+	view, err := viewer.Start(hub, rp.viewerPortal(), rp.log)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ type repProcess struct {
 	relayed bool // a relay slot was reserved for invited reps
 	// noBrowser: print viewer addresses instead of opening them (console).
 	noBrowser bool
+	pages     *pagePortal
 }
 
 // pendingInvite is an invitation this process's session is waiting on.
@@ -58,7 +59,9 @@ type inviteOutcome struct {
 }
 
 func newRepProcess(ctx context.Context, node *peerNode, ev *Events, log *slog.Logger) *repProcess {
-	return &repProcess{ctx: ctx, node: node, ev: ev, log: log, guests: map[*session.Guest]struct{}{}, pending: map[string]*pendingInvite{}}
+	rp := &repProcess{ctx: ctx, node: node, ev: ev, log: log, guests: map[*session.Guest]struct{}{}, pending: map[string]*pendingInvite{}}
+	rp.pages = &pagePortal{rp: rp}
+	return rp
 }
 
 // startGossip logs in to every portal this rep has a membership of; with
@@ -138,8 +141,10 @@ func (rp *repProcess) setHosted(h *session.Host) {
 	rp.sessionsChanged()
 }
 
-// gossipEvent routes the agent's answers to the invitations waiting here.
+// gossipEvent shows the portal's news on the viewer pages and routes
+// answers to the invitations waiting here.
 func (rp *repProcess) gossipEvent(e gossip.Event) {
+	rp.pages.publish(map[string]any{"event": e.Kind, "alert": e.Alert, "alert_id": e.AlertID, "by": e.By, "name": e.Name, "reason": e.Reason})
 	if e.Kind == gossip.EvDeclined {
 		rp.outcome(e.AlertID, inviteOutcome{Event: "invite_declined", Alert: e.AlertID, Name: e.Name})
 	}
@@ -168,6 +173,7 @@ func (rp *repProcess) outcome(id string, o inviteOutcome) {
 		"invite_expired":  "Nobody answered the invitation: it expired",
 	}[o.Event]
 	rp.ev.Emit(o.Event, map[string]any{"alert": id, "name": o.Name}, text)
+	rp.pages.publish(map[string]any{"event": o.Event, "alert_id": id, "name": o.Name})
 	if final && o.Event != "invite_accepted" && hosted != nil {
 		hosted.CancelInvitation(id)
 		if rp.agent != nil {
@@ -242,6 +248,7 @@ func (rp *repProcess) invite(ctx context.Context, a inviteArgs) (*pendingInvite,
 	}
 	rp.ev.Emit("invited", map[string]any{"alert": id, "to": who, "masked": a.Mask, "expires": expires},
 		fmt.Sprintf("Invited %s (alert %s, open for %v)", who, id, a.TTL.Round(time.Second)))
+	rp.pages.publish(map[string]any{"event": "invited", "alert_id": id, "name": who})
 	return p, nil
 }
 
@@ -327,7 +334,7 @@ func (rp *repProcess) accept(ctx context.Context, id string, noBrowser bool) (*s
 		return nil, nil, err
 	}
 	rp.agent.Forget(al.ID)
-	v, err := viewer.Start(g, rp.log)
+	v, err := viewer.Start(g, rp.viewerPortal(), rp.log)
 	if err != nil {
 		g.Leave()
 		return nil, nil, err

@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"assist/internal/proctest"
 	"assist/internal/xlab"
@@ -201,4 +204,78 @@ func TestJoinWhileTheConsoleRunsIsHostedByIt(t *testing.T) {
 		t.Fatalf("delegated join exited %d", code)
 	}
 	l.waitReps("Alice", map[string]float64{"Alice": 0})
+}
+
+// TestViewerInviteDialogAndAlerts: in Chromium, the host's invite dialog
+// lists the reps online with a search box and invites one; the invited
+// rep's own viewer shows the next alert with its buttons.
+func TestViewerInviteDialogAndAlerts(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rv := rvp.Addrs[0].String()
+	l := newPortalLab(t, rv, "Alice", "Bob", "Bobby Tables", "Carol")
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	bob := l.start("Bob", "console", "--no-browser")
+	bob.WaitEvent("online", 30*time.Second)
+	for _, name := range []string{"Bobby Tables", "Carol"} {
+		l.start(name, "console", "--no-browser").WaitEvent("online", 30*time.Second)
+	}
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
+	pageURL := alice.WaitEvent("viewer", 30*time.Second).Str("url")
+	l.waitReps("Alice", map[string]float64{"Alice": 1, "Bob": 0, "Bobby Tables": 0, "Carol": 0})
+
+	ctx := chromium(t)
+	listed := func(n int) string {
+		return `document.querySelectorAll('#invite-reps li[data-name]').length === ` + fmt.Sprint(n)
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitVisible(chromedp.CSS(`#invite`)),
+		chromedp.Click(chromedp.CSS(`#invite`)),
+		chromedp.WaitVisible(chromedp.CSS(`#invite-search`)),
+	)
+	if err != nil {
+		t.Fatalf("open the invite dialog: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](listed(4))); err != nil {
+		t.Fatalf("the dialog does not list the 4 reps online: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#invite-search`), "bob")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](listed(2)+` && !!document.querySelector('#invite-reps li[data-name="Bobby Tables"]')`)); err != nil {
+		t.Fatalf("searching 'bob' does not list Bob and Bobby Tables only: %v", err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#invite-comment`), "from the dialog"),
+		chromedp.Click(chromedp.CSS(`#invite-reps li[data-name="Bob"] button`)),
+	)
+	if err != nil {
+		t.Fatalf("invite: %v", err)
+	}
+	alert := bob.WaitEvent("alert", 30*time.Second)["alert"].(map[string]any)
+	if alert["comment"] != "from the dialog" {
+		t.Fatalf("alert %v", alert)
+	}
+	out := assist(t, l.homes["Bob"], "accept", "--json", "--no-browser", alert["id"].(string))
+	bobURL := proctest.ParseEvent(strings.TrimSpace(out)).Str("url")
+	if bobURL == "" {
+		t.Fatalf("assist accept printed %q", out)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('log').textContent.includes('Bob accepted the invitation')`)); err != nil {
+		t.Fatalf("the host's page does not say Bob accepted: %v", err)
+	}
+
+	// Bob's viewer (the attendee's page) shows the next portal alert.
+	bobPage, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	if err := chromedp.Do(bobPage, chromedp.Navigate(bobURL), chromedp.WaitReady(chromedp.CSS(`body`))); err != nil {
+		t.Fatal(err)
+	}
+	assist(t, l.homes["Alice"], "invite", "--portal", "Acme", "--no-wait")
+	if _, err := chromedp.Run(bobPage, chromedp.Poll[bool](`!!document.querySelector('#alerts li button.accept') && document.getElementById('invite').hidden`)); err != nil {
+		t.Fatalf("Bob's page shows no alert with an Accept button (or offers to invite): %v", err)
+	}
 }

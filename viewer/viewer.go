@@ -42,9 +42,30 @@ type Session interface {
 	Input(input.Event) error
 }
 
+// Portal is the rep's standing in its portals, for the page's invite
+// dialog and invitation alerts. Its events ("alert", "alert_closed",
+// "invited", "invite_accepted", ...) go to the page as they are.
+type Portal interface {
+	Reps(text string) any
+	Invite(ctx context.Context, req InviteRequest) error
+	Accept(ctx context.Context, id string) (viewerURL string, err error)
+	Decline(ctx context.Context, id string) error
+	Alerts() any
+	Subscribe() (<-chan map[string]any, func())
+}
+
+// InviteRequest is the invite dialog's form.
+type InviteRequest struct {
+	Rep     string `json:"rep,omitempty"`
+	Portal  string `json:"portal,omitempty"`
+	Mask    bool   `json:"mask,omitempty"`
+	Comment string `json:"comment,omitempty"`
+}
+
 // Server is a running viewer.
 type Server struct {
-	sess  Session
+	sess   Session
+	portal Portal // nil: no invite dialog, no alerts
 	token string
 	port  int
 	ln    net.Listener
@@ -52,8 +73,8 @@ type Server struct {
 	log   *slog.Logger
 }
 
-// Start listens on 127.0.0.1, a random port.
-func Start(sess Session, log *slog.Logger) (*Server, error) {
+// Start listens on 127.0.0.1, a random port. portal may be nil.
+func Start(sess Session, portal Portal, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -65,7 +86,7 @@ func Start(sess Session, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("viewer listen: %w", err)
 	}
-	s := &Server{sess: sess, token: base64.RawURLEncoding.EncodeToString(b[:]), port: ln.Addr().(*net.TCPAddr).Port, ln: ln, log: log}
+	s := &Server{sess: sess, portal: portal, token: base64.RawURLEncoding.EncodeToString(b[:]), port: ln.Addr().(*net.TCPAddr).Port, ln: ln, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.guard(s.servePage))
 	mux.HandleFunc("GET /ws", s.guard(s.serveSocket))
@@ -138,10 +159,14 @@ func (s *Server) servePage(w http.ResponseWriter, _ *http.Request) {
 
 // clientMsg is what the page sends.
 type clientMsg struct {
-	Type     string       `json:"type"` // "input", "chat", "request_control"
-	Input    *input.Event `json:"input,omitempty"`
-	Text     string       `json:"text,omitempty"`
-	Internal bool         `json:"internal,omitempty"` // chat for reps and specialists only
+	// "input", "chat", "request_control"; with a portal also "reps",
+	// "invite", "accept", "decline".
+	Type     string         `json:"type"`
+	Input    *input.Event   `json:"input,omitempty"`
+	Text     string         `json:"text,omitempty"`
+	Internal bool           `json:"internal,omitempty"` // chat for reps and specialists only
+	Invite   *InviteRequest `json:"invite,omitempty"`
+	ID       string         `json:"id,omitempty"` // an alert, for accept and decline
 }
 
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +185,16 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 
 	if err := writeJSON(ctx, c, s.sess.Snapshot()); err != nil {
 		return
+	}
+	if s.portal != nil {
+		portalEvents, stop := s.portal.Subscribe()
+		defer stop()
+		// Only the host invites: an attendee's page shows alerts only.
+		_, host := s.sess.(interface{ AddInvitation(session.Invitation) })
+		if err := writeJSON(ctx, c, map[string]any{"event": "portal", "alerts": s.portal.Alerts(), "can_invite": host}); err != nil {
+			return
+		}
+		go s.pumpPortal(ctx, c, portalEvents)
 	}
 	go s.pumpScreen(ctx, cancel, c, feed)
 	go s.pumpEvents(ctx, cancel, c, events)
@@ -215,6 +250,44 @@ func (s *Server) pumpEvents(ctx context.Context, cancel context.CancelFunc, c *w
 	}
 }
 
+func (s *Server) pumpPortal(ctx context.Context, c *websocket.Conn, events <-chan map[string]any) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok || writeJSON(ctx, c, e) != nil {
+				return
+			}
+		}
+	}
+}
+
+// portalRequest serves the invite dialog and the alerts' buttons.
+func (s *Server) portalRequest(ctx context.Context, c *websocket.Conn, m clientMsg) error {
+	if s.portal == nil {
+		return errors.New("you are logged in to no portal")
+	}
+	switch m.Type {
+	case "reps":
+		return writeJSON(ctx, c, map[string]any{"event": "reps", "reps": s.portal.Reps(m.Text)})
+	case "invite":
+		if m.Invite == nil {
+			return errors.New("invite: nothing to invite")
+		}
+		return s.portal.Invite(ctx, *m.Invite)
+	case "accept":
+		u, err := s.portal.Accept(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, c, map[string]any{"event": "accepted", "id": m.ID, "url": u})
+	case "decline":
+		return s.portal.Decline(ctx, m.ID)
+	}
+	return nil
+}
+
 func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 	for {
 		_, b, err := c.Read(ctx)
@@ -235,6 +308,8 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 			opErr = s.sess.Chat(m.Text, m.Internal)
 		case "request_control":
 			opErr = s.sess.RequestControl()
+		case "reps", "invite", "accept", "decline":
+			opErr = s.portalRequest(ctx, c, m)
 		}
 		if opErr != nil && !errors.Is(opErr, session.ErrNoControl) && !errors.Is(opErr, session.ErrViewOnly) {
 			_ = writeJSON(ctx, c, session.Event{Kind: session.EvError, Text: opErr.Error()})
