@@ -48,7 +48,9 @@ func (p *pagePortal) Accept(ctx context.Context, id string) (string, error) {
 	return v.URL(), nil
 }
 
-func (p *pagePortal) Decline(ctx context.Context, id string) error { return p.rp.agent.Decline(ctx, id) }
+func (p *pagePortal) Decline(ctx context.Context, id string) error {
+	return p.rp.agent.Decline(ctx, id)
+}
 
 func (p *pagePortal) Alerts() any { return p.rp.agent.Alerts() }
 

@@ -66,11 +66,11 @@ type InviteRequest struct {
 type Server struct {
 	sess   Session
 	portal Portal // nil: no invite dialog, no alerts
-	token string
-	port  int
-	ln    net.Listener
-	srv   *http.Server
-	log   *slog.Logger
+	token  string
+	port   int
+	ln     net.Listener
+	srv    *http.Server
+	log    *slog.Logger
 }
 
 // Start listens on 127.0.0.1, a random port. portal may be nil.
