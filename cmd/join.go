@@ -183,8 +183,8 @@ func (rp *repProcess) hostSession(ctx context.Context, a joinArgs, ev *Events, i
 	if !a.NoBrowser {
 		openBrowser(view.URL(), rp.log)
 	}
-	rp.setHosted(hub)
-	defer rp.setHosted(nil)
+	rp.setHosted(hub, ev)
+	defer rp.setHosted(nil, nil)
 	go readJoinCommands(in, hub, ev)
 	return hub.Run(ctx)
 }

@@ -36,6 +36,9 @@ type repProcess struct {
 
 	mu      sync.Mutex
 	hosted  *session.Host
+	// hostedEv prints to the hosted session's terminal (which, for a join
+	// delegated to the console, is not the console's).
+	hostedEv *Events
 	guests  map[*session.Guest]struct{}
 	pending map[string]*pendingInvite
 	relayed bool // a relay slot was reserved for invited reps
@@ -134,9 +137,9 @@ func (rp *repProcess) hostConfig(cfg session.HostConfig) session.HostConfig {
 	return cfg
 }
 
-func (rp *repProcess) setHosted(h *session.Host) {
+func (rp *repProcess) setHosted(h *session.Host, ev *Events) {
 	rp.mu.Lock()
-	rp.hosted = h
+	rp.hosted, rp.hostedEv = h, ev
 	rp.mu.Unlock()
 	rp.sessionsChanged()
 }
@@ -162,7 +165,7 @@ func (rp *repProcess) outcome(id string, o inviteOutcome) {
 		}
 		p.done = final
 	}
-	hosted := rp.hosted
+	hosted, ev := rp.hosted, rp.sessionEvents()
 	rp.mu.Unlock()
 	if p == nil {
 		return
@@ -172,7 +175,7 @@ func (rp *repProcess) outcome(id string, o inviteOutcome) {
 		"invite_declined": o.Name + " declined the invitation",
 		"invite_expired":  "Nobody answered the invitation: it expired",
 	}[o.Event]
-	rp.ev.Emit(o.Event, map[string]any{"alert": id, "name": o.Name}, text)
+	ev.Emit(o.Event, map[string]any{"alert": id, "name": o.Name}, text)
 	rp.pages.publish(map[string]any{"event": o.Event, "alert_id": id, "name": o.Name})
 	if final && o.Event != "invite_accepted" && hosted != nil {
 		hosted.CancelInvitation(id)
@@ -180,6 +183,14 @@ func (rp *repProcess) outcome(id string, o inviteOutcome) {
 			go rp.agent.CloseAlert(id, "", strings.TrimPrefix(o.Event, "invite_"))
 		}
 	}
+}
+
+// sessionEvents is where the hosted session's news is printed; rp.mu held.
+func (rp *repProcess) sessionEvents() *Events {
+	if rp.hostedEv != nil {
+		return rp.hostedEv
+	}
+	return rp.ev
 }
 
 // inviteArgs are 'assist invite' options as they cross the socket.
@@ -246,7 +257,10 @@ func (rp *repProcess) invite(ctx context.Context, a inviteArgs) (*pendingInvite,
 	if target.Peer != "" {
 		who = target.Name
 	}
-	rp.ev.Emit("invited", map[string]any{"alert": id, "to": who, "masked": a.Mask, "expires": expires},
+	rp.mu.Lock()
+	ev := rp.sessionEvents()
+	rp.mu.Unlock()
+	ev.Emit("invited", map[string]any{"alert": id, "to": who, "masked": a.Mask, "expires": expires},
 		fmt.Sprintf("Invited %s (alert %s, open for %v)", who, id, a.TTL.Round(time.Second)))
 	rp.pages.publish(map[string]any{"event": "invited", "alert_id": id, "name": who})
 	return p, nil

@@ -193,6 +193,11 @@ func TestJoinWhileTheConsoleRunsIsHostedByIt(t *testing.T) {
 	join := l.start("Alice", "join", "--no-browser", key)
 	join.WaitEvent("viewer", 30*time.Second)
 	l.waitReps("Alice", map[string]float64{"Alice": 1})
+	// Nobody else is online: the invitation times out and the host is told.
+	inv := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]},
+		"invite", "--portal", "Acme", "--expires", "2s", "--json")
+	inv.WaitEvent("invite_expired", 30*time.Second)
+	join.WaitEvent("invite_expired", 30*time.Second)
 	join.Say("hello from the second terminal")
 	share.WaitEventWhere("chat", 30*time.Second, func(e proctest.Event) bool {
 		c, _ := e["chat"].(map[string]any)
