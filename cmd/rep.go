@@ -34,14 +34,14 @@ type repProcess struct {
 	ev    *Events
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	hosted  *session.Host
+	mu     sync.Mutex
+	hosted *session.Host
 	// hostedEv prints to the hosted session's terminal (which, for a join
 	// delegated to the console, is not the console's).
 	hostedEv *Events
-	guests  map[*session.Guest]struct{}
-	pending map[string]*pendingInvite
-	relayed bool // a relay slot was reserved for invited reps
+	guests   map[*session.Guest]struct{}
+	pending  map[string]*pendingInvite
+	relayed  bool // a relay slot was reserved for invited reps
 	// noBrowser: print viewer addresses instead of opening them (console).
 	noBrowser bool
 	pages     *pagePortal
