@@ -10,9 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"assist/config"
 	"assist/gossip"
-	"assist/ipc"
 )
 
 // ConsoleOptions are the flags of 'assist console'.
@@ -48,35 +46,17 @@ a desktop notification, and in your viewer. Type in this terminal:
 }
 
 func runConsole(ctx context.Context, opts *ConsoleOptions) error {
-	log, err := newLogger(opts.IO.ErrOut, opts.Peer.LogLevel)
-	if err != nil {
-		return err
-	}
-	dir, err := config.Dir()
-	if err != nil {
-		return err
-	}
-	srv, err := ipc.Listen(dir)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	node, err := startPeer(&opts.Peer)
-	if err != nil {
-		return err
-	}
-	defer node.close()
 	ev := NewEvents(opts.IO.Out, opts.Peer.JSON)
-	rp := newRepProcess(ctx, node, ev, log)
-	rp.noBrowser = opts.NoBrowser
-	if err := rp.startGossip(ctx, func(e gossip.Event) { showGossip(ev, e) }); err != nil {
+	rp, closeRP, err := openRepProcess(ctx, opts.IO, &opts.Peer, ev, func(e gossip.Event) { showGossip(ev, e) })
+	if err != nil {
 		return err
 	}
+	defer closeRP()
+	rp.noBrowser = opts.NoBrowser
 	if rp.agent == nil {
-		return fmt.Errorf("you are logged in to no portal: ask your portal manager for an enrollment token, then run 'assist login TOKEN'")
+		return errNoPortal
 	}
-	defer rp.close()
-	go srv.Serve(ctx, rp.serveLocal)
+	node := rp.node
 	ev.Emit("online", map[string]any{"peer": node.host.ID().String()}, "Online. Invitations show here; type 'help' for commands.")
 	lines := make(chan string)
 	go readLines(opts.IO.In, lines)

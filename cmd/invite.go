@@ -145,28 +145,14 @@ func onlineReps(ctx context.Context, io *IO, f *PeerFlags, a repsArgs) ([]gossip
 	if !errors.Is(err, ipc.ErrNotRunning) {
 		return reps, err
 	}
-	srv, err := ipc.Listen(dir)
+	rp, closeRP, err := openRepProcess(ctx, io, f, NewEvents(io.ErrOut, false), nil)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
-	log, err := newLogger(io.ErrOut, f.LogLevel)
-	if err != nil {
-		return nil, err
-	}
-	node, err := startPeer(f)
-	if err != nil {
-		return nil, err
-	}
-	defer node.close()
-	rp := newRepProcess(ctx, node, NewEvents(io.ErrOut, false), log)
-	if err := rp.startGossip(ctx, nil); err != nil {
-		return nil, err
-	}
+	defer closeRP()
 	if rp.agent == nil {
-		return nil, fmt.Errorf("you are logged in to no portal: 'assist login TOKEN' first")
+		return nil, errNoPortal
 	}
-	defer rp.close()
 	// Starting asks every rep for its presence; the answers come within
 	// a second or two. Wait until the list stops growing.
 	deadline := time.After(8 * time.Second)

@@ -16,7 +16,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 
-	"assist/config"
 	"assist/gossip"
 	"assist/ipc"
 	"assist/p2p"
@@ -72,34 +71,19 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(opts.IO.ErrOut, opts.Peer.LogLevel)
-	if err != nil {
-		return err
-	}
-	dir, err := config.Dir()
-	if err != nil {
-		return err
-	}
-	// One process per identity: when this rep's console (or another
-	// session) runs, it hosts this session too.
-	srv, err := ipc.Listen(dir)
-	if err != nil {
-		return delegateJoin(ctx, opts, dir)
-	}
-	defer srv.Close()
-	node, err := startPeer(&opts.Peer)
-	if err != nil {
-		return err
-	}
-	defer node.close()
 	ev := NewEvents(opts.IO.Out, opts.Peer.JSON)
-	rp := newRepProcess(ctx, node, ev, log)
-	if err := rp.startGossip(ctx, func(e gossip.Event) { showGossip(ev, e) }); err != nil {
+	rp, closeRP, err := openRepProcess(ctx, opts.IO, &opts.Peer, ev, func(e gossip.Event) { showGossip(ev, e) })
+	var busy *errBusy
+	if errors.As(err, &busy) {
+		// This rep's console (or another session) runs: it hosts this
+		// session too, and this terminal talks to it.
+		return delegateJoin(ctx, opts, busy.dir)
+	}
+	if err != nil {
 		return err
 	}
-	defer rp.close()
-	go srv.Serve(ctx, rp.serveLocal)
-	go reportNetwork(ctx, node, func(e session.Event) { ev.Emit(e.Kind, eventFields(e), "") })
+	defer closeRP()
+	go reportNetwork(ctx, rp.node, func(e session.Event) { ev.Emit(e.Kind, eventFields(e), "") })
 	return rp.hostSession(ctx, joinArgs{Code: code.String(), Name: opts.Name, NoBrowser: opts.NoBrowser}, ev, opts.IO.In)
 }
 

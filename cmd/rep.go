@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"assist/config"
 	"assist/gossip"
 	"assist/ipc"
 	"assist/portal"
@@ -59,6 +61,52 @@ type inviteOutcome struct {
 	Alert  string `json:"alert"`
 	Name   string `json:"name,omitempty"`
 	Reason string `json:"reason,omitempty"`
+}
+
+var errNoPortal = errors.New("you are logged in to no portal: ask your portal manager for an enrollment token, then run 'assist login TOKEN'")
+
+// errBusy: another assist process already runs for this identity.
+type errBusy struct {
+	dir string
+	err error
+}
+
+func (e *errBusy) Error() string { return e.err.Error() }
+
+// openRepProcess is how every long-running rep command starts: claim this
+// identity's local socket (one process per identity), start the libp2p
+// host, log in to the portals (show gets their news) and answer the other
+// commands on the socket. close undoes it all.
+func openRepProcess(ctx context.Context, io *IO, f *PeerFlags, ev *Events, show func(gossip.Event)) (rp *repProcess, close func(), err error) {
+	log, err := newLogger(io.ErrOut, f.LogLevel)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := config.Dir()
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := ipc.Listen(dir)
+	if err != nil {
+		return nil, nil, &errBusy{dir: dir, err: err}
+	}
+	node, err := startPeer(f)
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	rp = newRepProcess(ctx, node, ev, log)
+	if err := rp.startGossip(ctx, show); err != nil {
+		node.close()
+		srv.Close()
+		return nil, nil, err
+	}
+	go srv.Serve(ctx, rp.serveLocal)
+	return rp, func() {
+		rp.close()
+		node.close()
+		srv.Close()
+	}, nil
 }
 
 func newRepProcess(ctx context.Context, node *peerNode, ev *Events, log *slog.Logger) *repProcess {
@@ -212,7 +260,7 @@ func (rp *repProcess) invite(ctx context.Context, a inviteArgs) (*pendingInvite,
 		return nil, fmt.Errorf("this process hosts no session: invite from the terminal where 'assist join' runs")
 	}
 	if rp.agent == nil {
-		return nil, fmt.Errorf("you are logged in to no portal: 'assist login TOKEN' first")
+		return nil, errNoPortal
 	}
 	if len(a.Comment) > gossip.MaxComment {
 		return nil, fmt.Errorf("the comment has more than %d characters", gossip.MaxComment)
@@ -326,7 +374,7 @@ func randomHex(n int) string {
 // accept joins the session of an open alert and opens a viewer.
 func (rp *repProcess) accept(ctx context.Context, id string, noBrowser bool) (*session.Guest, *viewer.Server, error) {
 	if rp.agent == nil {
-		return nil, nil, fmt.Errorf("you are logged in to no portal")
+		return nil, nil, errNoPortal
 	}
 	al, err := rp.agent.Alert(id)
 	if err != nil {
@@ -379,7 +427,7 @@ func (rp *repProcess) serveLocal(ctx context.Context, req ipc.Request, in io.Rea
 		var a repsArgs
 		_ = json.Unmarshal(req.Args, &a)
 		if rp.agent == nil {
-			return fmt.Errorf("you are logged in to no portal")
+			return errNoPortal
 		}
 		for _, r := range rp.agent.Reps(a.Portal, a.Text) {
 			if err := send(r); err != nil {
@@ -435,7 +483,7 @@ func (rp *repProcess) serveLocal(ctx context.Context, req ipc.Request, in io.Rea
 		var a acceptArgs
 		_ = json.Unmarshal(req.Args, &a)
 		if rp.agent == nil {
-			return fmt.Errorf("you are logged in to no portal")
+			return errNoPortal
 		}
 		return rp.agent.Decline(ctx, a.ID)
 	case "alerts":

@@ -85,11 +85,18 @@ type member struct {
 }
 
 // ownAlert is an alert this process published and keeps republishing until
-// it is answered or expires, so a rep who comes online late still sees it.
+// it is answered or expires, so a rep who comes online late still sees it;
+// then its closing is republished for a while, so a rep who missed it (a
+// peer outside the mesh for a moment) still learns the alert is gone.
 type ownAlert struct {
-	portal portal.ID
-	alert  Alert
+	portal   portal.ID
+	alert    Alert
+	closing  *Payload // set once taken or withdrawn
+	closeFor int      // republications of the closing left
 }
+
+// closingRepeats is how many presence intervals a closing is republished.
+const closingRepeats = 3
 
 // Agent keeps a rep logged in to its portals: presence, alerts, invites.
 type Agent struct {
@@ -101,6 +108,7 @@ type Agent struct {
 	members map[portal.ID]*member
 	reps    map[string]Rep    // portal/peer -> rep
 	alerts  map[string]*Alert // open alerts for this rep
+	heard   map[string]time.Time // when each open alert was last republished
 	closed  map[string]time.Time
 	own     map[string]*ownAlert
 	lastAns time.Time
@@ -132,7 +140,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, ps: ps, log: cfg.Logger.With("component", "gossip"), members: map[portal.ID]*member{},
-		reps: map[string]Rep{}, alerts: map[string]*Alert{}, closed: map[string]time.Time{}, own: map[string]*ownAlert{},
+		reps: map[string]Rep{}, alerts: map[string]*Alert{}, heard: map[string]time.Time{}, closed: map[string]time.Time{}, own: map[string]*ownAlert{},
 		ctx: ctx, cancel: cancel}
 	for _, ms := range cfg.Memberships {
 		if err := a.join(ctx, ms); err != nil {
@@ -218,18 +226,25 @@ func (a *Agent) refresh(ctx context.Context, m *member) error {
 }
 
 func (a *Agent) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.RefreshInterval)
+	every(ctx, a.cfg.RefreshInterval, func() {
+		for _, m := range a.memberList() {
+			if err := a.refresh(ctx, m); errors.Is(err, portal.ErrRevoked) {
+				a.cfg.OnEvent(Event{Kind: EvRevoked, Portal: m.cred.PortalName, Reason: err.Error()})
+			}
+		}
+	})
+}
+
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		for _, m := range a.memberList() {
-			if err := a.refresh(ctx, m); errors.Is(err, portal.ErrRevoked) {
-				a.cfg.OnEvent(Event{Kind: EvRevoked, Portal: m.cred.PortalName, Reason: err.Error()})
-			}
+			fn()
 		}
 	}
 }
@@ -339,6 +354,9 @@ func (a *Agent) handle(m *member, r *received) {
 		if !known && !gone {
 			a.alerts[al.ID] = &al
 		}
+		if !gone {
+			a.heard[al.ID] = time.Now()
+		}
 		a.mu.Unlock()
 		if !known && !gone {
 			a.cfg.OnEvent(Event{Kind: EvAlert, Alert: &al})
@@ -347,7 +365,8 @@ func (a *Agent) handle(m *member, r *received) {
 		a.closeAlert(p.AlertID, p.By, p.Reason)
 	case TypeDeclined:
 		a.mu.Lock()
-		_, mine := a.own[p.AlertID]
+		o, mine := a.own[p.AlertID]
+		mine = mine && o.closing == nil
 		a.mu.Unlock()
 		if mine {
 			a.cfg.OnEvent(Event{Kind: EvDeclined, AlertID: p.AlertID, Name: r.cred.Name})
@@ -386,6 +405,7 @@ func (a *Agent) closeAlert(id, by, reason string) {
 	a.mu.Lock()
 	_, open := a.alerts[id]
 	delete(a.alerts, id)
+	delete(a.heard, id)
 	a.closed[id] = time.Now()
 	a.mu.Unlock()
 	if open {
@@ -418,19 +438,10 @@ func (a *Agent) presenceLoop(ctx context.Context) {
 	for _, m := range a.memberList() {
 		go a.announce(m, true)
 	}
-	t := time.NewTicker(a.cfg.PresenceInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, m := range a.memberList() {
-			go a.announce(m, false)
-		}
+	every(ctx, a.cfg.PresenceInterval, func() {
+		a.AnnounceNow()
 		a.expire()
-	}
+	})
 }
 
 // AnnounceNow publishes presence at once (the session count changed).
@@ -452,7 +463,9 @@ func (a *Agent) expire() {
 		}
 	}
 	for id, al := range a.alerts {
-		if !now.Before(al.Expires) {
+		// An alert its host stopped republishing is gone too (the host
+		// quit, or its closing never reached this rep).
+		if !now.Before(al.Expires) || now.Sub(a.heard[id]) > 3*a.cfg.PresenceInterval {
 			gone = append(gone, id)
 		}
 	}
@@ -583,8 +596,8 @@ func (a *Agent) Invite(ctx context.Context, portalID portal.ID, al Alert) error 
 	return nil
 }
 
-// keepAlive republishes an open alert now and then, so a rep who just
-// came online (or missed it) still sees it, until it is closed or expires.
+// keepAlive republishes an open alert now and then until it is closed or
+// expires, and then its closing a few times.
 func (a *Agent) keepAlive(id string, m *member) {
 	t := time.NewTicker(a.cfg.PresenceInterval)
 	defer t.Stop()
@@ -595,62 +608,78 @@ func (a *Agent) keepAlive(id string, m *member) {
 		case <-t.C:
 		}
 		a.mu.Lock()
-		o, open := a.own[id]
+		o, ok := a.own[id]
+		expired := ok && o.closing == nil && !time.Now().Before(o.alert.Expires)
 		a.mu.Unlock()
-		if !open {
+		if !ok {
 			return
 		}
-		if !time.Now().Before(o.alert.Expires) {
+		if expired {
 			a.CloseAlert(id, "", "expired")
-			return
+			continue
 		}
-		al := o.alert
-		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
-		_ = a.publish(ctx, m, Payload{Type: TypeAlert, Alert: &al})
-		cancel()
+		a.sendOwn(m, id)
 	}
 }
 
-// republish sends the portal's own open alerts again at once.
+// sendOwn publishes an own alert, or its closing, once more.
+func (a *Agent) sendOwn(m *member, id string) {
+	a.mu.Lock()
+	o, ok := a.own[id]
+	var p Payload
+	if ok && o.closing != nil {
+		p = *o.closing
+		if o.closeFor--; o.closeFor <= 0 {
+			delete(a.own, id)
+		}
+	} else if ok {
+		al := o.alert
+		p = Payload{Type: TypeAlert, Alert: &al}
+	}
+	a.mu.Unlock()
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	if err := a.publish(ctx, m, p); err != nil {
+		a.log.Debug("republish", "alert", id, "err", err)
+	}
+}
+
+// republish sends the portal's own alerts (or their closings) again at once.
 func (a *Agent) republish(pid portal.ID) {
 	a.mu.Lock()
 	m := a.members[pid]
-	var open []Alert
-	for _, o := range a.own {
-		if o.portal == pid && time.Now().Before(o.alert.Expires) {
-			open = append(open, o.alert)
+	var ids []string
+	for id, o := range a.own {
+		if o.portal == pid {
+			ids = append(ids, id)
 		}
 	}
 	a.mu.Unlock()
-	for _, al := range open {
-		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
-		_ = a.publish(ctx, m, Payload{Type: TypeAlert, Alert: &al})
-		cancel()
+	for _, id := range ids {
+		a.sendOwn(m, id)
 	}
 }
 
 // CloseAlert ends one of this host's alerts: taken by someone (by), or
 // withdrawn for reason; every rep's alert disappears.
 func (a *Agent) CloseAlert(id, by, reason string) {
-	a.mu.Lock()
-	o, ok := a.own[id]
-	delete(a.own, id)
-	var m *member
-	if ok {
-		m = a.members[o.portal]
-	}
-	a.mu.Unlock()
-	if m == nil {
-		return
-	}
 	p := Payload{Type: TypeWithdrawn, AlertID: id, Reason: reason}
 	if by != "" {
 		p = Payload{Type: TypeTaken, AlertID: id, By: by}
 	}
-	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
-	defer cancel()
-	if err := a.publish(ctx, m, p); err != nil {
-		a.log.Debug("close alert", "err", err)
+	a.mu.Lock()
+	o, ok := a.own[id]
+	var m *member
+	if ok && o.closing == nil {
+		o.closing, o.closeFor = &p, closingRepeats+1
+		m = a.members[o.portal]
+	}
+	a.mu.Unlock()
+	if m != nil {
+		a.sendOwn(m, id)
 	}
 }
 

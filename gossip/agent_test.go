@@ -81,7 +81,7 @@ func (l *lab) startRep(t testing.TB, ctx context.Context, name string, ms *porta
 
 // startRepEvery starts a rep whose agent fetches revocation lists every
 // refresh (tests of revocation want it quick, benchmarks want it quiet).
-func (l *lab) startRepEvery(t testing.TB, ctx context.Context, name string, ms *portal.Membership, h host.Host, refresh time.Duration) *rep {
+func (l *lab) startRepEvery(t testing.TB, ctx context.Context, name string, ms *portal.Membership, h host.Host, refresh time.Duration, tune ...func(*gossip.Config)) *rep {
 	t.Helper()
 	if h == nil {
 		h = p2ptest.NewHost(t, l.rv)
@@ -90,14 +90,18 @@ func (l *lab) startRepEvery(t testing.TB, ctx context.Context, name string, ms *
 		ms = l.enroll(t, h, name)
 	}
 	r := &rep{name: name, host: h, ms: ms, events: make(chan gossip.Event, 256)}
-	a, err := gossip.Start(ctx, gossip.Config{Host: h, Memberships: []*portal.Membership{ms},
+	cfg := gossip.Config{Host: h, Memberships: []*portal.Membership{ms},
 		Bootstrap: rendezvous.NewClient(h, l.rv), RefreshInterval: refresh,
 		OnEvent: func(e gossip.Event) {
 			select {
 			case r.events <- e:
 			default:
 			}
-		}})
+		}}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	a, err := gossip.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,5 +496,28 @@ func TestRevokedRepGetsNoNewReadableAlerts(t *testing.T) {
 	}
 	if _, err := bob.agent.VerifyRep(mallory.host.ID(), mallory.ms.Credential); err == nil {
 		t.Fatal("bob still admits mallory")
+	}
+}
+
+// TestAnAlertWhoseHostVanishedGoesAway: the host quits without closing its
+// alert (or its closing was lost); reps drop it once it is no longer
+// republished, instead of showing it until it expires.
+func TestAnAlertWhoseHostVanishedGoesAway(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l := newLab(t)
+	quick := func(c *gossip.Config) { c.PresenceInterval = 300 * time.Millisecond }
+	alice := l.startRepEvery(t, ctx, "Alice", nil, nil, time.Minute, quick)
+	bob := l.startRepEvery(t, ctx, "Bob", nil, nil, time.Minute, quick)
+	_, c, _ := alice.agent.Membership("Acme")
+	al := gossip.Alert{ID: "orphan", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Ticket: []byte("t"), Expires: time.Now().Add(time.Hour)}
+	if err := alice.agent.Invite(ctx, c.Portal, al); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, bob, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == "orphan" })
+	alice.host.Close() // gone, without a word
+	e := waitEvent(t, bob, gossip.EvAlertClosed, func(e gossip.Event) bool { return e.AlertID == "orphan" })
+	if e.By != "" {
+		t.Fatalf("closed as taken by %q", e.By)
 	}
 }

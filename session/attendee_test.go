@@ -17,9 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"assist/internal/p2ptest"
-	"assist/pairing"
 	"assist/portal"
-	"assist/rendezvous"
 	"assist/shortcode"
 )
 
@@ -73,15 +71,7 @@ func startSession(t *testing.T, ctx context.Context) *sessionFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := p2ptest.NewHost(t, nil)
-	rec, err := rendezvous.NewClient(rep, rv).Resolve(ctx, code.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
-	if _, err := pairing.Claim(ctx, rep, owner, string(rec.Kind), code); err != nil {
-		t.Fatal(err)
-	}
+	rep, owner := claimKey(t, ctx, rv, code)
 	m, err := portal.NewManager("Acme")
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,22 @@ func startCustomerOn(t *testing.T, ctx context.Context, h host.Host) (*Customer,
 	return c, inj, rv, events
 }
 
+// claimKey is a rep proving a customer's support key: it returns the
+// rep's host and the customer it may now open a session with.
+func claimKey(t *testing.T, ctx context.Context, rv []peer.AddrInfo, code shortcode.Code) (host.Host, peer.AddrInfo) {
+	t.Helper()
+	rep := p2ptest.NewHost(t, nil)
+	rec, err := rendezvous.NewClient(rep, rv).Resolve(ctx, code.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
+	if _, err := pairing.Claim(ctx, rep, owner, string(rec.Kind), code); err != nil {
+		t.Fatal(err)
+	}
+	return rep, owner
+}
+
 func waitKind(t *testing.T, events <-chan Event, kind string) Event {
 	t.Helper()
 	for {
@@ -85,15 +101,7 @@ func TestCustomerGateHoldsAgainstAHostThatIgnoresConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := p2ptest.NewHost(t, nil)
-	rec, err := rendezvous.NewClient(rep, rv).Resolve(ctx, code.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
-	if _, err := pairing.Claim(ctx, rep, owner, string(rec.Kind), code); err != nil {
-		t.Fatal(err)
-	}
+	rep, owner := claimKey(t, ctx, rv, code)
 	// A real host opens the session (view only; the customer answers).
 	hostEvents := make(chan Event, 256)
 	hub := NewHost(HostConfig{Host: rep, Name: "Mallory", Customer: owner, OnEvent: func(e Event) { hostEvents <- e }})
