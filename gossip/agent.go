@@ -106,8 +106,8 @@ type Agent struct {
 
 	mu      sync.Mutex
 	members map[portal.ID]*member
-	reps    map[string]Rep    // portal/peer -> rep
-	alerts  map[string]*Alert // open alerts for this rep
+	reps    map[string]Rep       // portal/peer -> rep
+	alerts  map[string]*Alert    // open alerts for this rep
 	heard   map[string]time.Time // when each open alert was last republished
 	closed  map[string]time.Time
 	own     map[string]*ownAlert
