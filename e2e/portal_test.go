@@ -155,6 +155,9 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 		t.Fatalf("Bob's alert closed by %q, want Carol", got)
 	}
 	alice.WaitEventWhere("joined", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Carol" })
+	if got := invite.WaitEvent("invite_accepted", 30*time.Second).Str("name"); got != "Carol" {
+		t.Fatalf("the portal invitation was accepted by %q, want Carol", got)
+	}
 	cv := dialViewer(t, carolURL)
 	cv.send(map[string]any{"type": "chat", "text": "carol-says-hi"})
 	alice.WaitEventWhere("chat", 30*time.Second, func(e proctest.Event) bool {
