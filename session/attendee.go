@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -48,10 +50,23 @@ type Invitation struct {
 	// MaxUses is how many may come in with it (default 1).
 	MaxUses int
 	Comment string
+	// Specialist invitations admit peers that proved the invitation code
+	// (see Paired) under the name they give, with Rights; no credential.
+	Specialist bool
 
 	used    int
 	takenBy string
+	paired  map[peer.ID]bool
 }
+
+// MaxSpecialists is how many external specialists a session holds at once.
+const MaxSpecialists = 5
+
+// RoleSpecialist is an external specialist's role.
+const RoleSpecialist = "specialist"
+
+// ErrSessionFull refuses a sixth specialist.
+var ErrSessionFull = fmt.Errorf("this session already has %d external specialists, the most it can hold", MaxSpecialists)
 
 // DeniedError is the host's refusal to admit an attendee.
 type DeniedError struct {
@@ -93,6 +108,18 @@ func (h *Host) AddInvitation(inv Invitation) {
 		h.invitations = map[string]*Invitation{}
 	}
 	h.invitations[inv.ID] = &inv
+}
+
+// Paired records that p proved the code of specialist invitation id.
+func (h *Host) Paired(id string, p peer.ID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if inv := h.invitations[id]; inv != nil {
+		if inv.paired == nil {
+			inv.paired = map[peer.ID]bool{}
+		}
+		inv.paired[p] = true
+	}
 }
 
 // CancelInvitation closes an invitation; attendees already in stay.
@@ -151,22 +178,23 @@ func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
 		return nil, nil, &DeniedError{Reason: "the session has ended"}
 	case inv == nil:
 		return nil, nil, &DeniedError{Reason: "no such invitation (cancelled or expired)"}
-	case subtle.ConstantTimeCompare(inv.Ticket, m.Ticket) != 1:
+	case !inv.Specialist && subtle.ConstantTimeCompare(inv.Ticket, m.Ticket) != 1:
 		return nil, nil, &DeniedError{Reason: "wrong invitation ticket"}
 	case inv.Target != "" && inv.Target != from:
 		return nil, nil, &DeniedError{Reason: "this invitation is for another rep"}
 	case time.Now().After(inv.Expires):
 		return nil, nil, &DeniedError{Reason: "the invitation has expired"}
 	}
-	if h.cfg.VerifyRep == nil {
-		return nil, nil, &DeniedError{Reason: "this session admits no reps"}
-	}
-	name, err := h.cfg.VerifyRep(from, m.Credential)
+	name, role, err := h.identify(from, inv, m)
 	if err != nil {
-		return nil, nil, &DeniedError{Reason: "credential refused: " + err.Error()}
+		return nil, nil, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if role == RoleSpecialist && h.countLocked(RoleSpecialist) >= MaxSpecialists {
+		go h.emit(Event{Kind: EvNotice, Text: fmt.Sprintf("%s could not join: the session already has %d external specialists", name, MaxSpecialists)})
+		return nil, nil, &DeniedError{Reason: ErrSessionFull.Error()}
+	}
 	if h.invitations[m.Invite] != inv {
 		return nil, nil, &DeniedError{Reason: "no such invitation (cancelled or expired)"}
 	}
@@ -178,13 +206,107 @@ func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
 	}
 	inv.used++
 	inv.takenBy = name
-	a := &attendee{Attendee: Attendee{Name: name, Role: RoleRep, Peer: from.String(), Rights: inv.Rights, Masked: inv.Masked},
+	a := &attendee{Attendee: Attendee{Name: name, Role: role, Peer: from.String(), Rights: inv.Rights, Masked: inv.Masked && role == RoleRep},
 		peer: from, joined: time.Now()}
 	if h.attendees == nil {
 		h.attendees = map[peer.ID]*attendee{}
 	}
 	h.attendees[from] = a
 	return a, inv, nil
+}
+
+// identify is who a join request comes from: a rep by its verified
+// credential, a specialist (who proved the code) by the name it gives.
+func (h *Host) identify(from peer.ID, inv *Invitation, m Msg) (name, role string, err error) {
+	if inv.Specialist {
+		h.mu.Lock()
+		proved := inv.paired[from]
+		h.mu.Unlock()
+		if !proved {
+			return "", "", &DeniedError{Reason: "prove the invitation code first"}
+		}
+		name := cleanName(m.Name)
+		if name == "" {
+			return "", "", &DeniedError{Reason: "a name is required"}
+		}
+		return name, RoleSpecialist, nil
+	}
+	if h.cfg.VerifyRep == nil {
+		return "", "", &DeniedError{Reason: "this session admits no reps"}
+	}
+	name, err = h.cfg.VerifyRep(from, m.Credential)
+	if err != nil {
+		return "", "", &DeniedError{Reason: "credential refused: " + err.Error()}
+	}
+	return name, RoleRep, nil
+}
+
+// cleanName keeps a name a person typed printable and short.
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, strings.TrimSpace(s))
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.TrimSpace(s)
+}
+
+func (h *Host) countLocked(role string) int {
+	n := 0
+	for _, a := range h.attendees {
+		if a.Role == role {
+			n++
+		}
+	}
+	return n
+}
+
+// SetRights changes an attendee's rights (a rep's or a specialist's).
+func (h *Host) SetRights(name, rights string) error {
+	if rights != RightsView && rights != RightsControl {
+		return fmt.Errorf("rights are %q or %q", RightsView, RightsControl)
+	}
+	a, err := h.attendeeNamed(name)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	a.Rights = rights
+	h.mu.Unlock()
+	_ = a.link.send(Msg{Type: TypeNotice, Text: "your rights are now: " + rights, Rights: rights})
+	h.sendAttendees()
+	return nil
+}
+
+// Remove takes an attendee out of the session.
+func (h *Host) Remove(name string) error {
+	a, err := h.attendeeNamed(name)
+	if err != nil {
+		return err
+	}
+	_ = a.link.send(Msg{Type: TypeEnd, Reason: "the representative removed you from the session"})
+	h.removeAttendee(a, "removed")
+	return nil
+}
+
+func (h *Host) attendeeNamed(name string) (*attendee, error) {
+	var found []*attendee
+	for _, a := range h.attendeeList() {
+		if strings.EqualFold(a.Name, name) {
+			found = append(found, a)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("nobody named %q is in the session", name)
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("%d attendees are named %q", len(found), name)
 }
 
 // attendeeJoined tells everyone who may know: the host's UI and every
@@ -239,7 +361,10 @@ func (h *Host) serveAttendee(a *attendee) {
 				h.attendeeInput(a, m)
 			}
 		case TypeRequest:
-			if a.Rights == RightsControl {
+			h.mu.Lock()
+			may := a.Rights == RightsControl
+			h.mu.Unlock()
+			if may {
 				_ = h.RequestControl()
 			}
 		case TypeEnd:
@@ -251,7 +376,10 @@ func (h *Host) serveAttendee(a *attendee) {
 // attendeeInput forwards input only from attendees with control rights;
 // the customer's gate then checks its own consent again.
 func (h *Host) attendeeInput(a *attendee, m Msg) {
-	if a.Rights != RightsControl {
+	h.mu.Lock()
+	rights := a.Rights
+	h.mu.Unlock()
+	if rights != RightsControl {
 		_ = a.link.send(Msg{Type: TypeNotice, Text: "input dropped: you are view only"})
 		return
 	}

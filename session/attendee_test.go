@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"assist/input"
 	"assist/internal/p2ptest"
 	"assist/portal"
 	"assist/shortcode"
@@ -61,12 +62,13 @@ type sessionFixture struct {
 	hub        *Host
 	hostEvents chan Event
 	portal     *portal.Manager
+	inj        *recordingInjector
 }
 
 func startSession(t *testing.T, ctx context.Context) *sessionFixture {
 	t.Helper()
 	tap := &tapHost{Host: p2ptest.NewHost(t, nil)}
-	c, _, rv, events := startCustomerOn(t, ctx, tap)
+	c, inj, rv, events := startCustomerOn(t, ctx, tap)
 	code, err := shortcode.Parse(waitKind(t, events, EvKey).Key)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +78,7 @@ func startSession(t *testing.T, ctx context.Context) *sessionFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &sessionFixture{customer: c, custEvents: events, tap: tap, hostEvents: make(chan Event, 1024), portal: m}
+	f := &sessionFixture{customer: c, custEvents: events, tap: tap, hostEvents: make(chan Event, 1024), portal: m, inj: inj}
 	f.hub = NewHost(HostConfig{Host: rep, Name: "Alice", Customer: owner,
 		OnEvent: func(e Event) {
 			select {
@@ -288,5 +290,104 @@ func TestInvitationChecks(t *testing.T) {
 	f.hub.CancelInvitation(inv.ID)
 	if _, err := f.join(ctx, bob, bobCred, inv, nil); err == nil || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// specialist joins a specialist invitation as name, having "proved" its
+// code (the pairing itself is tested in package pairing and end to end).
+func (f *sessionFixture) specialist(t *testing.T, ctx context.Context, inv Invitation, name string, events ...chan Event) (*Guest, error) {
+	t.Helper()
+	h := p2ptest.NewHost(t, nil)
+	f.hub.Paired(inv.ID, h.ID())
+	return JoinSession(ctx, GuestConfig{Host: h, Session: peer.AddrInfo{ID: f.hub.cfg.Host.ID(), Addrs: f.hub.cfg.Host.Addrs()},
+		Invite: inv.ID, Name: name, OnEvent: func(e Event) {
+			for _, ch := range events {
+				ch <- e
+			}
+		}})
+}
+
+func TestSpecialistRightsAreEnforcedAtTheHost(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	viewOnly := Invitation{ID: "12345", Specialist: true, Rights: RightsView, MaxUses: 10, Expires: time.Now().Add(time.Minute)}
+	f.hub.AddInvitation(viewOnly)
+	// Without proving the code, or without a name: refused.
+	stranger := p2ptest.NewHost(t, nil)
+	if _, err := JoinSession(ctx, GuestConfig{Host: stranger, Session: peer.AddrInfo{ID: f.hub.cfg.Host.ID(), Addrs: f.hub.cfg.Host.Addrs()},
+		Invite: viewOnly.ID, Name: "Eve"}); err == nil || !strings.Contains(err.Error(), "prove the invitation code") {
+		t.Fatalf("unproven specialist: %v", err)
+	}
+	if _, err := f.specialist(t, ctx, viewOnly, "  \x00 "); err == nil || !strings.Contains(err.Error(), "name") {
+		t.Fatalf("nameless specialist: %v", err)
+	}
+	samEvents := make(chan Event, 1024)
+	sam, err := f.specialist(t, ctx, viewOnly, "Sam Specialist", samEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = sam.Run(ctx) }()
+	for {
+		if e := waitKind(t, f.custEvents, EvNotice); e.Text == "Sam Specialist has joined the session" {
+			break
+		}
+	}
+	f.customer.gate.SetControl(true) // the customer consents to control
+	f.hub.setConsent(true, true)
+	// View only: dropped at the host, the display never sees it.
+	if err := sam.Input(input.Event{Type: input.Click, X: 3, Y: 3}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if e := waitKind(t, samEvents, EvNotice); strings.Contains(e.Text, "view only") {
+			break
+		}
+	}
+	// The host raises Sam to control: now it reaches the display.
+	if err := f.hub.SetRights("sam specialist", RightsControl); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rights, _ := sam.Rights(); rights != RightsControl; rights, _ = sam.Rights() {
+		if time.Now().After(deadline) {
+			t.Fatal("the specialist never heard of its new rights")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := sam.Input(input.Event{Type: input.Click, X: 42, Y: 42}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-f.inj.applied:
+		if e.X != 42 {
+			t.Fatalf("view-only input reached the display: %+v", e)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("control specialist's input never applied")
+	}
+
+	// Five specialists at most; the sixth is refused and the host told.
+	for i := 2; i <= MaxSpecialists; i++ {
+		g, err := f.specialist(t, ctx, viewOnly, fmt.Sprintf("Specialist %d", i))
+		if err != nil {
+			t.Fatalf("specialist %d: %v", i, err)
+		}
+		go func() { _ = g.Run(ctx) }()
+	}
+	if _, err := f.specialist(t, ctx, viewOnly, "Number Six"); err == nil || !strings.Contains(err.Error(), "already has 5 external specialists") {
+		t.Fatalf("sixth specialist: %v", err)
+	}
+	for {
+		if e := waitKind(t, f.hostEvents, EvNotice); strings.Contains(e.Text, "Number Six could not join") {
+			break
+		}
+	}
+	// The host removes one: a place is free again.
+	if err := f.hub.Remove("Specialist 3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.specialist(t, ctx, viewOnly, "Number Six"); err != nil {
+		t.Fatalf("after a removal: %v", err)
 	}
 }

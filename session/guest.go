@@ -43,6 +43,7 @@ type Guest struct {
 	history   []Chat
 	view      bool
 	control   bool
+	rights    string
 	ended     bool
 	reason    string
 }
@@ -80,7 +81,7 @@ func JoinSession(ctx context.Context, cfg GuestConfig) (*Guest, error) {
 		s.Reset()
 		return nil, fmt.Errorf("the session's host answered %q", w.Type)
 	}
-	g := &Guest{cfg: cfg, l: l, mirror: screen.NewMirror(), done: make(chan struct{}), welcome: w, view: w.View, control: w.Control}
+	g := &Guest{cfg: cfg, l: l, mirror: screen.NewMirror(), done: make(chan struct{}), welcome: w, view: w.View, control: w.Control, rights: w.Rights}
 	return g, nil
 }
 
@@ -117,6 +118,11 @@ func (g *Guest) Run(ctx context.Context) error {
 			g.mu.Unlock()
 			g.emit(Event{Kind: EvAttendees, Attendees: m.Attendees})
 		case TypeNotice:
+			if m.Rights != "" {
+				g.mu.Lock()
+				g.rights = m.Rights
+				g.mu.Unlock()
+			}
 			g.emit(Event{Kind: EvNotice, Text: m.Text})
 		case TypeConsent:
 			g.mu.Lock()
@@ -132,7 +138,7 @@ func (g *Guest) Run(ctx context.Context) error {
 
 func (g *Guest) describeRights() string {
 	s := "view only"
-	if g.welcome.Rights == RightsControl {
+	if rights, _ := g.Rights(); rights == RightsControl {
 		s = "may control with the customer's consent"
 	}
 	if g.welcome.Masked {
@@ -176,8 +182,12 @@ func (g *Guest) addHistory(c Chat) {
 	}
 }
 
-// Rights the host gave this attendee, and whether it is masked.
-func (g *Guest) Rights() (rights string, masked bool) { return g.welcome.Rights, g.welcome.Masked }
+// Rights the host gives this attendee now, and whether it is masked.
+func (g *Guest) Rights() (rights string, masked bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rights, g.welcome.Masked
+}
 
 // ID is the session's ID.
 func (g *Guest) ID() string { return g.welcome.Session }
@@ -197,7 +207,7 @@ func (g *Guest) Snapshot() Event {
 	defer g.mu.Unlock()
 	e := Event{Kind: EvState, Session: g.welcome.Session, View: boolp(g.view), Control: boolp(g.control),
 		Attendees: g.attendees, History: append([]Chat(nil), g.history...), Name: g.cfg.Name,
-		Frames: g.mirror.Frames(), What: g.welcome.Rights}
+		Frames: g.mirror.Frames(), What: g.rights}
 	if g.ended {
 		e.Reason = g.reason
 	}
@@ -215,7 +225,7 @@ func (g *Guest) Chat(text string, internal bool) error {
 
 // RequestControl asks the host to ask the customer for control.
 func (g *Guest) RequestControl() error {
-	if g.welcome.Rights != RightsControl {
+	if rights, _ := g.Rights(); rights != RightsControl {
 		return ErrViewOnly
 	}
 	return g.l.send(Msg{Type: TypeRequest, What: "control"})
