@@ -125,8 +125,12 @@ func TestPortalCreateEnrollLoginRevoke(t *testing.T) {
 		!strings.Contains(out, "revoked 1 credential") || !strings.Contains(errOut, "assist portal publish Acme") {
 		t.Fatalf("revoke: %d %s %s", code, out, errOut)
 	}
-	if code, out, _ := run(mgr, "portal", "settings", "Acme", "--externals", "on", "--max-rights", "control"); code != 0 || !strings.Contains(out, "external specialists on, at most control") {
-		t.Fatalf("settings: %d %s", code, out)
+	if code, out, errOut := run(mgr, "portal", "settings", "Acme", "--externals", "on", "--max-rights", "control"); code != exitError ||
+		!strings.Contains(out, "external specialists on, at most control") || !strings.Contains(errOut, "assist portal publish Acme") {
+		t.Fatalf("settings: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := run(mgr, "portal", "settings", "Acme"); code != 0 || !strings.Contains(out, "external specialists on") {
+		t.Fatalf("show settings: %d %s", code, out)
 	}
 	if code, _, errOut := run(mgr, "portal", "enroll", "Acme", "--name", "Bob", "--peer", "nonsense"); code != exitUsage || !strings.Contains(errOut, "assist id") {
 		t.Fatalf("bad peer ID: %d %s", code, errOut)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,20 +20,35 @@ import (
 func NewCmdInvite(io *IO) *cobra.Command {
 	var a inviteArgs
 	var jsonOut, noWait bool
+	var email, emlPath string
 	c := &cobra.Command{
-		Use:   "invite (--rep NAME | --portal NAME) [--mask] [--comment TEXT]",
-		Short: "Invite a colleague (or every rep of a portal) into the session you host",
-		Long: `Invite a colleague into the session you host (run it while 'assist join'
+		Use:   "invite (--rep NAME | --portal NAME | --external --access view|control)",
+		Short: "Invite a colleague, every rep of a portal, or an external specialist into the session you host",
+		Long: `Invite someone into the session you host (run it while 'assist join'
 runs in another terminal). --rep alerts one rep who is online (see 'assist
 reps'); --portal alerts every rep logged in under the portal, and the first to
 accept joins. --mask keeps the invited rep invisible to the customer; the
-comment shows in the alert only, never to the customer.
+comment shows in the alert only, never to the customer. It waits for the
+answer: accepted (by whom), declined or expired.
 
-It waits for the answer: accepted (by whom), declined or expired.`,
+--external creates an invitation code for up to --max-uses specialists
+outside your portals (at most 5 in the session at once), if the portal's
+manager allows it: they run 'assist join CODE' or open assist://join/CODE.
+--email ADDRESS also writes a ready-to-send .eml invitation and prints a
+mailto: link. 'assist invite cancel CODE' invalidates a code at once.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if a.External {
+				if a.Rep != "" || a.Mask {
+					return usageErrorf("--external invites a specialist: no --rep or --mask")
+				}
+				return runInviteExternal(c.Context(), io, a, jsonOut, email, emlPath)
+			}
+			if a.Access != "" || a.MaxUses != 0 || email != "" {
+				return usageErrorf("--access, --max-uses and --email go with --external")
+			}
 			if (a.Rep == "") == (a.Portal == "") {
-				return usageErrorf("give exactly one of --rep NAME or --portal NAME")
+				return usageErrorf("give exactly one of --rep NAME, --portal NAME or --external")
 			}
 			return callRunning(c.Context(), io, "invite", a, jsonOut, func(data json.RawMessage, ev *Events) (bool, error) {
 				var o inviteOutcome
@@ -62,7 +78,92 @@ It waits for the answer: accepted (by whom), declined or expired.`,
 	f.DurationVar(&a.TTL, "expires", 2*time.Minute, "how long the invitation stays open")
 	f.BoolVar(&jsonOut, "json", false, "print events as JSON lines on stdout")
 	f.BoolVar(&noWait, "no-wait", false, "return once the invitation is sent")
+	f.BoolVar(&a.External, "external", false, "create an invitation code for external specialists")
+	f.StringVar(&a.Access, "access", "", "with --external: view (the default), or control (with the customer's consent)")
+	f.IntVar(&a.MaxUses, "max-uses", 0, "with --external: how many specialists may join with the code (default 1)")
+	f.StringVar(&email, "email", "", "with --external: write an email invitation to this address")
+	f.StringVar(&emlPath, "eml", "", "with --email: where to write the .eml file (default invitation-CODE.eml here)")
+	c.AddCommand(newCmdInviteCancel(io))
 	return c
+}
+
+func runInviteExternal(ctx context.Context, io *IO, a inviteArgs, jsonOut bool, email, emlPath string) error {
+	return callRunning(ctx, io, "invite", a, jsonOut, func(data json.RawMessage, ev *Events) (bool, error) {
+		var inv externalInvitation
+		if err := json.Unmarshal(data, &inv); err != nil {
+			return false, err
+		}
+		fields := map[string]any{"code": inv.Code, "link": inv.Link, "rights": inv.Rights, "max_uses": inv.MaxUses,
+			"expires": inv.Expires, "command": "assist join " + inv.Code}
+		ev.Emit("invitation", fields, fmt.Sprintf("Invitation code: %s (%s, %s)\nThe specialist runs:  assist join %s\nSession link:         %s",
+			inv.Code, inv.Rights, plural(inv.MaxUses, "specialist"), inv.Code, inv.Link))
+		if copyToClipboard(inv.Link) {
+			ev.Emit("clipboard", map[string]any{"copied": inv.Link}, "The link is on your clipboard.")
+		}
+		if email != "" {
+			path := emlPath
+			if path == "" {
+				path = "invitation-" + strings.ReplaceAll(inv.Code, "-", "") + ".eml"
+			}
+			if err := writeInvitationEmail(path, email, &inv, time.Now()); err != nil {
+				return false, err
+			}
+			link := mailtoLink(email, &inv)
+			ev.Emit("email", map[string]any{"eml": path, "mailto": link},
+				fmt.Sprintf("Email invitation written to %s (open it in your mail program), or use:\n%s", path, link))
+		}
+		return true, nil
+	})
+}
+
+func newCmdInviteCancel(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel CODE",
+		Short: "Invalidate an invitation code at once (specialists already in stay)",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, pos []string) error {
+			if err := callRunning(c.Context(), io, "invite_cancel", acceptArgs{ID: pos[0]}, false, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(io.Out, "invitation cancelled")
+			return nil
+		},
+	}
+}
+
+// NewCmdRemove builds 'assist remove NAME'.
+func NewCmdRemove(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove an attendee (a rep or a specialist) from the session you host",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, pos []string) error {
+			if err := callRunning(c.Context(), io, "remove", attendeeArgs{Name: pos[0]}, false, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "%s was removed from the session\n", pos[0])
+			return nil
+		},
+	}
+}
+
+// NewCmdRights builds 'assist rights NAME view|control'.
+func NewCmdRights(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rights NAME view|control",
+		Short: "Change what an attendee of the session you host may do",
+		Args:  args(cobra.ExactArgs(2)),
+		RunE: func(c *cobra.Command, pos []string) error {
+			if pos[1] != "view" && pos[1] != "control" {
+				return usageErrorf("rights are view or control, not %q", pos[1])
+			}
+			if err := callRunning(c.Context(), io, "rights", attendeeArgs{Name: pos[0], Rights: pos[1]}, false, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "%s now has %s rights\n", pos[0], pos[1])
+			return nil
+		},
+	}
 }
 
 // callRunning sends a request to this user's running assist and shows

@@ -39,9 +39,11 @@ type JoinOptions struct {
 func NewCmdJoin(io *IO, runF func(context.Context, *JoinOptions) error) *cobra.Command {
 	opts := &JoinOptions{IO: io}
 	c := &cobra.Command{
-		Use:   "join KEY",
-		Short: "Join a customer's session with the support key they read to you",
-		Long: `Join a customer's session with the support key they read to you.
+		Use:   "join KEY|CODE|assist://join/CODE",
+		Short: "Join a customer's session with the support key they read to you, or a session you were invited to",
+		Long: `Join a customer's session with the support key they read to you, or, as an
+external specialist, the session whose invitation code a representative sent
+you (you are asked for your name, or give --name).
 
 assist join opens a viewer in your browser (a page on 127.0.0.1 only you can
 open) with the customer's screen, the chat and the session's state. Type a
@@ -67,7 +69,7 @@ line in this terminal to chat:
 }
 
 func runJoin(ctx context.Context, opts *JoinOptions) error {
-	code, err := shortcode.Parse(opts.Code)
+	code, err := parseJoinCode(opts.Code)
 	if err != nil {
 		return err
 	}
@@ -115,21 +117,31 @@ func delegateJoin(ctx context.Context, opts *JoinOptions, dir string) error {
 
 // hostSession claims a customer's key and hosts the session until it ends.
 func (rp *repProcess) hostSession(ctx context.Context, a joinArgs, ev *Events, in io.Reader) error {
-	code, err := shortcode.Parse(a.Code)
+	code, err := parseJoinCode(a.Code)
 	if err != nil {
 		return err
 	}
 	node := rp.node
-	ev.Emit("resolving", nil, "Looking up the support key…")
+	ev.Emit("resolving", nil, "Looking up the code…")
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	rec, err := node.rv.Resolve(rctx, code.Lookup)
 	cancel()
+	if errors.Is(err, rendezvous.ErrCancelled) {
+		return fmt.Errorf("code %s: invitation cancelled by the representative: ask them for a new one", code)
+	}
+	if errors.Is(err, rendezvous.ErrEnded) {
+		return fmt.Errorf("code %s: the session has ended", code)
+	}
 	if err != nil {
-		return fmt.Errorf("support key %s: %w", code, err)
+		return fmt.Errorf("code %s: %w", code, err)
+	}
+	if rec.Kind == rendezvous.KindInvitation {
+		return rp.joinAsSpecialist(ctx, code, rec, a, ev, in)
 	}
 	if rec.Kind != rendezvous.KindSupport {
-		return fmt.Errorf("%s is an invitation code, not a support key", code)
+		return fmt.Errorf("%s is not a support key or an invitation code", code)
 	}
+	defer rp.endInvitations()
 	rp.mu.Lock()
 	busy := rp.hosted != nil
 	rp.mu.Unlock()
@@ -268,4 +280,12 @@ func chatLine(line string) (text string, internal bool) {
 		return strings.TrimSpace(rest), true
 	}
 	return line, false
+}
+
+// parseJoinCode reads a code as typed, or from an assist://join/CODE link.
+func parseJoinCode(s string) (shortcode.Code, error) {
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(s), "assist://join/"); ok {
+		s = strings.TrimSuffix(rest, "/")
+	}
+	return shortcode.Parse(s)
 }

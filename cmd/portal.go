@@ -117,7 +117,11 @@ reps' agents fetch the new revocation list from the rendezvous node (within
 				return err
 			}
 			fmt.Fprintf(io.Out, "revoked %s of %s\n", plural(n, "credential"), repName)
-			return publishRevocations(c.Context(), io, dir, rv, a[0], signed)
+			if err := publishSigned(c.Context(), dir, rv, a[0], signed); err != nil {
+				return err
+			}
+			fmt.Fprintln(io.Out, "published the revocation list; reps' agents move to the new alert key within 30 s")
+			return nil
 		},
 	}
 	c.Flags().StringVar(&repName, "name", "", "the rep whose credentials to revoke")
@@ -129,7 +133,7 @@ func newCmdPortalPublish(io *IO) *cobra.Command {
 	var rv []string
 	c := &cobra.Command{
 		Use:   "publish PORTAL",
-		Short: "Publish the portal's revocation list (and rotated key) at the rendezvous node again",
+		Short: "Publish the portal's settings and revocation list (with the rotated key) at the rendezvous node again",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			dir, err := config.Dir()
@@ -140,21 +144,31 @@ func newCmdPortalPublish(io *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			signed, err := m.SignRevocations(st.Revocations)
+			revs, err := m.SignRevocations(st.Revocations)
 			if err != nil {
 				return err
 			}
-			return publishRevocations(c.Context(), io, dir, rv, a[0], signed)
+			settings, err := m.SignSettings(st.Settings)
+			if err != nil {
+				return err
+			}
+			for _, signed := range [][]byte{revs, settings} {
+				if err := publishSigned(c.Context(), dir, rv, a[0], signed); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintln(io.Out, "published the portal's settings and revocation list")
+			return nil
 		},
 	}
 	c.Flags().StringArrayVar(&rv, "rendezvous", nil, "rendezvous node to publish at (default as for other commands)")
 	return c
 }
 
-// publishRevocations stores a signed revocation list at the rendezvous
-// nodes, from a throwaway identity (the manager's own may be in use by a
-// running console).
-func publishRevocations(ctx context.Context, io *IO, dir string, flags []string, name string, signed []byte) error {
+// publishSigned stores a portal's signed revocation list or settings at
+// the rendezvous nodes, from a throwaway identity (the manager's own may
+// be in use by a running console).
+func publishSigned(ctx context.Context, dir string, flags []string, name string, signed []byte) error {
 	addrs, err := config.RendezvousAddrs(flags, dir)
 	if err != nil {
 		return fmt.Errorf("%v; publish later with 'assist portal publish %s'", err, name)
@@ -172,21 +186,21 @@ func publishRevocations(ctx context.Context, io *IO, dir string, flags []string,
 		return err
 	}
 	defer h.Close()
-	if err := rendezvous.NewClient(h, servers).PublishRevocations(ctx, signed); err != nil {
-		return fmt.Errorf("publish the revocation list: %w; retry with 'assist portal publish %s'", err, name)
+	if err := rendezvous.NewClient(h, servers).PublishPortal(ctx, signed); err != nil {
+		return fmt.Errorf("publish at the rendezvous node: %w; retry with 'assist portal publish %s'", err, name)
 	}
-	fmt.Fprintln(io.Out, "published the revocation list; reps' agents move to the new alert key within 30 s")
 	return nil
 }
 
 func newCmdPortalSettings(io *IO) *cobra.Command {
 	var externals, share string
+	var rv []string
 	var maxRights string
 	c := &cobra.Command{
 		Use:   "settings PORTAL",
 		Short: "Show or change what the portal allows external specialists",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(_ *cobra.Command, a []string) error {
+		RunE: func(c *cobra.Command, a []string) error {
 			onOff := func(flag, v string, dst *bool) error {
 				switch v {
 				case "":
@@ -204,7 +218,7 @@ func newCmdPortalSettings(io *IO) *cobra.Command {
 				return err
 			}
 			var changeErr error
-			_, s, err := portal.UpdateSettings(dir, a[0], func(s *portal.Settings) {
+			signed, s, err := portal.UpdateSettings(dir, a[0], func(s *portal.Settings) {
 				changeErr = onOff("externals", externals, &s.ExternalsAllowed)
 				if changeErr == nil {
 					changeErr = onOff("specialist-share", share, &s.SpecialistShare)
@@ -221,9 +235,15 @@ func newCmdPortalSettings(io *IO) *cobra.Command {
 			}
 			fmt.Fprintf(io.Out, "portal %s (settings version %d): external specialists %s, at most %s rights, specialist screen sharing %s\n",
 				a[0], s.Version, onOffText(s.ExternalsAllowed), s.MaxRights, onOffText(s.SpecialistShare))
-			return nil
+			if externals == "" && share == "" && maxRights == "" {
+				return nil // shown, not changed
+			}
+			// Hosts read the settings from the rendezvous node: a change
+			// is not in force until it is there.
+			return publishSigned(c.Context(), dir, rv, a[0], signed)
 		},
 	}
+	c.Flags().StringArrayVar(&rv, "rendezvous", nil, "rendezvous node to publish the settings at (default as for other commands)")
 	c.Flags().StringVar(&externals, "externals", "", "allow external specialists: on or off")
 	c.Flags().StringVar(&maxRights, "max-rights", "", "the most a specialist may get: view or control")
 	c.Flags().StringVar(&share, "specialist-share", "", "let specialists share their own screen: on or off")

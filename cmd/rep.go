@@ -20,7 +20,9 @@ import (
 	"assist/config"
 	"assist/gossip"
 	"assist/ipc"
+	"assist/pairing"
 	"assist/portal"
+	"assist/rendezvous"
 	"assist/session"
 	"assist/viewer"
 )
@@ -47,6 +49,10 @@ type repProcess struct {
 	// noBrowser: print viewer addresses instead of opening them (console).
 	noBrowser bool
 	pages     *pagePortal
+	// External specialists: the pairing guard answering this host's
+	// invitation codes, and the codes' registrations.
+	guard *pairing.Guard
+	codes map[string]*rendezvous.Registration
 }
 
 // pendingInvite is an invitation this process's session is waiting on.
@@ -110,7 +116,8 @@ func openRepProcess(ctx context.Context, io *IO, f *PeerFlags, ev *Events, show 
 }
 
 func newRepProcess(ctx context.Context, node *peerNode, ev *Events, log *slog.Logger) *repProcess {
-	rp := &repProcess{ctx: ctx, node: node, ev: ev, log: log, guests: map[*session.Guest]struct{}{}, pending: map[string]*pendingInvite{}}
+	rp := &repProcess{ctx: ctx, node: node, ev: ev, log: log, guests: map[*session.Guest]struct{}{}, pending: map[string]*pendingInvite{},
+		codes: map[string]*rendezvous.Registration{}}
 	rp.pages = &pagePortal{rp: rp}
 	return rp
 }
@@ -163,6 +170,20 @@ func (rp *repProcess) sessions() int {
 		n++
 	}
 	return n
+}
+
+func (rp *repProcess) addGuest(g *session.Guest) {
+	rp.mu.Lock()
+	rp.guests[g] = struct{}{}
+	rp.mu.Unlock()
+	rp.sessionsChanged()
+}
+
+func (rp *repProcess) removeGuest(g *session.Guest) {
+	rp.mu.Lock()
+	delete(rp.guests, g)
+	rp.mu.Unlock()
+	rp.sessionsChanged()
 }
 
 func (rp *repProcess) sessionsChanged() {
@@ -243,11 +264,15 @@ func (rp *repProcess) sessionEvents() *Events {
 
 // inviteArgs are 'assist invite' options as they cross the socket.
 type inviteArgs struct {
-	Rep     string        `json:"rep,omitempty"`
-	Portal  string        `json:"portal,omitempty"`
-	Mask    bool          `json:"mask,omitempty"`
-	Comment string        `json:"comment,omitempty"`
-	TTL     time.Duration `json:"ttl,omitempty"`
+	// External: an invitation code for specialists, with Access rights.
+	External bool          `json:"external,omitempty"`
+	Access   string        `json:"access,omitempty"`
+	MaxUses  int           `json:"max_uses,omitempty"`
+	Rep      string        `json:"rep,omitempty"`
+	Portal   string        `json:"portal,omitempty"`
+	Mask     bool          `json:"mask,omitempty"`
+	Comment  string        `json:"comment,omitempty"`
+	TTL      time.Duration `json:"ttl,omitempty"`
 }
 
 // invite opens an invitation in the hosted session and alerts the portal
@@ -401,10 +426,7 @@ func (rp *repProcess) accept(ctx context.Context, id string, noBrowser bool) (*s
 		g.Leave()
 		return nil, nil, err
 	}
-	rp.mu.Lock()
-	rp.guests[g] = struct{}{}
-	rp.mu.Unlock()
-	rp.sessionsChanged()
+	rp.addGuest(g)
 	rp.ev.Emit("viewer", map[string]any{"url": v.URL(), "session": g.ID()}, "Viewer: "+v.URL())
 	if !noBrowser {
 		openBrowser(v.URL(), rp.log)
@@ -412,10 +434,7 @@ func (rp *repProcess) accept(ctx context.Context, id string, noBrowser bool) (*s
 	go func() {
 		_ = g.Run(rp.ctx)
 		v.Close()
-		rp.mu.Lock()
-		delete(rp.guests, g)
-		rp.mu.Unlock()
-		rp.sessionsChanged()
+		rp.removeGuest(g)
 	}()
 	return g, v, nil
 }
@@ -435,10 +454,32 @@ func (rp *repProcess) serveLocal(ctx context.Context, req ipc.Request, in io.Rea
 			}
 		}
 		return nil
+	case "invite_cancel":
+		var a acceptArgs
+		_ = json.Unmarshal(req.Args, &a)
+		return rp.cancelCode(ctx, a.ID)
+	case "remove", "rights":
+		var a attendeeArgs
+		_ = json.Unmarshal(req.Args, &a)
+		hub, err := rp.hostedOrErr()
+		if err != nil {
+			return err
+		}
+		if req.Op == "remove" {
+			return hub.Remove(a.Name)
+		}
+		return hub.SetRights(a.Name, a.Rights)
 	case "invite":
 		var a inviteArgs
 		if err := json.Unmarshal(req.Args, &a); err != nil {
 			return err
+		}
+		if a.External {
+			inv, err := rp.inviteExternal(ctx, a)
+			if err != nil {
+				return err
+			}
+			return send(inv)
 		}
 		p, err := rp.invite(ctx, a)
 		if err != nil {

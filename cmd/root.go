@@ -101,6 +101,8 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdReps(io),
 		NewCmdAccept(io),
 		NewCmdDecline(io),
+		NewCmdRemove(io),
+		NewCmdRights(io),
 	)
 	return root
 }

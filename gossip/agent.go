@@ -24,6 +24,7 @@ import (
 type Bootstrap interface {
 	JoinPortal(ctx context.Context, credential []byte) error
 	Revocations(ctx context.Context, p portal.ID) ([]byte, error)
+	Settings(ctx context.Context, p portal.ID) ([]byte, error)
 }
 
 // Config configures an Agent.
@@ -197,10 +198,18 @@ func (a *Agent) join(ctx context.Context, ms *portal.Membership) error {
 	return nil
 }
 
-// refresh fetches the portal's newest revocation list and applies it.
+// refresh fetches the portal's newest settings and revocation list and
+// applies them.
 func (a *Agent) refresh(ctx context.Context, m *member) error {
 	if a.cfg.Bootstrap == nil {
 		return nil
+	}
+	if signed, err := a.cfg.Bootstrap.Settings(ctx, m.cred.Portal); err == nil && len(signed) > 0 {
+		a.mu.Lock()
+		if err := m.ms.ApplySettings(m.cred.Portal, signed); err != nil {
+			a.log.Warn("portal settings", "portal", m.cred.PortalName, "err", err)
+		}
+		a.mu.Unlock()
 	}
 	signed, err := a.cfg.Bootstrap.Revocations(ctx, m.cred.Portal)
 	if err != nil || len(signed) == 0 {
@@ -551,6 +560,28 @@ func (a *Agent) Membership(nameOrID string) (*portal.Membership, *portal.Credent
 	}
 	sort.Strings(names)
 	return nil, nil, fmt.Errorf("you are not in portal %q (yours: %s)", nameOrID, strings.Join(names, ", "))
+}
+
+// Refresh fetches a portal's newest settings and revocations now, for a
+// decision that must not rest on a list up to RefreshInterval old.
+func (a *Agent) Refresh(ctx context.Context, p portal.ID) error {
+	a.mu.Lock()
+	m := a.members[p]
+	a.mu.Unlock()
+	if m == nil {
+		return errors.New("not a member of that portal")
+	}
+	return a.refresh(ctx, m)
+}
+
+// Settings are the newest settings of a portal this rep is in.
+func (a *Agent) Settings(p portal.ID) portal.Settings {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if m := a.members[p]; m != nil {
+		return m.ms.PortalSettings(p)
+	}
+	return portal.DefaultSettings(p)
 }
 
 // VerifyRep checks that cred makes p an unrevoked rep of one of this rep's

@@ -455,7 +455,7 @@ func TestRevokedRepGetsNoNewReadableAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rendezvous.NewClient(alice.host, l.rv).PublishRevocations(ctx, signed); err != nil {
+	if err := rendezvous.NewClient(alice.host, l.rv).PublishPortal(ctx, signed); err != nil {
 		t.Fatal(err)
 	}
 	// Mallory's own agent learns it; Alice and Bob move to the new key.

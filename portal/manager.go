@@ -105,6 +105,19 @@ func VerifyPublishedRevocations(data []byte) (*Revocations, error) {
 	return r, nil
 }
 
+// VerifyPublishedSettings checks settings against the portal they name.
+func VerifyPublishedSettings(data []byte) (*Settings, error) {
+	st := new(Settings)
+	signer, err := open(data, settingsRecord(st))
+	if err != nil {
+		return nil, err
+	}
+	if signer != st.Portal {
+		return nil, ErrBadSignature
+	}
+	return st, nil
+}
+
 // openFrom opens a portal object that must be signed by portal and name it.
 func openFrom[T any, P interface {
 	*T

@@ -29,6 +29,31 @@ type Membership struct {
 	RepSecret  []byte `json:"rep_secret"`
 	// Revocations is the newest signed revocation list applied.
 	Revocations []byte `json:"revocations,omitempty"`
+	// Settings are the newest signed portal settings seen.
+	Settings []byte `json:"settings,omitempty"`
+}
+
+// PortalSettings are the newest settings this membership has seen (the
+// defaults, which allow no specialists, if none).
+func (m *Membership) PortalSettings(portal ID) Settings {
+	if len(m.Settings) > 0 {
+		if s, err := VerifySettings(m.Settings, portal); err == nil {
+			return *s
+		}
+	}
+	return DefaultSettings(portal)
+}
+
+// ApplySettings keeps signed settings if they are the portal's and newer.
+func (m *Membership) ApplySettings(portal ID, signed []byte) error {
+	s, err := VerifySettings(signed, portal)
+	if err != nil {
+		return err
+	}
+	if cur := m.PortalSettings(portal); len(m.Settings) == 0 || s.Version > cur.Version {
+		m.Settings = signed
+	}
+	return nil
 }
 
 // KeySize is the size of alert keys and rep secrets.

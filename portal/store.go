@@ -144,10 +144,14 @@ func Enroll(configDir, portalName string, rep peer.ID, repName string, ttl time.
 	if err != nil {
 		return nil, err
 	}
+	settings, err := m.SignSettings(st.Settings)
+	if err != nil {
+		return nil, err
+	}
 	secret := newKey()
 	st.NextSerial++
 	st.Issued = append(st.Issued, Issued{Serial: serial, Name: repName, Peer: rep, Expires: now.Add(ttl).UTC(), Secret: secret})
-	ms := &Membership{Credential: signed, Epoch: st.Epoch, AlertKey: st.AlertKey, RepSecret: secret, Revocations: revs}
+	ms := &Membership{Credential: signed, Epoch: st.Epoch, AlertKey: st.AlertKey, RepSecret: secret, Revocations: revs, Settings: settings}
 	return ms, SaveState(configDir, portalName, st)
 }
 

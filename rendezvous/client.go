@@ -278,16 +278,26 @@ func (c *Client) JoinPortal(ctx context.Context, cred []byte) error {
 	return c.toAll(ctx, request{Op: opPortalJoin, Envelope: cred})
 }
 
-// PublishRevocations stores a portal's signed revocation list at every node.
-func (c *Client) PublishRevocations(ctx context.Context, signed []byte) error {
+// PublishPortal stores a portal's signed revocation list or settings at
+// every node.
+func (c *Client) PublishPortal(ctx context.Context, signed []byte) error {
 	return c.toAll(ctx, request{Op: opPortalPut, Envelope: signed})
 }
 
 // Revocations fetches a portal's newest revocation list (nil if none).
 func (c *Client) Revocations(ctx context.Context, p peer.ID) ([]byte, error) {
+	return c.portalGet(ctx, p, "revocations")
+}
+
+// Settings fetches a portal's newest signed settings (nil if none).
+func (c *Client) Settings(ctx context.Context, p peer.ID) ([]byte, error) {
+	return c.portalGet(ctx, p, "settings")
+}
+
+func (c *Client) portalGet(ctx context.Context, p peer.ID, what string) ([]byte, error) {
 	var firstErr error
 	for _, server := range c.servers {
-		resp, err := c.roundTrip(ctx, server, request{Op: opPortalGet, Portal: p.String()})
+		resp, err := c.roundTrip(ctx, server, request{Op: opPortalGet, Portal: p.String(), What: what})
 		if err == nil {
 			err = resp.err()
 		}

@@ -320,7 +320,7 @@ func (n *Node) servePortal(from peer.ID, req request) response {
 			return errResponse(err)
 		}
 	case opPortalPut:
-		if err := n.portals.putRevocations(req.Envelope); err != nil {
+		if err := n.portals.put(req.Envelope); err != nil {
 			return errResponse(err)
 		}
 	case opPortalGet:
@@ -328,11 +328,14 @@ func (n *Node) servePortal(from peer.ID, req request) response {
 		if err != nil {
 			return response{Status: StatusBadRequest, Message: "portal: not a portal ID"}
 		}
-		list := n.portals.revocations(pid)
-		if list == nil {
+		signed := n.portals.revocations(pid)
+		if req.What == "settings" {
+			signed = n.portals.signedSettings(pid)
+		}
+		if signed == nil {
 			return response{Status: StatusNotFound}
 		}
-		return response{Status: StatusOK, Envelope: list}
+		return response{Status: StatusOK, Envelope: signed}
 	}
 	return response{Status: StatusOK}
 }

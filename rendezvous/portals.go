@@ -20,7 +20,10 @@ import (
 // newest signed revocation list, which reps fetch and which its own relay
 // validator applies.
 
-var bucketPortals = []byte("portals")
+var (
+	bucketPortals  = []byte("portals")
+	bucketSettings = []byte("portal-settings")
+)
 
 // MaxPortals bounds the topics one node relays.
 const MaxPortals = 4096
@@ -33,6 +36,9 @@ type portalBoard struct {
 	lists   map[portal.ID][]byte // signed revocation lists
 	parsed  map[portal.ID]*portal.Revocations
 	relayed map[portal.ID]*pubsub.Topic
+	// settings: each portal's newest signed settings, and their version.
+	settings  map[portal.ID][]byte
+	settingsV map[portal.ID]uint64
 }
 
 func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
@@ -41,13 +47,13 @@ func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
 		return nil, err
 	}
 	b := &portalBoard{db: n.reg.db, ps: ps, lists: map[portal.ID][]byte{}, parsed: map[portal.ID]*portal.Revocations{},
-		relayed: map[portal.ID]*pubsub.Topic{}}
+		relayed: map[portal.ID]*pubsub.Topic{}, settings: map[portal.ID][]byte{}, settingsV: map[portal.ID]uint64{}}
 	err = b.db.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(bucketPortals)
 		if err != nil {
 			return err
 		}
-		return bk.ForEach(func(k, v []byte) error {
+		err = bk.ForEach(func(k, v []byte) error {
 			id, err := peer.IDFromBytes(k)
 			if err != nil {
 				return nil
@@ -57,15 +63,31 @@ func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		sk, err := tx.CreateBucketIfNotExists(bucketSettings)
+		if err != nil {
+			return err
+		}
+		return sk.ForEach(func(_, v []byte) error {
+			if st, err := portal.VerifyPublishedSettings(v); err == nil {
+				b.settings[st.Portal], b.settingsV[st.Portal] = append([]byte(nil), v...), st.Version
+			}
+			return nil
+		})
 	})
 	return b, err
 }
 
-// putRevocations stores a portal's revocation list if it is newer.
-func (b *portalBoard) putRevocations(signed []byte) error {
+// put stores a portal's signed revocation list or settings, if newer.
+func (b *portalBoard) put(signed []byte) error {
+	if st, err := portal.VerifyPublishedSettings(signed); err == nil {
+		return b.putSettings(st, signed)
+	}
 	r, err := portal.VerifyPublishedRevocations(signed)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: neither revocations nor settings of a portal: %v", ErrBadRequest, err)
 	}
 	pid := r.Portal
 	b.mu.Lock()
@@ -82,6 +104,29 @@ func (b *portalBoard) putRevocations(signed []byte) error {
 	}
 	b.lists[pid], b.parsed[pid] = signed, r
 	return nil
+}
+
+func (b *portalBoard) putSettings(st *portal.Settings, signed []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.settingsV[st.Portal] >= st.Version {
+		return nil
+	}
+	if _, known := b.settings[st.Portal]; !known && len(b.settings) >= MaxPortals {
+		return ErrFull
+	}
+	err := b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSettings).Put([]byte(st.Portal), signed) })
+	if err != nil {
+		return err
+	}
+	b.settings[st.Portal], b.settingsV[st.Portal] = signed, st.Version
+	return nil
+}
+
+func (b *portalBoard) signedSettings(pid portal.ID) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.settings[pid]
 }
 
 func (b *portalBoard) revocations(pid portal.ID) []byte {

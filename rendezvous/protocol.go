@@ -17,8 +17,8 @@ import (
 //	          {"op":"resolve","lookup":"48219"}
 //	          {"op":"cancel","envelope":<base64 signed CancelRecord>}
 //	          {"op":"portal_join","envelope":<base64 signed portal credential of the sender>}
-//	          {"op":"portal_put","envelope":<base64 signed portal revocation list>}
-//	          {"op":"portal_get","portal":"12D3..."}
+//	          {"op":"portal_put","envelope":<base64 signed portal revocation list or settings>}
+//	          {"op":"portal_get","portal":"12D3...","what":"revocations"|"settings"}
 //	response: {"status":"ok","envelope":<base64 signed CodeRecord (resolve) or revocation list (portal_get)>}
 //	          {"status":"taken","min_digits":6}
 //	          {"status":"rate_limited","retry_after_ms":500}
@@ -51,6 +51,7 @@ type request struct {
 	Lookup   string `json:"lookup,omitempty"`
 	Envelope []byte `json:"envelope,omitempty"`
 	Portal   string `json:"portal,omitempty"`
+	What     string `json:"what,omitempty"` // portal_get: "settings", else revocations
 }
 
 // Status is the outcome of a request.

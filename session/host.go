@@ -97,6 +97,9 @@ func NewHost(cfg HostConfig) *Host {
 // ID is the session's ID.
 func (h *Host) ID() string { return h.id }
 
+// Name is the host rep's name as attendees see it.
+func (h *Host) Name() string { return h.cfg.Name }
+
 // Screen is the customer's screen as the host has it.
 func (h *Host) Screen() *screen.Mirror { return h.mirror }
 

@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"assist/internal/proctest"
+	"assist/internal/xlab"
+)
+
+// specialistRun runs 'assist join CODE' as an external specialist.
+func specialistRun(t *testing.T, rv, code, name string) *proctest.Proc {
+	t.Helper()
+	args := append([]string{"join", "--json", "--no-browser", "--name", name, "--rendezvous", rv}, loopListen...)
+	return proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "DISPLAY="}, append(args, code)...)
+}
+
+// specialistFails runs a specialist join that must fail, and returns its stderr.
+func specialistFails(t *testing.T, rv, code, name string) string {
+	t.Helper()
+	p := specialistRun(t, rv, code, name)
+	if exit := p.Wait(60 * time.Second); exit == 0 {
+		t.Fatalf("%s joined with %s", name, code)
+	}
+	return p.Stderr()
+}
+
+// TestExternalSpecialists: invitation codes only where the portal allows
+// them; a view-only specialist sees the screen but its input never reaches
+// the customer; raised to control, its keystrokes arrive after the
+// customer's consent; the customer is told who joined; the sixth
+// specialist, a cancelled code and a code of an ended session are refused;
+// the email invitation parses.
+func TestExternalSpecialists(t *testing.T) {
+	const w, h = 640, 480
+	x := xlab.StartXvfb(t, w, h)
+	want := xlab.Desktop(w, h, 4)
+	win, err := xlab.ShowImage(x.Display, want.Bounds(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rv := rvp.Addrs[0].String()
+	l := newPortalLab(t, rv, "Alice")
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		append([]string{"share", "--json", "--allow-view", "--allow-control", "--rendezvous", rv}, loopListen...)...)
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
+	alice.WaitEvent("viewer", 30*time.Second)
+
+	invite := func(args ...string) (*proctest.Proc, int) {
+		p := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"], "DISPLAY="}, append([]string{"invite", "--json"}, args...)...)
+		return p, p.Wait(30 * time.Second)
+	}
+	// The portal does not allow specialists yet (the default).
+	if p, code := invite("--external"); code == 0 || !strings.Contains(p.Stderr(), "does not allow external specialists") {
+		t.Fatalf("--external in a portal without specialists: exit %d, %s", code, p.Stderr())
+	}
+	assist(t, l.mgrHome, "portal", "settings", "Acme", "--externals", "on", "--max-rights", "control", "--rendezvous", rv)
+
+	eml := filepath.Join(t.TempDir(), "invite.eml")
+	p, code := invite("--external", "--access", "view", "--max-uses", "7", "--email", "sam@example.com", "--eml", eml)
+	if code != 0 {
+		t.Fatalf("invite --external: %s", p.Stderr())
+	}
+	codeText := p.WaitEvent("invitation", time.Second).Str("code")
+	checkEmail(t, eml, codeText)
+
+	sam := specialistRun(t, rv, codeText, "Sam Specialist")
+	samURL := sam.WaitEvent("viewer", 30*time.Second).Str("url")
+	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("text") == "Sam Specialist has joined the session" })
+	alice.WaitEventWhere("attendees", 30*time.Second, func(e proctest.Event) bool {
+		for _, a := range e["attendees"].([]any) {
+			m := a.(map[string]any)
+			if m["name"] == "Sam Specialist" && m["rights"] == "view" && m["role"] == "specialist" {
+				return true
+			}
+		}
+		return false
+	})
+	v := dialViewer(t, samURL)
+	canvas, lossy := waitForPicture(t, v, want)
+	comparePictures(t, want, canvas, lossy)
+	win.Close()
+
+	// View only: Sam's click and typing are dropped at the host.
+	rec, err := xlab.RecordInput(x.Display, image.Rect(0, 0, w, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	alice.Say("/control")
+	alice.WaitEventWhere("consent", 30*time.Second, func(e proctest.Event) bool { return e["control"] == true })
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "down", "x": 11, "y": 11, "button": "left"}})
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "up", "x": 11, "y": 11, "button": "left"}})
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "text", "text": "nope"}})
+	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return strings.Contains(e.Str("text"), "view only") })
+	// Raised to control by the host: now it arrives.
+	assist(t, l.homes["Alice"], "rights", "Sam Specialist", "control")
+	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return strings.Contains(e.Str("text"), "control") })
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "down", "x": 222, "y": 111, "button": "left"}})
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "up", "x": 222, "y": 111, "button": "left"}})
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "text", "text": "fixed"}})
+	if press := nextInput(t, rec, "press"); press.X != 222 || press.Y != 111 {
+		t.Fatalf("first click to arrive was at %d,%d: the view-only click leaked", press.X, press.Y)
+	}
+	var typed strings.Builder
+	for typed.Len() < len("fixed") {
+		typed.WriteString(nextInput(t, rec, "key").Text)
+	}
+	if typed.String() != "fixed" {
+		t.Fatalf("typed %q, want %q (view-only typing leaked?)", typed.String(), "fixed")
+	}
+
+	// Four more fill the session; the sixth is refused, the host told.
+	for i := 2; i <= 5; i++ {
+		specialistRun(t, rv, codeText, fmt.Sprintf("Specialist %d", i)).WaitEvent("viewer", 30*time.Second)
+	}
+	if msg := specialistFails(t, rv, codeText, "Number Six"); !strings.Contains(msg, "already has 5 external specialists") {
+		t.Fatalf("sixth specialist: %s", msg)
+	}
+	alice.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return strings.Contains(e.Str("text"), "Number Six could not join") })
+
+	// Cancelled: refused at once, those inside stay.
+	assist(t, l.homes["Alice"], "invite", "cancel", codeText)
+	if msg := specialistFails(t, rv, codeText, "Late"); !strings.Contains(msg, "invitation cancelled") {
+		t.Fatalf("cancelled code: %s", msg)
+	}
+	// A code of a session that ended.
+	p, code = invite("--external")
+	if code != 0 {
+		t.Fatalf("second invitation: %s", p.Stderr())
+	}
+	second := p.WaitEvent("invitation", time.Second).Str("code")
+	alice.Say("/end")
+	sam.WaitEvent("ended", 30*time.Second)
+	alice.Wait(30 * time.Second)
+	if msg := specialistFails(t, rv, second, "Too Late"); !strings.Contains(msg, "the session has ended") {
+		t.Fatalf("code of an ended session: %s", msg)
+	}
+}
+
+// checkEmail parses the .eml as an email and finds the link, the code and the rights.
+func checkEmail(t *testing.T, path, code string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatalf("the .eml is not an email: %v", err)
+	}
+	if to, err := m.Header.AddressList("To"); err != nil || to[0].Address != "sam@example.com" {
+		t.Fatalf("To: %v %v", to, err)
+	}
+	if _, err := m.Header.Date(); err != nil {
+		t.Fatalf("Date: %v", err)
+	}
+	body, err := io.ReadAll(m.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"assist://join/" + code, "assist join " + code, "view the customer's screen"} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("the email lacks %q:\n%s", want, body)
+		}
+	}
+}
