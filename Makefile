@@ -4,17 +4,23 @@ GO        ?= go
 BIN       := bin/assist
 FUZZTIME  ?= 5s
 # Debian packages the tests need (installed by scripts/deps.sh when root).
-TEST_DEBS := xvfb chromium iproute2 iptables
+TEST_DEBS := xvfb chromium iproute2 iptables xdg-utils
 DEMO_DEBS := xvfb xterm x11-apps
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: help build test test-unit fuzz lint bench demo deps clean
+.PHONY: help build install test test-unit fuzz lint bench demo deps clean
+
+PREFIX ?= $(HOME)/.local
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/assist
 	$(GO) build -trimpath -o $(BIN) ./cmd/assist
+
+install: build ## install bin/assist to $(PREFIX)/bin and register it for assist:// links
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/assist
+	./scripts/install-url-handler.sh $(PREFIX) $(DESTDIR)
 
 deps: ## install the Debian packages the tests need (as root)
 	@./scripts/deps.sh $(TEST_DEBS)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/mail"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,6 +87,8 @@ func TestExternalSpecialists(t *testing.T) {
 		return false
 	})
 	v := dialViewer(t, samURL)
+	// The specialist's page is told it is view only (and shows it).
+	v.waitEvent("state", 10*time.Second, func(e map[string]any) bool { return e["rights"] == "view" })
 	canvas, lossy := waitForPicture(t, v, want)
 	comparePictures(t, want, canvas, lossy)
 	win.Close()
@@ -173,5 +176,49 @@ func checkEmail(t *testing.T, path, code string) {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("the email lacks %q:\n%s", want, body)
 		}
+	}
+}
+
+// TestMakeInstallRegistersTheLinkHandler: after 'make install' an
+// assist://join/CODE link opens with the installed 'assist join'.
+func TestMakeInstallRegistersTheLinkHandler(t *testing.T) {
+	if _, err := exec.LookPath("xdg-mime"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no xdg-mime: 'make test' installs xdg-utils")
+		}
+		t.Skip("SKIPPED: no xdg-mime")
+	}
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	prefix := filepath.Join(tmp, "prefix")
+	cmd := exec.Command("make", "-C", root, "install", "PREFIX="+prefix)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"), "XDG_DATA_HOME="+filepath.Join(prefix, "share"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	desktop, err := os.ReadFile(filepath.Join(prefix, "share", "applications", "assist.desktop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(desktop), "MimeType=x-scheme-handler/assist;") ||
+		!strings.Contains(string(desktop), "Exec="+prefix+"/bin/assist join %u") {
+		t.Fatalf("desktop entry:\n%s", desktop)
+	}
+	q := exec.Command("xdg-mime", "query", "default", "x-scheme-handler/assist")
+	q.Env = cmd.Env
+	out, err := q.Output()
+	if err != nil || strings.TrimSpace(string(out)) != "assist.desktop" {
+		t.Fatalf("assist:// is handled by %q (%v), want assist.desktop", out, err)
+	}
+	// The installed binary takes the link as its argument.
+	run := exec.Command(filepath.Join(prefix, "bin", "assist"), "join", "assist://join/123-45")
+	run.Env = append(os.Environ(), "ASSIST_HOME="+t.TempDir())
+	msg, _ := run.CombinedOutput()
+	// (The code in the link is read, then found too short.)
+	if !strings.Contains(string(msg), `not a valid code: "123-45"`) {
+		t.Fatalf("assist join with a link: %s", msg)
 	}
 }

@@ -32,6 +32,8 @@ type Event struct {
 	FPS       float64    `json:"fps,omitempty"`
 	LatencyMs float64    `json:"latency_ms,omitempty"`
 	History   []Chat     `json:"history,omitempty"`
+	// Rights of this attendee ("view" or "control"), for an attendee's viewer.
+	Rights string `json:"rights,omitempty"`
 	// Network state of this peer (EvNetwork).
 	Reachability string   `json:"reachability,omitempty"`
 	Addrs        []string `json:"addrs,omitempty"`

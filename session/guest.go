@@ -123,7 +123,7 @@ func (g *Guest) Run(ctx context.Context) error {
 				g.rights = m.Rights
 				g.mu.Unlock()
 			}
-			g.emit(Event{Kind: EvNotice, Text: m.Text})
+			g.emit(Event{Kind: EvNotice, Text: m.Text, Rights: m.Rights})
 		case TypeConsent:
 			g.mu.Lock()
 			g.view, g.control = m.View, m.Control
@@ -207,7 +207,7 @@ func (g *Guest) Snapshot() Event {
 	defer g.mu.Unlock()
 	e := Event{Kind: EvState, Session: g.welcome.Session, View: boolp(g.view), Control: boolp(g.control),
 		Attendees: g.attendees, History: append([]Chat(nil), g.history...), Name: g.cfg.Name,
-		Frames: g.mirror.Frames(), What: g.rights}
+		Frames: g.mirror.Frames(), Rights: g.rights}
 	if g.ended {
 		e.Reason = g.reason
 	}
