@@ -28,7 +28,14 @@ To join, install assist and either
   - open this link: %s
   - or run: assist join %s
 You will be asked for your name; everyone in the session sees it.
-`, inv.HostName, rights, inv.Code, plural(inv.MaxUses, "person"), inv.Link, inv.Code)
+%s`, inv.HostName, rights, inv.Code, plural(inv.MaxUses, "person"), inv.Link, inv.Code, joinPageLine(inv))
+}
+
+func joinPageLine(inv *externalInvitation) string {
+	if inv.JoinPage == "" {
+		return ""
+	}
+	return "\nStep by step, with the code: " + inv.JoinPage + "\n"
 }
 
 func invitationSubject(inv *externalInvitation) string {

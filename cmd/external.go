@@ -20,6 +20,7 @@ type externalInvitation struct {
 	Expires  time.Time `json:"expires"`
 	HostName string    `json:"host_name"`
 	Portal   string    `json:"portal"`
+	JoinPage string    `json:"join_page,omitempty"`
 }
 
 // inviteExternal opens an invitation code for external specialists in the
@@ -71,7 +72,7 @@ func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*extern
 		Expires: reg.Expires})
 	rp.guard.Add(reg.Code, string(reg.Kind), uses)
 	inv := &externalInvitation{Code: reg.Code.String(), Link: "assist://join/" + reg.Code.String(), Rights: rights,
-		MaxUses: uses, Expires: reg.Expires, HostName: hub.Name(), Portal: cred.PortalName}
+		MaxUses: uses, Expires: reg.Expires, HostName: hub.Name(), Portal: cred.PortalName, JoinPage: reg.JoinPage}
 	rp.mu.Lock()
 	ev := rp.sessionEvents()
 	rp.mu.Unlock()

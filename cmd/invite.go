@@ -94,9 +94,13 @@ func runInviteExternal(ctx context.Context, io *IO, a inviteArgs, jsonOut bool, 
 			return false, err
 		}
 		fields := map[string]any{"code": inv.Code, "link": inv.Link, "rights": inv.Rights, "max_uses": inv.MaxUses,
-			"expires": inv.Expires, "command": "assist join " + inv.Code}
-		ev.Emit("invitation", fields, fmt.Sprintf("Invitation code: %s (%s, %s)\nThe specialist runs:  assist join %s\nSession link:         %s",
-			inv.Code, inv.Rights, plural(inv.MaxUses, "specialist"), inv.Code, inv.Link))
+			"expires": inv.Expires, "command": "assist join " + inv.Code, "join_page": inv.JoinPage}
+		text := fmt.Sprintf("Invitation code: %s (%s, %s)\nThe specialist runs:  assist join %s\nSession link:         %s",
+			inv.Code, inv.Rights, plural(inv.MaxUses, "specialist"), inv.Code, inv.Link)
+		if inv.JoinPage != "" {
+			text += "\nJoin page:            " + inv.JoinPage + " (the specialist types the code there)"
+		}
+		ev.Emit("invitation", fields, text)
 		if copyToClipboard(inv.Link) {
 			ev.Emit("clipboard", map[string]any{"copied": inv.Link}, "The link is on your clipboard.")
 		}

@@ -70,6 +70,8 @@ Its identity and codes live in --data-dir and survive restarts.`,
 	f.IntVar(&n.RegisterPerPeer.Burst, "register-burst", n.RegisterPerPeer.Burst, "registration burst per peer")
 	f.DurationVar(&n.StreamTimeout, "stream-timeout", n.StreamTimeout, "longest wait for one request")
 	f.DurationVar(&n.SweepInterval, "sweep-interval", n.SweepInterval, "how often ended codes are deleted")
+	f.StringVar(&n.HTTPListen, "http", "", "serve the join page for specialists on this host:port (e.g. :8080)")
+	f.StringVar(&n.JoinURL, "join-url", "", "the join page's public address, given to reps (default http://<--http>/)")
 	return c
 }
 
@@ -97,7 +99,12 @@ func runRendezvous(ctx context.Context, opts *RendezvousOptions) error {
 		human += "\n  " + s
 	}
 	human += "\nclients: assist --rendezvous ADDR (one of the above), or ASSIST_RENDEZVOUS=ADDR"
-	ev.Emit("listening", map[string]any{"peer": node.Host.ID().String(), "addrs": strs}, human)
+	fields := map[string]any{"peer": node.Host.ID().String(), "addrs": strs}
+	if u := node.JoinURL(); u != "" {
+		human += "\njoin page for specialists: " + u
+		fields["join_page"] = u
+	}
+	ev.Emit("listening", fields, human)
 	err = node.Run(ctx)
 	ev.Emit("stopped", nil, "rendezvous node stopped")
 	return err

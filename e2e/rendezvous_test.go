@@ -26,6 +26,8 @@ type rendezvousProc struct {
 	*proctest.Proc
 	Addrs []ma.Multiaddr
 	Info  peer.AddrInfo
+	// JoinPage is the specialists' join page, when started with --http.
+	JoinPage string
 }
 
 func startRendezvous(t *testing.T, dataDir string, listen []string, extra ...string) *rendezvousProc {
@@ -37,7 +39,7 @@ func startRendezvous(t *testing.T, dataDir string, listen []string, extra ...str
 	p := proctest.Start(t, assistBin, nil, append(args, extra...)...)
 	ev := p.WaitEvent("listening", 20*time.Second)
 	raw, _ := ev["addrs"].([]any)
-	rp := &rendezvousProc{Proc: p}
+	rp := &rendezvousProc{Proc: p, JoinPage: ev.Str("join_page")}
 	for _, r := range raw {
 		a, err := ma.NewMultiaddr(r.(string))
 		if err != nil {

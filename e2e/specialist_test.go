@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"assist/internal/proctest"
 	"assist/internal/xlab"
 )
@@ -47,7 +49,7 @@ func TestExternalSpecialists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"}, "--http", "127.0.0.1:0")
 	rv := rvp.Addrs[0].String()
 	l := newPortalLab(t, rv, "Alice")
 	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
@@ -71,8 +73,13 @@ func TestExternalSpecialists(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("invite --external: %s", p.Stderr())
 	}
-	codeText := p.WaitEvent("invitation", time.Second).Str("code")
+	invitation := p.WaitEvent("invitation", time.Second)
+	codeText := invitation.Str("code")
 	checkEmail(t, eml, codeText)
+	if invitation.Str("join_page") != rvp.JoinPage || rvp.JoinPage == "" {
+		t.Fatalf("invitation names join page %q, the node serves %q", invitation.Str("join_page"), rvp.JoinPage)
+	}
+	checkJoinPage(t, rvp.JoinPage, codeText)
 
 	sam := specialistRun(t, rv, codeText, "Sam Specialist")
 	samURL := sam.WaitEvent("viewer", 30*time.Second).Str("url")
@@ -220,5 +227,29 @@ func TestMakeInstallRegistersTheLinkHandler(t *testing.T) {
 	// (The code in the link is read, then found too short.)
 	if !strings.Contains(string(msg), `not a valid code: "123-45"`) {
 		t.Fatalf("assist join with a link: %s", msg)
+	}
+}
+
+// checkJoinPage types the code on the rendezvous node's join page in
+// Chromium: it is told how to join, and only the lookup part was sent.
+func checkJoinPage(t *testing.T, page, code string) {
+	t.Helper()
+	ctx := chromium(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(page),
+		chromedp.SendKeys(chromedp.CSS(`#code`), code+"\n"),
+		chromedp.WaitVisible(chromedp.CSS(`#how`)),
+	)
+	if err != nil {
+		t.Fatalf("join page: %v", err)
+	}
+	command, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#command`)))
+	if err != nil || strings.TrimSpace(command) != "assist join "+code {
+		t.Fatalf("join page says %q (%v), want 'assist join %s'", command, err, code)
+	}
+	digits := strings.ReplaceAll(code, "-", "")
+	sent, err := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType("resource").map(e => e.name).join(" ")`))
+	if err != nil || !strings.Contains(sent, "lookup="+digits[:len(digits)-5]) || strings.Contains(sent, digits[:len(digits)-1]) {
+		t.Fatalf("the page asked the node %q: want the lookup part only", sent)
 	}
 }

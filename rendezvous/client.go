@@ -102,8 +102,11 @@ type Registration struct {
 	Code    shortcode.Code
 	Kind    Kind
 	Expires time.Time
-	server  peer.AddrInfo
-	seq     uint64
+	// JoinPage is the node's web page where a specialist types the code
+	// ("" if the node serves none).
+	JoinPage string
+	server   peer.AddrInfo
+	seq      uint64
 }
 
 // maxRegisterTries bounds retries after random lookups collide.
@@ -138,6 +141,7 @@ func (c *Client) registerAt(ctx context.Context, server peer.AddrInfo, kind Kind
 		reg := &Registration{Code: code, Kind: kind, Expires: time.Now().Add(ttl + time.Second - 1).Truncate(time.Second), server: server}
 		resp, err := c.publish(ctx, reg)
 		if err == nil {
+			reg.JoinPage = resp.JoinPage
 			return reg, nil
 		}
 		if !errors.Is(err, ErrTaken) {

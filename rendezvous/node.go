@@ -67,6 +67,10 @@ type NodeConfig struct {
 	SweepInterval time.Duration
 	Logger        *slog.Logger
 	Clock         Clock
+	// HTTPListen, if set (host:port), serves the join page for specialists
+	// there; JoinURL is its public address (default http://HTTPListen).
+	HTTPListen string
+	JoinURL    string
 }
 
 // DefaultListen fixes port 4001 on every interface, QUIC and TCP.
@@ -107,6 +111,8 @@ type Node struct {
 	lookupPeer, lookupIP, registerPeer *keyedLimiter
 	portals                            *portalBoard
 	stop                               context.CancelFunc
+	httpLn                             net.Listener
+	joinURL                            string
 }
 
 // NewNode opens the store, loads (or creates) the node's identity in
@@ -161,6 +167,17 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		reg.Close()
 		return nil, err
 	}
+	if cfg.HTTPListen != "" {
+		if n.httpLn, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("join page: %w", err)
+		}
+		n.joinURL = cfg.JoinURL
+		if n.joinURL == "" {
+			n.joinURL = "http://" + n.httpLn.Addr().String() + "/"
+		}
+		go n.serveJoinPage(n.httpLn)
+	}
 	h.SetStreamHandler(ProtocolID, n.handle)
 	return n, nil
 }
@@ -187,6 +204,9 @@ func (c RelayConfig) resources() relayv2.Resources {
 // Addrs returns the node's full addresses (with /p2p/ID).
 func (n *Node) Addrs() []ma.Multiaddr { return p2p.FullAddrs(n.Host) }
 
+// JoinURL is the join page's address ("" without one).
+func (n *Node) JoinURL() string { return n.joinURL }
+
 // Registry gives access to the node's code registry.
 func (n *Node) Registry() *Registry { return n.reg }
 
@@ -212,6 +232,9 @@ func (n *Node) Run(ctx context.Context) error {
 // Close stops the host and closes the store.
 func (n *Node) Close() error {
 	n.stop()
+	if n.httpLn != nil {
+		n.httpLn.Close()
+	}
 	err := n.Host.Close()
 	return errors.Join(err, n.reg.Close())
 }
@@ -287,7 +310,7 @@ func (n *Node) serve(from peer.ID, ip string, req request) response {
 			return r
 		}
 		n.log.Info("code registered", "peer", from)
-		return response{Status: StatusOK}
+		return response{Status: StatusOK, JoinPage: n.joinURL}
 	case opCancel:
 		if ok, wait := n.registerPeer.reserve(string(from), now); !ok {
 			return rateLimited(wait)

@@ -19,7 +19,8 @@ import (
 //	          {"op":"portal_join","envelope":<base64 signed portal credential of the sender>}
 //	          {"op":"portal_put","envelope":<base64 signed portal revocation list or settings>}
 //	          {"op":"portal_get","portal":"12D3...","what":"revocations"|"settings"}
-//	response: {"status":"ok","envelope":<base64 signed CodeRecord (resolve) or revocation list (portal_get)>}
+//	response: {"status":"ok","join_page":"https://...", register only, if the node serves one}
+//	          {"status":"ok","envelope":<base64 signed CodeRecord (resolve) or revocation list (portal_get)>}
 //	          {"status":"taken","min_digits":6}
 //	          {"status":"rate_limited","retry_after_ms":500}
 //	          {"status":"not_found"|"expired"|"cancelled"|"burned"|"used"|"ended"|
@@ -75,6 +76,8 @@ type response struct {
 	Envelope     []byte `json:"envelope,omitempty"`
 	MinDigits    int    `json:"min_digits,omitempty"`
 	RetryAfterMs int64  `json:"retry_after_ms,omitempty"`
+	// JoinPage: the node's join page for specialists (register only).
+	JoinPage string `json:"join_page,omitempty"`
 }
 
 // Errors a client acts on; each has its own message for the user.

@@ -1,0 +1,63 @@
+package rendezvous
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+)
+
+// The join page: a specialist who got an invitation code types it on a web
+// page the rendezvous node serves and is told exactly how to join. The
+// page checks the code's check digit and splits it in the browser, and asks
+// the node only about the lookup part, like 'assist join' does: the secret
+// part never reaches the node.
+
+//go:embed joinpage.html
+var joinPage []byte
+
+// serveJoinPage serves the page until the listener closes.
+func (n *Node) serveJoinPage(ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'")
+		_, _ = w.Write(joinPage)
+	})
+	mux.HandleFunc("GET /status", n.codeStatus)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	_ = srv.Serve(ln)
+}
+
+// codeStatus answers {"state":"open"|"cancelled"|"ended"|"expired"|"used"|
+// "burned"|"not_found"|"support_key","kind":...} for ?lookup=DIGITS, under
+// the same per-IP limit as lookups over libp2p.
+func (n *Node) codeStatus(w http.ResponseWriter, r *http.Request) {
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if ok, _ := n.lookupIP.reserve(ip, n.cfg.Clock.Now()); !ok {
+		http.Error(w, "too many requests: wait a moment", http.StatusTooManyRequests)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	state := "open"
+	env, err := n.reg.Resolve(r.URL.Query().Get("lookup"))
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		http.Error(w, `{"state":"bad_request"}`, http.StatusBadRequest)
+		return
+	case err != nil:
+		state = string(errResponse(err).Status)
+	default:
+		var rec CodeRecord
+		if _, err := openEnvelope(env, &rec); err != nil || rec.Kind != KindInvitation {
+			state = "support_key"
+		}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"state": state})
+}
