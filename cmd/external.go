@@ -148,6 +148,7 @@ func (rp *repProcess) retireCodeCtx(ctx context.Context, lookup string, why rend
 	if reg == nil {
 		return nil
 	}
+	rp.pages.publish(map[string]any{"event": "code_closed", "code": reg.Code.String(), "reason": string(why)})
 	return rp.node.rv.Cancel(ctx, reg, why)
 }
 

@@ -83,3 +83,11 @@ func (p *pagePortal) publish(e map[string]any) {
 		}
 	}
 }
+
+func (p *pagePortal) InviteExternal(ctx context.Context, access string, maxUses int) (any, error) {
+	return p.rp.inviteExternal(ctx, inviteArgs{External: true, Access: access, MaxUses: maxUses})
+}
+
+func (p *pagePortal) CancelCode(ctx context.Context, code string) error {
+	return p.rp.cancelCode(ctx, code)
+}

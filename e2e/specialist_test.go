@@ -253,3 +253,59 @@ func checkJoinPage(t *testing.T, page, code string) {
 		t.Fatalf("the page asked the node %q: want the lookup part only", sent)
 	}
 }
+
+// TestHostViewerInvitesAndModeratesSpecialists: from the host's page in
+// Chromium: create an invitation code, raise a specialist to control,
+// cancel the code, remove the specialist.
+func TestHostViewerInvitesAndModeratesSpecialists(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rv := rvp.Addrs[0].String()
+	l := newPortalLab(t, rv, "Alice")
+	assist(t, l.mgrHome, "portal", "settings", "Acme", "--externals", "on", "--max-rights", "control", "--rendezvous", rv)
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
+	pageURL := alice.WaitEvent("viewer", 30*time.Second).Str("url")
+
+	ctx := chromium(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitVisible(chromedp.CSS(`#invite`)),
+		chromedp.Click(chromedp.CSS(`#invite`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ext-create`)),
+		chromedp.SetValue(chromedp.CSS(`#ext-uses`), "2"),
+		chromedp.Click(chromedp.CSS(`#ext-create`)),
+		chromedp.WaitVisible(chromedp.CSS(`#codes li[data-code]`)),
+	)
+	if err != nil {
+		t.Fatalf("create a code from the page: %v", err)
+	}
+	code, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#codes li[data-code]').dataset.code`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sam := specialistRun(t, rv, code, "Sam")
+	sam.WaitEvent("viewer", 30*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#attendees li[data-name="Sam"] button.rights`))); err != nil {
+		t.Fatalf("raise Sam: %v", err)
+	}
+	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("rights") == "control" })
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#codes li[data-code="`+code+`"] button.cancel`))); err != nil {
+		t.Fatalf("cancel the code: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('#codes li[data-code]')`)); err != nil {
+		t.Fatalf("the cancelled code stays on the page: %v", err)
+	}
+	if msg := specialistFails(t, rv, code, "Late"); !strings.Contains(msg, "invitation cancelled") {
+		t.Fatalf("cancelled from the page, yet: %s", msg)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#attendees li[data-name="Sam"] button.remove`))); err != nil {
+		t.Fatalf("remove Sam: %v", err)
+	}
+	if got := sam.WaitEvent("ended", 30*time.Second).Str("reason"); !strings.Contains(got, "removed you") {
+		t.Fatalf("Sam's session ended with %q", got)
+	}
+	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("text") == "Sam has left the session" })
+}

@@ -52,6 +52,17 @@ type Portal interface {
 	Decline(ctx context.Context, id string) error
 	Alerts() any
 	Subscribe() (<-chan map[string]any, func())
+	// External specialists: create an invitation code (its description
+	// goes to the page as an "invitation" event) or cancel one.
+	InviteExternal(ctx context.Context, access string, maxUses int) (any, error)
+	CancelCode(ctx context.Context, code string) error
+}
+
+// Moderator is a session whose host can change attendees' rights and
+// remove them; the page offers it on the host's viewer.
+type Moderator interface {
+	SetRights(name, rights string) error
+	Remove(name string) error
 }
 
 // InviteRequest is the invite dialog's form.
@@ -167,6 +178,12 @@ type clientMsg struct {
 	Internal bool           `json:"internal,omitempty"` // chat for reps and specialists only
 	Invite   *InviteRequest `json:"invite,omitempty"`
 	ID       string         `json:"id,omitempty"` // an alert, for accept and decline
+	// External invitations and moderation (host only).
+	Access  string `json:"access,omitempty"`
+	MaxUses int    `json:"max_uses,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Rights  string `json:"rights,omitempty"`
 }
 
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
@@ -184,6 +201,11 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	defer feed.Close()
 
 	if err := writeJSON(ctx, c, s.sess.Snapshot()); err != nil {
+		return
+	}
+	// The host's page moderates attendees; an attendee's does not.
+	_, host := s.sess.(Moderator)
+	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host}); err != nil {
 		return
 	}
 	if s.portal != nil {
@@ -284,8 +306,31 @@ func (s *Server) portalRequest(ctx context.Context, c *websocket.Conn, m clientM
 		return writeJSON(ctx, c, map[string]any{"event": "accepted", "id": m.ID, "url": u})
 	case "decline":
 		return s.portal.Decline(ctx, m.ID)
+	case "invite_external":
+		inv, err := s.portal.InviteExternal(ctx, m.Access, m.MaxUses)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, c, map[string]any{"event": "invitation", "invitation": inv})
+	case "cancel_code":
+		if err := s.portal.CancelCode(ctx, m.Code); err != nil {
+			return err
+		}
+		return writeJSON(ctx, c, map[string]any{"event": "code_cancelled", "code": m.Code})
 	}
 	return nil
+}
+
+// moderate serves the host page's attendee buttons.
+func (s *Server) moderate(m clientMsg) error {
+	mod, ok := s.sess.(Moderator)
+	if !ok {
+		return errors.New("only the session's host can do that")
+	}
+	if m.Type == "remove" {
+		return mod.Remove(m.Name)
+	}
+	return mod.SetRights(m.Name, m.Rights)
 }
 
 func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
@@ -308,8 +353,10 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 			opErr = s.sess.Chat(m.Text, m.Internal)
 		case "request_control":
 			opErr = s.sess.RequestControl()
-		case "reps", "invite", "accept", "decline":
+		case "reps", "invite", "accept", "decline", "invite_external", "cancel_code":
 			opErr = s.portalRequest(ctx, c, m)
+		case "remove", "set_rights":
+			opErr = s.moderate(m)
 		}
 		if opErr != nil && !errors.Is(opErr, session.ErrNoControl) && !errors.Is(opErr, session.ErrViewOnly) {
 			_ = writeJSON(ctx, c, session.Event{Kind: session.EvError, Text: opErr.Error()})
