@@ -57,6 +57,9 @@ func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*extern
 	if rights == session.RightsControl && st.MaxRights != portal.RightsControl {
 		return nil, fmt.Errorf("portal %s allows specialists at most view rights: a manager can raise it with 'assist portal settings %q --max-rights control'", cred.PortalName, cred.PortalName)
 	}
+	if a.AllowShare && !st.SpecialistShare {
+		return nil, fmt.Errorf("portal %s does not let specialists share their screen: a manager enables it with 'assist portal settings %q --specialist-share on'", cred.PortalName, cred.PortalName)
+	}
 	uses := max(1, a.MaxUses)
 	rp.dialAddrs(ctx) // a relay slot, so specialists outside this network get in
 	reg, err := rp.node.rv.Register(ctx, rendezvous.KindInvitation, 12*time.Hour)
@@ -69,7 +72,7 @@ func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*extern
 	rp.mu.Unlock()
 	// The code lives as long as the session (endInvitations), or its uses.
 	hub.AddInvitation(session.Invitation{ID: reg.Code.Lookup, Specialist: true, Rights: rights, MaxUses: uses,
-		Expires: reg.Expires})
+		Expires: reg.Expires, AllowShare: a.AllowShare})
 	rp.guard.Add(reg.Code, string(reg.Kind), uses)
 	inv := &externalInvitation{Code: reg.Code.String(), Link: "assist://join/" + reg.Code.String(), Rights: rights,
 		MaxUses: uses, Expires: reg.Expires, HostName: hub.Name(), Portal: cred.PortalName, JoinPage: reg.JoinPage}

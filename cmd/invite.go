@@ -82,6 +82,7 @@ mailto: link. 'assist invite cancel CODE' invalidates a code at once.`,
 	f.StringVar(&a.Access, "access", "", "with --external: view (the default), or control (with the customer's consent)")
 	f.IntVar(&a.MaxUses, "max-uses", 0, "with --external: how many specialists may join with the code (default 1)")
 	f.StringVar(&email, "email", "", "with --external: write an email invitation to this address")
+	f.BoolVar(&a.AllowShare, "allow-share", false, "with --external: specialists may share their own screen (if the portal allows it)")
 	f.StringVar(&emlPath, "eml", "", "with --email: where to write the .eml file (default invitation-CODE.eml here)")
 	c.AddCommand(newCmdInviteCancel(io))
 	return c
@@ -146,6 +147,22 @@ func NewCmdRemove(io *IO) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(io.Out, "%s was removed from the session\n", pos[0])
+			return nil
+		},
+	}
+}
+
+// NewCmdStopShare builds 'assist stop-share'.
+func NewCmdStopShare(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop-share",
+		Short: "Stop a specialist's screen share in the session you host",
+		Args:  args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := callRunning(c.Context(), io, "stop_share", nil, false, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(io.Out, "screen share stopped")
 			return nil
 		},
 	}

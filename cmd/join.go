@@ -33,6 +33,9 @@ type JoinOptions struct {
 	Code      string
 	Name      string
 	NoBrowser bool
+	// A specialist shares their own screen (monitor Display) into the session.
+	ShareScreen bool
+	Display     int
 }
 
 // NewCmdJoin builds 'assist join KEY'.
@@ -65,6 +68,8 @@ line in this terminal to chat:
 	opts.Peer.register(f)
 	f.StringVar(&opts.Name, "name", "", "your name as the customer sees it (default: config.json \"name\", else your login name)")
 	f.BoolVar(&opts.NoBrowser, "no-browser", false, "print the viewer's address instead of opening a browser")
+	f.BoolVar(&opts.ShareScreen, "share-screen", false, "as a specialist: share your own screen into the session (if allowed)")
+	f.IntVar(&opts.Display, "display", 0, "with --share-screen: the monitor to share")
 	return c
 }
 
@@ -86,22 +91,26 @@ func runJoin(ctx context.Context, opts *JoinOptions) error {
 	}
 	defer closeRP()
 	go reportNetwork(ctx, rp.node, func(e session.Event) { ev.Emit(e.Kind, eventFields(e), "") })
-	return rp.hostSession(ctx, joinArgs{Code: code.String(), Name: opts.Name, NoBrowser: opts.NoBrowser}, ev, opts.IO.In)
+	return rp.hostSession(ctx, joinArgs{Code: code.String(), Name: opts.Name, NoBrowser: opts.NoBrowser,
+		ShareScreen: opts.ShareScreen, Display: opts.Display}, ev, opts.IO.In)
 }
 
 // joinArgs are what a session needs from 'assist join', also as they cross
 // the local socket to a running console.
 type joinArgs struct {
-	Code      string `json:"code"`
-	Name      string `json:"name,omitempty"`
-	NoBrowser bool   `json:"no_browser,omitempty"`
-	JSON      bool   `json:"json,omitempty"`
+	Code        string `json:"code"`
+	Name        string `json:"name,omitempty"`
+	NoBrowser   bool   `json:"no_browser,omitempty"`
+	JSON        bool   `json:"json,omitempty"`
+	ShareScreen bool   `json:"share_screen,omitempty"`
+	Display     int    `json:"display,omitempty"`
 }
 
 // delegateJoin asks this rep's running assist to host the session, and
 // relays this terminal to it: its output here, this stdin there.
 func delegateJoin(ctx context.Context, opts *JoinOptions, dir string) error {
-	a := joinArgs{Code: opts.Code, Name: opts.Name, NoBrowser: opts.NoBrowser, JSON: opts.Peer.JSON}
+	a := joinArgs{Code: opts.Code, Name: opts.Name, NoBrowser: opts.NoBrowser, JSON: opts.Peer.JSON,
+		ShareScreen: opts.ShareScreen, Display: opts.Display}
 	err := ipc.Call(ctx, dir, "join", a, opts.IO.In, func(data json.RawMessage) error {
 		var line string
 		if json.Unmarshal(data, &line) == nil {

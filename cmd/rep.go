@@ -265,14 +265,15 @@ func (rp *repProcess) sessionEvents() *Events {
 // inviteArgs are 'assist invite' options as they cross the socket.
 type inviteArgs struct {
 	// External: an invitation code for specialists, with Access rights.
-	External bool          `json:"external,omitempty"`
-	Access   string        `json:"access,omitempty"`
-	MaxUses  int           `json:"max_uses,omitempty"`
-	Rep      string        `json:"rep,omitempty"`
-	Portal   string        `json:"portal,omitempty"`
-	Mask     bool          `json:"mask,omitempty"`
-	Comment  string        `json:"comment,omitempty"`
-	TTL      time.Duration `json:"ttl,omitempty"`
+	External   bool          `json:"external,omitempty"`
+	AllowShare bool          `json:"allow_share,omitempty"`
+	Access     string        `json:"access,omitempty"`
+	MaxUses    int           `json:"max_uses,omitempty"`
+	Rep        string        `json:"rep,omitempty"`
+	Portal     string        `json:"portal,omitempty"`
+	Mask       bool          `json:"mask,omitempty"`
+	Comment    string        `json:"comment,omitempty"`
+	TTL        time.Duration `json:"ttl,omitempty"`
 }
 
 // invite opens an invitation in the hosted session and alerts the portal
@@ -458,6 +459,12 @@ func (rp *repProcess) serveLocal(ctx context.Context, req ipc.Request, in io.Rea
 		var a acceptArgs
 		_ = json.Unmarshal(req.Args, &a)
 		return rp.cancelCode(ctx, a.ID)
+	case "stop_share":
+		hub, err := rp.hostedOrErr()
+		if err != nil {
+			return err
+		}
+		return hub.StopShare()
 	case "remove", "rights":
 		var a attendeeArgs
 		_ = json.Unmarshal(req.Args, &a)

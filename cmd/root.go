@@ -103,6 +103,7 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdDecline(io),
 		NewCmdRemove(io),
 		NewCmdRights(io),
+		NewCmdStopShare(io),
 	)
 	return root
 }

@@ -13,6 +13,7 @@ import (
 
 	"assist/pairing"
 	"assist/rendezvous"
+	"assist/screen"
 	"assist/session"
 	"assist/shortcode"
 	"assist/viewer"
@@ -61,7 +62,33 @@ func (rp *repProcess) joinAsSpecialist(ctx context.Context, code shortcode.Code,
 	rp.addGuest(g)
 	defer rp.removeGuest(g)
 	go readGuestCommands(lines, g, ev)
+	if a.ShareScreen {
+		if err := shareIntoSession(ctx, g, a.Display, ev); err != nil {
+			g.Leave()
+			return err
+		}
+	}
 	return g.Run(ctx)
+}
+
+// shareIntoSession shares a monitor of this machine into the session, in
+// the background, until the host stops it or the session ends.
+func shareIntoSession(ctx context.Context, g *session.Guest, display int, ev *Events) error {
+	capt, err := screen.OpenCapturer(display)
+	if err != nil {
+		return fmt.Errorf("share your screen: %w", err)
+	}
+	ev.Emit("sharing", map[string]any{"display": display}, "Sharing your screen with the session…")
+	go func() {
+		defer capt.Close()
+		err := g.ShareScreen(ctx, capt)
+		text := "Your screen is no longer shared"
+		if err != nil {
+			text += ": " + err.Error()
+		}
+		ev.Emit("share_stopped", nil, text)
+	}()
+	return nil
 }
 
 // readGuestCommands: chat lines ("/i TEXT" internal), "/leave".

@@ -309,3 +309,47 @@ func TestHostViewerInvitesAndModeratesSpecialists(t *testing.T) {
 	}
 	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("text") == "Sam has left the session" })
 }
+
+// TestSpecialistSharesTheirScreen: where the portal and the host allow it,
+// a specialist shares a screen from a second display; the host's viewer
+// shows it; the host stops it.
+func TestSpecialistSharesTheirScreen(t *testing.T) {
+	const w, h = 480, 360
+	customerX := xlab.StartXvfb(t, 320, 240)
+	samX := xlab.StartXvfb(t, w, h)
+	want := xlab.Desktop(w, h, 4)
+	win, err := xlab.ShowImage(samX.Display, want.Bounds(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer win.Close()
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	rv := rvp.Addrs[0].String()
+	l := newPortalLab(t, rv, "Alice")
+	share := proctest.Start(t, assistBin, []string{customerX.Env(), "ASSIST_HOME=" + t.TempDir()},
+		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
+	aliceURL := alice.WaitEvent("viewer", 30*time.Second).Str("url")
+
+	assist(t, l.mgrHome, "portal", "settings", "Acme", "--externals", "on", "--rendezvous", rv)
+	if p := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]}, "invite", "--external", "--allow-share"); p.Wait(30*time.Second) == 0 ||
+		!strings.Contains(p.Stderr(), "does not let specialists share") {
+		t.Fatalf("--allow-share in a portal without specialist sharing: %s", p.Stderr())
+	}
+	assist(t, l.mgrHome, "portal", "settings", "Acme", "--specialist-share", "on", "--rendezvous", rv)
+	out := assist(t, l.homes["Alice"], "invite", "--external", "--allow-share", "--json")
+	code := proctest.ParseEvent(strings.TrimSpace(strings.Split(out, "\n")[0])).Str("code")
+
+	args := append([]string{"join", "--json", "--no-browser", "--name", "Sam", "--share-screen", "--rendezvous", rv}, loopListen...)
+	sam := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), samX.Env()}, append(args, code)...)
+	sam.WaitEvent("sharing", 30*time.Second)
+	alice.WaitEventWhere("sharing", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Sam" && e.Str("reason") == "" })
+	v := dialViewer(t, aliceURL+"&screen=shared")
+	canvas, lossy := waitForPicture(t, v, want)
+	comparePictures(t, want, canvas, lossy)
+
+	assist(t, l.homes["Alice"], "stop-share")
+	sam.WaitEvent("share_stopped", 30*time.Second)
+	alice.WaitEventWhere("sharing", 30*time.Second, func(e proctest.Event) bool { return e.Str("reason") == "stopped" })
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"assist/p2p"
+	"assist/screen"
 )
 
 // Protocols between the host and the other attendees (invited reps, later
@@ -53,6 +54,9 @@ type Invitation struct {
 	// Specialist invitations admit peers that proved the invitation code
 	// (see Paired) under the name they give, with Rights; no credential.
 	Specialist bool
+	// AllowShare lets these specialists share their own screen into the
+	// session (the portal's settings and the host both said yes).
+	AllowShare bool
 
 	used    int
 	takenBy string
@@ -89,9 +93,10 @@ func (e *DeniedError) Is(target error) bool { return target == ErrTaken && e.Tak
 // attendee is someone in the session besides the customer and the host.
 type attendee struct {
 	Attendee
-	peer   peer.ID
-	link   *link
-	joined time.Time
+	peer     peer.ID
+	link     *link
+	joined   time.Time
+	mayShare bool
 }
 
 // AddInvitation opens inv for joiners until it expires or is used up.
@@ -207,7 +212,7 @@ func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
 	inv.used++
 	inv.takenBy = name
 	a := &attendee{Attendee: Attendee{Name: name, Role: role, Peer: from.String(), Rights: inv.Rights, Masked: inv.Masked && role == RoleRep},
-		peer: from, joined: time.Now()}
+		peer: from, joined: time.Now(), mayShare: inv.AllowShare && role == RoleSpecialist}
 	if h.attendees == nil {
 		h.attendees = map[peer.ID]*attendee{}
 	}
@@ -460,11 +465,11 @@ func customerAttendees(all []Attendee) []Attendee {
 }
 
 // handleFeed streams the customer's screen to an admitted attendee.
-func (h *Host) handleFeed(s network.Stream) {
-	h.mu.Lock()
-	_, ok := h.attendees[s.Conn().RemotePeer()]
-	h.mu.Unlock()
-	if !ok {
+func (h *Host) handleFeed(s network.Stream) { h.feed(s, h.mirror) }
+
+// feed streams a mirror to an admitted attendee until either side ends.
+func (h *Host) feed(s network.Stream, m *screen.Mirror) {
+	if !h.isAttendee(s.Conn().RemotePeer()) {
 		s.Reset()
 		return
 	}
@@ -477,17 +482,17 @@ func (h *Host) handleFeed(s network.Stream) {
 		}
 		cancel()
 	}()
-	feed := h.mirror.Subscribe()
-	defer feed.Close()
+	sub := m.Subscribe()
+	defer sub.Close()
 	for {
-		msgs, err := feed.Next(ctx)
+		msgs, err := sub.Next(ctx)
 		if err != nil {
 			s.Reset()
 			return
 		}
-		for _, m := range msgs {
+		for _, msg := range msgs {
 			_ = s.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if err := p2p.WriteFrame(s, m); err != nil {
+			if err := p2p.WriteFrame(s, msg); err != nil {
 				s.Reset()
 				return
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"assist/input"
 	"assist/screen"
@@ -34,6 +35,7 @@ type Guest struct {
 	cfg    GuestConfig
 	l      *link
 	mirror *screen.Mirror
+	shared *screen.Mirror // a specialist's shared screen, through the host
 	fan    fanout
 	done   chan struct{}
 
@@ -81,7 +83,7 @@ func JoinSession(ctx context.Context, cfg GuestConfig) (*Guest, error) {
 		s.Reset()
 		return nil, fmt.Errorf("the session's host answered %q", w.Type)
 	}
-	g := &Guest{cfg: cfg, l: l, mirror: screen.NewMirror(), done: make(chan struct{}), welcome: w, view: w.View, control: w.Control, rights: w.Rights}
+	g := &Guest{cfg: cfg, l: l, mirror: screen.NewMirror(), shared: screen.NewMirror(), done: make(chan struct{}), welcome: w, view: w.View, control: w.Control, rights: w.Rights}
 	return g, nil
 }
 
@@ -90,7 +92,8 @@ func (g *Guest) Run(ctx context.Context) error {
 	go g.l.pinger(g.done)
 	feedCtx, stopFeed := context.WithCancel(ctx)
 	defer stopFeed()
-	go g.followScreen(feedCtx)
+	go g.follow(feedCtx, FeedProtocol, g.mirror)
+	go g.follow(feedCtx, SharedFeedProtocol, g.shared)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -147,13 +150,13 @@ func (g *Guest) describeRights() string {
 	return s
 }
 
-// followScreen keeps a feed of the host's screen mirror open.
-func (g *Guest) followScreen(ctx context.Context) {
+// follow keeps a feed of one of the host's mirrors open.
+func (g *Guest) follow(ctx context.Context, pid protocol.ID, m *screen.Mirror) {
 	for ctx.Err() == nil && !g.isEnded() {
-		s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "feed"), g.cfg.Session.ID, FeedProtocol)
+		s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "feed"), g.cfg.Session.ID, pid)
 		if err == nil {
 			stop := context.AfterFunc(ctx, func() { s.Reset() })
-			_ = screen.Receive(s, g.mirror.Apply)
+			_ = screen.Receive(s, m.Apply)
 			stop()
 			s.Reset()
 		}
@@ -194,6 +197,43 @@ func (g *Guest) ID() string { return g.welcome.Session }
 
 // Screen is the customer's screen as the host forwards it.
 func (g *Guest) Screen() *screen.Mirror { return g.mirror }
+
+// SharedScreen is a specialist's shared screen, as the host forwards it.
+func (g *Guest) SharedScreen() *screen.Mirror { return g.shared }
+
+// ShareScreen shares src into the session until ctx ends, the host stops
+// it, or the session ends. The host refuses unless the portal and it allow
+// this attendee to share.
+func (g *Guest) ShareScreen(ctx context.Context, src screen.Source) error {
+	s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "share"), g.cfg.Session.ID, SharedScreenProtocol)
+	if err != nil {
+		return fmt.Errorf("share your screen: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // the host closing the stream (stop, refusal) ends the share
+		_, _ = s.Read(make([]byte, 1))
+		cancel()
+	}()
+	stop := context.AfterFunc(g.doneCtx(), cancel)
+	defer stop()
+	err = screen.NewSender(src, screen.DefaultSenderConfig()).Run(ctx, s, nil, nil)
+	s.Reset()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// doneCtx is cancelled when the session ends for this attendee.
+func (g *Guest) doneCtx() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-g.done
+		cancel()
+	}()
+	return ctx
+}
 
 // Subscribe returns the session's events for a viewer page.
 func (g *Guest) Subscribe() (<-chan Event, func()) { return g.fan.subscribe() }

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"assist/input"
 	"assist/p2p"
@@ -79,6 +80,9 @@ type Host struct {
 	bytes       uint64 // screen bytes received
 	attendees   map[peer.ID]*attendee
 	invitations map[string]*Invitation
+	shared      *screen.Mirror     // a specialist's shared screen
+	sharing     context.CancelFunc // stops the share in progress
+	sharer      string
 }
 
 // NewHost prepares the host's side; Run starts it.
@@ -91,7 +95,7 @@ func NewHost(cfg HostConfig) *Host {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Host{cfg: cfg, id: hex.EncodeToString(b[:]), mirror: screen.NewMirror(), done: make(chan struct{})}
+	return &Host{cfg: cfg, id: hex.EncodeToString(b[:]), mirror: screen.NewMirror(), shared: screen.NewMirror(), done: make(chan struct{})}
 }
 
 // ID is the session's ID.
@@ -150,10 +154,11 @@ func (h *Host) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open session: %w", err)
 	}
-	h.cfg.Host.SetStreamHandler(AttendeeProtocol, h.handleAttendee)
-	h.cfg.Host.SetStreamHandler(FeedProtocol, h.handleFeed)
-	defer h.cfg.Host.RemoveStreamHandler(AttendeeProtocol)
-	defer h.cfg.Host.RemoveStreamHandler(FeedProtocol)
+	for pid, handler := range map[protocol.ID]network.StreamHandler{AttendeeProtocol: h.handleAttendee, FeedProtocol: h.handleFeed,
+		SharedScreenProtocol: h.handleSharedScreen, SharedFeedProtocol: h.handleSharedFeed} {
+		h.cfg.Host.SetStreamHandler(pid, handler)
+		defer h.cfg.Host.RemoveStreamHandler(pid)
+	}
 	// Hole punching may have finished while the session was opening.
 	go h.migrate(ctx)
 	go func() {
@@ -644,6 +649,7 @@ func (h *Host) finish(reason string, err error) {
 		_ = a.link.send(Msg{Type: TypeEnd, Reason: reason})
 		a.link.close()
 	}
+	_ = h.StopShare()
 	h.stopScreen()
 	h.emit(Event{Kind: EvEnded, Reason: reason})
 	close(h.done)

@@ -63,6 +63,7 @@ type Portal interface {
 type Moderator interface {
 	SetRights(name, rights string) error
 	Remove(name string) error
+	StopShare() error
 }
 
 // InviteRequest is the invite dialog's form.
@@ -197,7 +198,12 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	events, unsubscribe := s.sess.Subscribe()
 	defer unsubscribe()
-	feed := s.sess.Screen().Subscribe()
+	mirror := s.sess.Screen()
+	// ?screen=shared: a specialist's shared screen instead of the customer's.
+	if sh, ok := s.sess.(interface{ SharedScreen() *screen.Mirror }); ok && r.URL.Query().Get("screen") == "shared" {
+		mirror = sh.SharedScreen()
+	}
+	feed := mirror.Subscribe()
 	defer feed.Close()
 
 	if err := writeJSON(ctx, c, s.sess.Snapshot()); err != nil {
@@ -327,8 +333,11 @@ func (s *Server) moderate(m clientMsg) error {
 	if !ok {
 		return errors.New("only the session's host can do that")
 	}
-	if m.Type == "remove" {
+	switch m.Type {
+	case "remove":
 		return mod.Remove(m.Name)
+	case "stop_share":
+		return mod.StopShare()
 	}
 	return mod.SetRights(m.Name, m.Rights)
 }
@@ -355,7 +364,7 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 			opErr = s.sess.RequestControl()
 		case "reps", "invite", "accept", "decline", "invite_external", "cancel_code":
 			opErr = s.portalRequest(ctx, c, m)
-		case "remove", "set_rights":
+		case "remove", "set_rights", "stop_share":
 			opErr = s.moderate(m)
 		}
 		if opErr != nil && !errors.Is(opErr, session.ErrNoControl) && !errors.Is(opErr, session.ErrViewOnly) {
