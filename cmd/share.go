@@ -13,6 +13,7 @@ import (
 	"assist/input"
 	"assist/screen"
 	"assist/session"
+	"assist/viewer"
 )
 
 // ShareOptions are the flags of 'assist share'.
@@ -24,6 +25,7 @@ type ShareOptions struct {
 	Display      int
 	ListDisplays bool
 	KeyTTL       time.Duration
+	NoBrowser    bool
 }
 
 // NewCmdShare builds 'assist share'.
@@ -58,6 +60,7 @@ again before they can control it. While the session runs, type a line to chat:
 	f.BoolVar(&opts.AllowControl, "allow-control", false, "grant control without asking (for scripts)")
 	f.IntVar(&opts.Display, "display", 0, "monitor to share (see --list-displays)")
 	f.BoolVar(&opts.ListDisplays, "list-displays", false, "list the monitors and exit")
+	f.BoolVar(&opts.NoBrowser, "no-browser", false, "print a viewer's address (a specialist's shared screen) instead of opening a browser")
 	f.DurationVar(&opts.KeyTTL, "key-ttl", 10*time.Minute, "how long the support key waits for a representative")
 	return c
 }
@@ -89,7 +92,24 @@ func runShare(ctx context.Context, opts *ShareOptions) error {
 	log.Debug("peer started", "id", node.host.ID())
 
 	ui := &shareUI{ev: NewEvents(opts.IO.Out, opts.Peer.JSON), json: opts.Peer.JSON}
-	cust := session.NewCustomer(session.CustomerConfig{
+	var cust *session.Customer
+	// A specialist shares a screen: open a viewer for it, once.
+	ui.onSharedView = func() {
+		v, err := viewer.Start(cust.SharedView(), nil, log)
+		if err != nil {
+			ui.ev.Emit("error", map[string]any{"error": err.Error()}, "cannot open a viewer: "+err.Error())
+			return
+		}
+		go func() {
+			<-ctx.Done()
+			v.Close()
+		}()
+		ui.ev.Emit("viewer", map[string]any{"url": v.URL()}, "A specialist shares their screen with you: "+v.URL())
+		if !opts.NoBrowser {
+			openBrowser(v.URL(), log)
+		}
+	}
+	cust = session.NewCustomer(session.CustomerConfig{
 		Host:        node.host,
 		Rendezvous:  node.rv,
 		KeyTTL:      opts.KeyTTL,
@@ -117,13 +137,18 @@ func listDisplays(out io.Writer) error {
 
 // shareUI prints the customer's events.
 type shareUI struct {
-	ev    *Events
-	json  bool
-	rep   string
-	reach string // last reachability shown
+	ev           *Events
+	json         bool
+	rep          string
+	reach        string // last reachability shown
+	onSharedView func()
 }
 
 func (u *shareUI) show(e session.Event) {
+	if e.Kind == session.EvSharedView {
+		go u.onSharedView()
+		return
+	}
 	u.ev.Emit(e.Kind, eventFields(e), u.text(e))
 }
 

@@ -327,7 +327,7 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 	rv := rvp.Addrs[0].String()
 	l := newPortalLab(t, rv, "Alice")
 	share := proctest.Start(t, assistBin, []string{customerX.Env(), "ASSIST_HOME=" + t.TempDir()},
-		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
+		append([]string{"share", "--json", "--allow-view", "--no-browser", "--rendezvous", rv}, loopListen...)...)
 	key := share.WaitEvent("key", 30*time.Second).Str("key")
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
 	aliceURL := alice.WaitEvent("viewer", 30*time.Second).Str("url")
@@ -347,6 +347,11 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 	alice.WaitEventWhere("sharing", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Sam" && e.Str("reason") == "" })
 	v := dialViewer(t, aliceURL+"&screen=shared")
 	canvas, lossy := waitForPicture(t, v, want)
+	comparePictures(t, want, canvas, lossy)
+	// The customer is told, and its own viewer shows the shared screen.
+	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("text") == "Sam is sharing their screen" })
+	cv := dialViewer(t, share.WaitEvent("viewer", 30*time.Second).Str("url"))
+	canvas, lossy = waitForPicture(t, cv, want)
 	comparePictures(t, want, canvas, lossy)
 
 	assist(t, l.homes["Alice"], "stop-share")

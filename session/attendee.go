@@ -482,24 +482,30 @@ func (h *Host) feed(s network.Stream, m *screen.Mirror) {
 		}
 		cancel()
 	}()
+	pump(ctx, s, m, func() bool { return h.isAttendee(s.Conn().RemotePeer()) })
+	s.Reset()
+}
+
+// pump writes a mirror's updates to w until ctx ends, a write fails or
+// still (checked after each update) says stop.
+func pump(ctx context.Context, w network.Stream, m *screen.Mirror, still ...func() bool) {
 	sub := m.Subscribe()
 	defer sub.Close()
 	for {
 		msgs, err := sub.Next(ctx)
 		if err != nil {
-			s.Reset()
 			return
 		}
 		for _, msg := range msgs {
-			_ = s.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if err := p2p.WriteFrame(s, msg); err != nil {
-				s.Reset()
+			_ = w.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			if err := p2p.WriteFrame(w, msg); err != nil {
 				return
 			}
 		}
-		if !h.isAttendee(s.Conn().RemotePeer()) {
-			s.Reset()
-			return
+		for _, ok := range still {
+			if !ok() {
+				return
+			}
 		}
 	}
 }

@@ -65,6 +65,9 @@ type Customer struct {
 	endReason error
 	done      chan struct{}
 	lostTimer *time.Timer
+	// A specialist's shared screen, when the host forwards one.
+	shared      *SharedView
+	sharedShown bool
 }
 
 // NewCustomer prepares the customer's side; Run starts it.
@@ -75,7 +78,14 @@ func NewCustomer(cfg CustomerConfig) *Customer {
 	if cfg.ResumeWindow == 0 {
 		cfg.ResumeWindow = 60 * time.Second
 	}
-	return &Customer{cfg: cfg, answers: map[string]chan bool{}, done: make(chan struct{})}
+	c := &Customer{cfg: cfg, answers: map[string]chan bool{}, done: make(chan struct{})}
+	c.shared = newSharedView(c)
+	show := cfg.OnEvent
+	c.cfg.OnEvent = func(e Event) { // the shared-screen page sees what the terminal does
+		show(e)
+		c.shared.event(e)
+	}
+	return c
 }
 
 // Run registers a support key, waits for a rep and serves the session
@@ -107,10 +117,12 @@ func (c *Customer) Run(ctx context.Context) error {
 	h.SetStreamHandler(ControlProtocol, c.handleControl)
 	h.SetStreamHandler(ScreenProtocol, c.handleScreen)
 	h.SetStreamHandler(InputProtocol, c.handleInput)
+	h.SetStreamHandler(SharedViewProtocol, c.handleSharedView)
 	defer func() {
 		h.RemoveStreamHandler(ControlProtocol)
 		h.RemoveStreamHandler(ScreenProtocol)
 		h.RemoveStreamHandler(InputProtocol)
+		h.RemoveStreamHandler(SharedViewProtocol)
 	}()
 	exp := reg.Expires
 	c.cfg.OnEvent(Event{Kind: EvKey, Key: reg.Code.String(), Expires: &exp, Peer: h.ID().String()})

@@ -56,6 +56,8 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
 	h.shareNotice(a.Name+" is sharing their screen", Event{Kind: EvSharing, Name: a.Name, Text: a.Name + " is sharing their screen"})
+	// Specialists are never masked: the customer watches along.
+	go h.pushSharedView(ctx)
 	_ = screen.Receive(s, h.shared.Apply)
 	s.Reset()
 	h.mu.Lock()
@@ -68,6 +70,7 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 func (h *Host) shareNotice(text string, e Event) {
 	h.emit(e)
 	h.noticeAttendees(text, "")
+	h.noticeCustomer(text)
 }
 
 // StopShare ends the specialist's screen share.

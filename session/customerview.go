@@ -1,0 +1,110 @@
+package session
+
+import (
+	"context"
+	"sync"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"assist/input"
+	"assist/screen"
+)
+
+// SharedViewProtocol: the host opens it to the customer while a specialist
+// shares a screen and writes that screen on it (package screen's wire
+// layout, every tile first), so the customer can watch it too.
+const SharedViewProtocol = "/assist/shared-view/1.0.0"
+
+// EvSharedView (customer): a shared screen can be watched; OnSharedView
+// is told once so the UI can open a viewer.
+const EvSharedView = "shared_view"
+
+// SharedView is what the customer's viewer shows: a specialist's shared
+// screen, the customer's chat; no input goes anywhere from it.
+type SharedView struct {
+	c      *Customer
+	mirror *screen.Mirror
+	fan    fanout
+
+	mu      sync.Mutex
+	history []Chat
+	ended   bool
+}
+
+func newSharedView(c *Customer) *SharedView {
+	return &SharedView{c: c, mirror: screen.NewMirror()}
+}
+
+// event records what the customer's viewer page shows.
+func (v *SharedView) event(e Event) {
+	v.mu.Lock()
+	if e.Kind == EvChat && e.Chat != nil {
+		v.history = append(v.history, *e.Chat)
+	}
+	if e.Kind == EvEnded {
+		v.ended = true
+	}
+	v.mu.Unlock()
+	v.fan.publish(e)
+	if e.Kind == EvEnded {
+		v.fan.closeAll()
+	}
+}
+
+// Screen is the shared screen.
+func (v *SharedView) Screen() *screen.Mirror { return v.mirror }
+
+// Subscribe returns the customer's events for the page.
+func (v *SharedView) Subscribe() (<-chan Event, func()) { return v.fan.subscribe() }
+
+// Snapshot is the state for a page that just opened.
+func (v *SharedView) Snapshot() Event {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e := Event{Kind: EvState, History: append([]Chat(nil), v.history...), Frames: v.mirror.Frames(), Rights: RightsView}
+	if v.ended {
+		e.Reason = "the session has ended"
+	}
+	return e
+}
+
+// Chat is the customer's chat (never internal).
+func (v *SharedView) Chat(text string, _ bool) error { return v.c.Chat(text) }
+
+// RequestControl: the customer controls nothing through this view.
+func (v *SharedView) RequestControl() error { return ErrViewOnly }
+
+// Input: nothing goes anywhere from the customer's view of a shared screen.
+func (v *SharedView) Input(input.Event) error { return ErrViewOnly }
+
+// handleSharedView receives the shared screen from the host.
+func (c *Customer) handleSharedView(s network.Stream) {
+	if !c.isHost(s.Conn().RemotePeer()) {
+		s.Reset()
+		return
+	}
+	c.mu.Lock()
+	first := !c.sharedShown
+	c.sharedShown = true
+	c.mu.Unlock()
+	if first {
+		c.cfg.OnEvent(Event{Kind: EvSharedView, Text: "a specialist's screen can be watched"})
+	}
+	_ = screen.Receive(s, c.shared.mirror.Apply)
+	s.Reset()
+}
+
+// SharedView is the customer's view of a specialist's shared screen.
+func (c *Customer) SharedView() *SharedView { return c.shared }
+
+// pushSharedView sends the shared screen to the customer while it lasts.
+func (h *Host) pushSharedView(ctx context.Context) {
+	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "shared-view"), h.cfg.Customer.ID, SharedViewProtocol)
+	if err != nil {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	pump(ctx, s, h.shared)
+	s.Reset()
+}
