@@ -286,7 +286,11 @@ func TestHostViewerInvitesAndModeratesSpecialists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sam := specialistRun(t, rv, code, "Sam")
+	// Without --name the specialist is asked for one.
+	args := append([]string{"join", "--json", "--no-browser", "--rendezvous", rv}, loopListen...)
+	sam := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "DISPLAY="}, append(args, code)...)
+	sam.WaitEvent("name_required", 30*time.Second)
+	sam.Say("Sam")
 	sam.WaitEvent("viewer", 30*time.Second)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#attendees li[data-name="Sam"] button.rights`))); err != nil {
 		t.Fatalf("raise Sam: %v", err)
