@@ -26,11 +26,9 @@ type externalInvitation struct {
 // inviteExternal opens an invitation code for external specialists in the
 // hosted session, as far as the portal's signed settings allow.
 func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*externalInvitation, error) {
-	rp.mu.Lock()
-	hub := rp.hosted
-	rp.mu.Unlock()
-	if hub == nil {
-		return nil, fmt.Errorf("this process hosts no session: invite from the terminal where 'assist join' runs")
+	hub, err := rp.hostedOrErr()
+	if err != nil {
+		return nil, err
 	}
 	if rp.agent == nil {
 		return nil, fmt.Errorf("external specialists are allowed by a portal's manager, and %v", errNoPortal)
@@ -179,7 +177,7 @@ func (rp *repProcess) hostedOrErr() (*session.Host, error) {
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	if rp.hosted == nil {
-		return nil, fmt.Errorf("this process hosts no session")
+		return nil, fmt.Errorf("this process hosts no session: run it where 'assist join KEY' runs")
 	}
 	return rp.hosted, nil
 }

@@ -279,11 +279,9 @@ type inviteArgs struct {
 // invite opens an invitation in the hosted session and alerts the portal
 // (or the one rep).
 func (rp *repProcess) invite(ctx context.Context, a inviteArgs) (*pendingInvite, error) {
-	rp.mu.Lock()
-	hub := rp.hosted
-	rp.mu.Unlock()
-	if hub == nil {
-		return nil, fmt.Errorf("this process hosts no session: invite from the terminal where 'assist join' runs")
+	hub, err := rp.hostedOrErr()
+	if err != nil {
+		return nil, err
 	}
 	if rp.agent == nil {
 		return nil, errNoPortal

@@ -88,6 +88,27 @@ func (l *portalLab) waitReps(name string, want map[string]float64) {
 	l.t.Fatalf("assist reps never listed %v; last:\n%s", want, last)
 }
 
+// portalSession is a customer sharing x with a rendezvous node and a
+// portal whose reps are logged in: the start of every portal test.
+type portalSession struct {
+	rv    *rendezvousProc
+	l     *portalLab
+	share *proctest.Proc
+	key   string
+}
+
+// startPortalSession starts it; rvFlags go to the rendezvous node,
+// shareFlags to 'assist share'.
+func startPortalSession(t *testing.T, x *xlab.Xvfb, rvFlags, shareFlags []string, reps ...string) *portalSession {
+	t.Helper()
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"}, rvFlags...)
+	rv := rvp.Addrs[0].String()
+	l := newPortalLab(t, rv, reps...)
+	args := append(append([]string{"share", "--json", "--rendezvous", rv}, shareFlags...), loopListen...)
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()}, args...)
+	return &portalSession{rv: rvp, l: l, share: share, key: share.WaitEvent("key", 30*time.Second).Str("key")}
+}
+
 // TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen: rep Alice in a
 // session invites Bob by name; Bob accepts in 'assist console'; his viewer
 // shows the customer's screen; 'assist reps' lists both with their sessions.
@@ -100,13 +121,8 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer win.Close()
-	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
-	rv := rvp.Addrs[0].String()
-	l := newPortalLab(t, rv, "Alice", "Bob", "Carol")
-
-	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
-		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
-	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice", "Bob", "Carol")
+	l, share, key := ps.l, ps.share, ps.key
 
 	bob := l.start("Bob", "console", "--no-browser")
 	bob.WaitEvent("online", 30*time.Second)
@@ -184,12 +200,8 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 // the session but not the console.
 func TestJoinWhileTheConsoleRunsIsHostedByIt(t *testing.T) {
 	x := xlab.StartXvfb(t, 320, 240)
-	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
-	rv := rvp.Addrs[0].String()
-	l := newPortalLab(t, rv, "Alice")
-	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
-		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
-	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice")
+	l, share, key := ps.l, ps.share, ps.key
 	console := l.start("Alice", "console", "--no-browser")
 	console.WaitEvent("online", 30*time.Second)
 
@@ -219,12 +231,8 @@ func TestJoinWhileTheConsoleRunsIsHostedByIt(t *testing.T) {
 // rep's own viewer shows the next alert with its buttons.
 func TestViewerInviteDialogAndAlerts(t *testing.T) {
 	x := xlab.StartXvfb(t, 320, 240)
-	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
-	rv := rvp.Addrs[0].String()
-	l := newPortalLab(t, rv, "Alice", "Bob", "Bobby Tables", "Carol")
-	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
-		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
-	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice", "Bob", "Bobby Tables", "Carol")
+	l, key := ps.l, ps.key
 	bob := l.start("Bob", "console", "--no-browser")
 	bob.WaitEvent("online", 30*time.Second)
 	for _, name := range []string{"Bobby Tables", "Carol"} {

@@ -49,12 +49,8 @@ func TestExternalSpecialists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"}, "--http", "127.0.0.1:0")
-	rv := rvp.Addrs[0].String()
-	l := newPortalLab(t, rv, "Alice")
-	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
-		append([]string{"share", "--json", "--allow-view", "--allow-control", "--rendezvous", rv}, loopListen...)...)
-	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	ps := startPortalSession(t, x, []string{"--http", "127.0.0.1:0"}, []string{"--allow-view", "--allow-control"}, "Alice")
+	rv, l, share, key := ps.rv.Addrs[0].String(), ps.l, ps.share, ps.key
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
 	alice.WaitEvent("viewer", 30*time.Second)
 
@@ -76,10 +72,10 @@ func TestExternalSpecialists(t *testing.T) {
 	invitation := p.WaitEvent("invitation", time.Second)
 	codeText := invitation.Str("code")
 	checkEmail(t, eml, codeText)
-	if invitation.Str("join_page") != rvp.JoinPage || rvp.JoinPage == "" {
-		t.Fatalf("invitation names join page %q, the node serves %q", invitation.Str("join_page"), rvp.JoinPage)
+	if invitation.Str("join_page") != ps.rv.JoinPage || ps.rv.JoinPage == "" {
+		t.Fatalf("invitation names join page %q, the node serves %q", invitation.Str("join_page"), ps.rv.JoinPage)
 	}
-	checkJoinPage(t, rvp.JoinPage, codeText)
+	checkJoinPage(t, ps.rv.JoinPage, codeText)
 
 	sam := specialistRun(t, rv, codeText, "Sam Specialist")
 	samURL := sam.WaitEvent("viewer", 30*time.Second).Str("url")
@@ -259,13 +255,9 @@ func checkJoinPage(t *testing.T, page, code string) {
 // cancel the code, remove the specialist.
 func TestHostViewerInvitesAndModeratesSpecialists(t *testing.T) {
 	x := xlab.StartXvfb(t, 320, 240)
-	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
-	rv := rvp.Addrs[0].String()
-	l := newPortalLab(t, rv, "Alice")
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice")
+	rv, l, share, key := ps.rv.Addrs[0].String(), ps.l, ps.share, ps.key
 	assist(t, l.mgrHome, "portal", "settings", "Acme", "--externals", "on", "--max-rights", "control", "--rendezvous", rv)
-	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
-		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, loopListen...)...)
-	key := share.WaitEvent("key", 30*time.Second).Str("key")
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
 	pageURL := alice.WaitEvent("viewer", 30*time.Second).Str("url")
 
@@ -327,12 +319,8 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer win.Close()
-	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
-	rv := rvp.Addrs[0].String()
-	l := newPortalLab(t, rv, "Alice")
-	share := proctest.Start(t, assistBin, []string{customerX.Env(), "ASSIST_HOME=" + t.TempDir()},
-		append([]string{"share", "--json", "--allow-view", "--no-browser", "--rendezvous", rv}, loopListen...)...)
-	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	ps := startPortalSession(t, customerX, nil, []string{"--allow-view", "--no-browser"}, "Alice")
+	rv, l, share, key := ps.rv.Addrs[0].String(), ps.l, ps.share, ps.key
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
 	aliceURL := alice.WaitEvent("viewer", 30*time.Second).Str("url")
 
