@@ -41,7 +41,7 @@ type Config struct {
 	OnMembership func(*portal.Membership)
 	Logger       *slog.Logger
 	// PresenceInterval is how often presence is announced (default 5 s);
-	// a rep unheard for three intervals is gone.
+	// a rep unheard for four intervals is gone.
 	PresenceInterval time.Duration
 	// RefreshInterval is how often revocation lists are fetched (default 30 s).
 	RefreshInterval time.Duration
@@ -467,7 +467,9 @@ func (a *Agent) expire() {
 	var gone []string
 	a.mu.Lock()
 	for k, r := range a.reps {
-		if now.Sub(r.Seen) > 3*a.cfg.PresenceInterval {
+		// Four intervals: a presence or two lost while the mesh reshuffles
+		// must not make a rep flicker out of the list.
+		if now.Sub(r.Seen) > 4*a.cfg.PresenceInterval {
 			delete(a.reps, k)
 		}
 	}

@@ -405,9 +405,14 @@ func (h *Host) relayChat(a *attendee, text string, internal bool) error {
 }
 
 // postChat records a message and sends it to whoever may read it.
+// It is in the transcript (fsynced) before anyone can have read it.
 func (h *Host) postChat(m Chat) {
 	if !m.Internal {
 		m = h.chat.add(m) // numbered for resending to the customer
+	}
+	h.addHistory(m)
+	h.emit(Event{Kind: EvChat, Chat: &m})
+	if !m.Internal {
 		h.mu.Lock()
 		l := h.link
 		h.mu.Unlock()
@@ -415,8 +420,6 @@ func (h *Host) postChat(m Chat) {
 			_ = l.send(Msg{Type: TypeChat, Chat: &m})
 		}
 	}
-	h.addHistory(m)
-	h.emit(Event{Kind: EvChat, Chat: &m})
 	h.toAttendees(Msg{Type: TypeChat, Chat: &m}, "")
 }
 

@@ -314,7 +314,7 @@ func (h *Host) serve(l *link) {
 			if m.Chat != nil && h.chat.received(*m.Chat) {
 				m.Chat.Internal = false
 				h.addHistory(*m.Chat)
-				h.emit(Event{Kind: EvChat, Chat: m.Chat})
+				h.emit(Event{Kind: EvChat, Chat: m.Chat}) // in the transcript first
 				h.toAttendees(Msg{Type: TypeChat, Chat: m.Chat}, "")
 			}
 		case TypeConsent:
