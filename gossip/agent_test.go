@@ -371,7 +371,14 @@ func TestNonMembersCanNeitherReadNorPublishNorJoin(t *testing.T) {
 	hub := l.startHostedSession(t, ctx, alice)
 	topic := gossip.Topic(l.portal.ID)
 	eve, eveTopic, eveSub := stranger(t, ctx, l, topic, alice.host, bob.host)
-	time.Sleep(1500 * time.Millisecond) // a heartbeat: Eve is in the mesh
+	// Eve is in the topic once the reps know her subscription.
+	for len(eveTopic.ListPeers()) < 2 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("eve never saw the reps on the topic")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 
 	al := invite(t, ctx, alice, hub, "secret-alert", "", "the-secret-comment")
 	waitEvent(t, bob, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == al.ID })

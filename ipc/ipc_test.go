@@ -41,8 +41,15 @@ func TestOneProcessPerDirectoryAndRequests(t *testing.T) {
 			}
 			return nil
 		case "stream":
-			b, _ := io.ReadAll(in) // until the client goes away
-			return send(string(b))
+			first := make([]byte, len("typed"))
+			if _, err := io.ReadFull(in, first); err != nil {
+				return err
+			}
+			if err := send("ready"); err != nil {
+				return err
+			}
+			rest, _ := io.ReadAll(in) // until the client goes away
+			return send(string(first) + string(rest))
 		}
 		return errors.New("unknown request")
 	})
@@ -60,17 +67,21 @@ func TestOneProcessPerDirectoryAndRequests(t *testing.T) {
 		t.Fatalf("server error not passed on: %v", err)
 	}
 	// A cancelled streaming call still gets the server's last words.
+	// (Cancelled once the server has the input, as Ctrl-C after typing.)
 	sctx, scancel := context.WithCancel(ctx)
 	var last string
-	done := make(chan error, 1)
-	go func() {
-		done <- Call(sctx, dir, "stream", nil, strings.NewReader("typed"), func(d json.RawMessage) error {
-			return json.Unmarshal(d, &last)
-		})
-	}()
-	time.Sleep(200 * time.Millisecond)
-	scancel()
-	<-done
+	err = Call(sctx, dir, "stream", nil, strings.NewReader("typed"), func(d json.RawMessage) error {
+		if err := json.Unmarshal(d, &last); err != nil {
+			return err
+		}
+		if last == "ready" {
+			scancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("stream: %v", err)
+	}
 	if last != "typed" {
 		t.Fatalf("stream: got %q", last)
 	}
