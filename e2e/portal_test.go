@@ -121,7 +121,7 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer win.Close()
-	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice", "Bob", "Carol")
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice", "Bob", "Carol", "Dave")
 	l, share, key := ps.l, ps.share, ps.key
 
 	bob := l.start("Bob", "console", "--no-browser")
@@ -131,6 +131,8 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
 	alice.WaitEvent("viewer", 30*time.Second)
 	l.waitReps("Alice", map[string]float64{"Alice": 1, "Bob": 0})
+	// Dave runs nothing: 'assist reps' goes online for a moment to ask.
+	l.waitReps("Dave", map[string]float64{"Alice": 1, "Bob": 0, "Carol": 0})
 
 	invite := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]},
 		"invite", "--rep", "bob", "--comment", "printer driver, ticket 4711", "--json")
