@@ -371,14 +371,15 @@ func (rp *repProcess) findRep(name string) (gossip.Rep, error) {
 
 // dialAddrs are the addresses an invited rep dials this host at: its own
 // and, so a rep outside this host's NAT gets in too, circuit addresses at
-// the rendezvous nodes' relays (reserved on the first invitation).
+// the rendezvous nodes' relays (reserved on the first invitation, then kept).
 func (rp *repProcess) dialAddrs(ctx context.Context) []string {
 	rp.mu.Lock()
 	reserve := !rp.relayed
 	rp.relayed = true
 	rp.mu.Unlock()
 	if reserve {
-		if _, err := rp.node.rv.ReserveRelay(ctx); err != nil {
+		// Kept for as long as this process runs: sessions outlast a slot.
+		if err := rp.node.rv.KeepRelay(rp.ctx); err != nil {
 			rp.log.Warn("no relay slot: reps outside this network may not reach the session", "err", err)
 		}
 	}

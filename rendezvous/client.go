@@ -71,6 +71,29 @@ func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
 	return expires, nil
 }
 
+// KeepRelay reserves relay slots (see ReserveRelay) and keeps them
+// reserved until ctx ends, renewing two minutes before they expire (or
+// every 30 s while it fails). The error is the first attempt's.
+func (c *Client) KeepRelay(ctx context.Context) error {
+	expires, err := c.ReserveRelay(ctx)
+	first := err
+	go func() {
+		for {
+			wait := time.Until(expires) - 2*time.Minute
+			if err != nil || wait < time.Second {
+				wait = 30 * time.Second
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			expires, err = c.ReserveRelay(ctx)
+		}
+	}()
+	return first
+}
+
 // DialAddrs are this host's addresses plus its reserved relay addresses.
 // Loopback addresses are left out unless the rendezvous node is on
 // loopback too: a peer on another machine can only fail on them.

@@ -155,24 +155,9 @@ func (c *Customer) Run(ctx context.Context) error {
 // as ctx lives, so the key's record always names a working relay address.
 // A failure is shown and retried: direct connections may still work.
 func (c *Customer) keepRelay(ctx context.Context) {
-	expires, err := c.cfg.Rendezvous.ReserveRelay(ctx)
-	if err != nil {
+	if err := c.cfg.Rendezvous.KeepRelay(ctx); err != nil {
 		c.cfg.OnEvent(Event{Kind: EvError, Text: "no relay slot (a representative behind another router may not reach you): " + err.Error()})
 	}
-	go func() {
-		for {
-			wait := time.Until(expires) - 2*time.Minute
-			if err != nil || wait < time.Second {
-				wait = 30 * time.Second
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			expires, err = c.cfg.Rendezvous.ReserveRelay(ctx)
-		}
-	}()
 }
 
 // followNetwork reports this peer's reachability and, until a rep has
