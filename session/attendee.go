@@ -335,8 +335,12 @@ func (h *Host) removeAttendee(a *attendee, why string) {
 		return
 	}
 	delete(h.attendees, a.peer)
+	stopShare := h.sharer == a.peer && h.sharing != nil
 	h.mu.Unlock()
 	a.link.close()
+	if stopShare { // whoever leaves stops sharing too
+		_ = h.StopShare()
+	}
 	if why == "" || h.isEnded() {
 		return
 	}

@@ -391,3 +391,47 @@ func TestSpecialistRightsAreEnforcedAtTheHost(t *testing.T) {
 		t.Fatalf("after a removal: %v", err)
 	}
 }
+
+func TestOneShareAtATimeAndItEndsWithItsSharer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	inv := Invitation{ID: "54321", Specialist: true, Rights: RightsView, MaxUses: 5, AllowShare: true, Expires: time.Now().Add(time.Minute)}
+	f.hub.AddInvitation(inv)
+	annEvents, benEvents := make(chan Event, 256), make(chan Event, 256)
+	ann, err := f.specialist(t, ctx, inv, "Ann", annEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ben, err := f.specialist(t, ctx, inv, "Ben", benEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = ann.Run(ctx) }()
+	go func() { _ = ben.Run(ctx) }()
+	go func() { _ = ann.ShareScreen(ctx, blankScreen{}) }()
+	for {
+		if e := waitKind(t, f.hostEvents, EvSharing); e.Name == "Ann" && e.Reason == "" {
+			break
+		}
+	}
+	if err := ben.ShareScreen(ctx, blankScreen{}); err != nil {
+		t.Logf("ben's share: %v", err)
+	}
+	for {
+		if e := waitKind(t, benEvents, EvNotice); strings.Contains(e.Text, "someone else is sharing") {
+			break
+		}
+	}
+	if err := f.hub.Remove("Ann"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if e := waitKind(t, f.hostEvents, EvSharing); e.Name == "Ann" && e.Reason == "stopped" {
+			break
+		}
+	}
+	if err := f.hub.StopShare(); !errors.Is(err, ErrNotSharing) {
+		t.Fatalf("after the sharer left: %v", err)
+	}
+}

@@ -82,7 +82,7 @@ type Host struct {
 	invitations map[string]*Invitation
 	shared      *screen.Mirror     // a specialist's shared screen
 	sharing     context.CancelFunc // stops the share in progress
-	sharer      string
+	sharer      peer.ID            // who shares
 }
 
 // NewHost prepares the host's side; Run starts it.

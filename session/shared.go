@@ -31,10 +31,16 @@ func (h *Host) SharedScreen() *screen.Mirror { return h.shared }
 
 func (h *Host) handleSharedScreen(s network.Stream) {
 	from := s.Conn().RemotePeer()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Checked and claimed under one lock: two shares never start at once.
 	h.mu.Lock()
 	a := h.attendees[from]
 	busy := h.sharing != nil
 	allowed := a != nil && a.mayShare
+	if a != nil && allowed && !busy {
+		h.sharing, h.sharer = cancel, a.peer
+	}
 	h.mu.Unlock()
 	switch {
 	case a == nil:
@@ -49,10 +55,6 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 		s.Reset()
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.mu.Lock()
-	h.sharing, h.sharer = cancel, a.Name
-	h.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
 	h.shareNotice(a.Name+" is sharing their screen", Event{Kind: EvSharing, Name: a.Name, Text: a.Name + " is sharing their screen"})
@@ -63,7 +65,6 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 	h.mu.Lock()
 	h.sharing, h.sharer = nil, ""
 	h.mu.Unlock()
-	cancel()
 	h.shareNotice(a.Name+" stopped sharing their screen", Event{Kind: EvSharing, Name: a.Name, Reason: "stopped", Text: a.Name + " stopped sharing their screen"})
 }
 
