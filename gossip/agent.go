@@ -356,6 +356,12 @@ func (a *Agent) handle(m *member, r *received) {
 			return // a rep invite for someone else is not shown here
 		}
 		al := *p.Alert
+		if al.Target == self {
+			if err := openForTarget(&al, a.cfg.Host.Peerstore().PrivKey(self)); err != nil {
+				a.log.Debug("rep invite", "err", err)
+				return
+			}
+		}
 		al.HostName, al.Portal, al.PortalName = r.cred.Name, r.cred.Portal, r.cred.PortalName
 		a.mu.Lock()
 		_, known := a.alerts[al.ID]
@@ -619,6 +625,11 @@ func (a *Agent) Invite(ctx context.Context, portalID portal.ID, al Alert) error 
 		return errors.New("not a member of that portal")
 	}
 	al.Host = a.cfg.Host.ID()
+	if al.Target != "" {
+		if err := sealForTarget(&al); err != nil {
+			return err
+		}
+	}
 	a.mu.Lock()
 	a.own[al.ID] = &ownAlert{portal: portalID, alert: al}
 	a.mu.Unlock()

@@ -34,8 +34,10 @@ import (
 // data. The Payload inside is JSON:
 //
 //	{"type":"presence","sessions":1,"query":true}
-//	{"type":"alert","alert":{"id":..,"session":..,"host":..,"addrs":[..],"target":..,
-//	        "masked":true,"comment":"..","ticket":..,"expires":".."}}
+//	{"type":"alert","alert":{"id":..,"session":..,"host":..,"addrs":[..],"masked":true,
+//	        "comment":"..","ticket":..,"expires":".."}}
+//	  a rep invite instead has "target":<peer ID>,"private":..,"eph":.. and
+//	  no ticket or comment: those are sealed to the target (target.go)
 //	{"type":"taken","alert_id":..,"by":"Bob"}
 //	{"type":"withdrawn","alert_id":..,"reason":"expired"}
 //	{"type":"declined","alert_id":..}
@@ -102,8 +104,12 @@ type Alert struct {
 	Target  peer.ID   `json:"target,omitempty"`
 	Masked  bool      `json:"masked,omitempty"`
 	Comment string    `json:"comment,omitempty"`
-	Ticket  []byte    `json:"ticket"`
+	Ticket  []byte    `json:"ticket,omitempty"`
 	Expires time.Time `json:"expires"`
+	// A rep invite's ticket and comment, sealed to Target alone (see
+	// target.go), with the sender's ephemeral X25519 key.
+	Private []byte `json:"private,omitempty"`
+	EphKey  []byte `json:"eph,omitempty"`
 
 	// Filled in on receipt from the author's credential.
 	HostName   string    `json:"host_name,omitempty"`
@@ -238,8 +244,10 @@ func (p *Payload) validate(from peer.ID, now time.Time) error {
 			return ErrMalformed
 		case a.Host != from:
 			return fmt.Errorf("%w: alert for another host", ErrMalformed)
-		case len(a.Comment) > MaxComment || len(a.Addrs) > maxAddrs || len(a.Ticket) == 0 || len(a.Ticket) > 64:
+		case len(a.Comment) > MaxComment || len(a.Addrs) > maxAddrs || len(a.Ticket) > 64 || len(a.Private) > 1024:
 			return ErrMalformed
+		case a.Target == "" && len(a.Ticket) == 0, a.Target != "" && (len(a.Private) == 0 || len(a.EphKey) != 32):
+			return fmt.Errorf("%w: an alert needs a ticket (a rep invite, one sealed to its rep)", ErrMalformed)
 		case !now.Before(a.Expires):
 			return fmt.Errorf("%w: alert expired", ErrStale)
 		}

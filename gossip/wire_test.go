@@ -1,7 +1,10 @@
 package gossip
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +84,41 @@ func FuzzCheckAndOpen(f *testing.F) {
 			t.Fatal("accepted a payload without type")
 		}
 	})
+}
+
+func TestRepInviteIsSealedToItsRepAlone(t *testing.T) {
+	keyOf := func() (crypto.PrivKey, peer.ID) {
+		k, _, err := crypto.GenerateEd25519Key(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := peer.IDFromPrivateKey(k)
+		return k, id
+	}
+	bobKey, bob := keyOf()
+	carolKey, _ := keyOf()
+	_, host := keyOf()
+	al := Alert{ID: "x1", Host: host, Target: bob, Ticket: []byte("the-ticket"), Comment: "customer details", Expires: time.Now().Add(time.Minute)}
+	if err := sealForTarget(&al); err != nil {
+		t.Fatal(err)
+	}
+	wire, _ := json.Marshal(al)
+	if strings.Contains(string(wire), "customer details") || strings.Contains(string(wire), base64.StdEncoding.EncodeToString([]byte("the-ticket"))) {
+		t.Fatalf("a rep invite carries its secrets for every rep: %s", wire)
+	}
+	if err := (&Payload{Type: TypeAlert, Alert: &al}).validate(host, time.Now()); err != nil {
+		t.Fatalf("sealed rep invite refused: %v", err)
+	}
+	other := al
+	if err := openForTarget(&other, carolKey); err == nil {
+		t.Fatal("another rep opened the invite")
+	}
+	tampered := al
+	tampered.ID = "x2" // bound to the alert
+	if err := openForTarget(&tampered, bobKey); err == nil {
+		t.Fatal("opened an invite moved to another alert ID")
+	}
+	if err := openForTarget(&al, bobKey); err != nil || string(al.Ticket) != "the-ticket" || al.Comment != "customer details" {
+		t.Fatalf("the invited rep cannot open it: %v %+v", err, al)
+	}
 }
