@@ -16,8 +16,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
-
-	"assist/internal/xlab"
 )
 
 // chromium starts Debian's headless Chromium for a test.
@@ -55,17 +53,12 @@ func chromium(t *testing.T) context.Context {
 func TestViewerInChromiumShowsTheCustomersScreen(t *testing.T) {
 	const w, h = 640, 480
 	s := startSupportSession(t, w, h, "--allow-view")
-	want := xlab.Desktop(w, h, 3)
-	win, err := xlab.ShowImage(s.X.Display, want.Bounds(), want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer win.Close()
+	want, _ := showDesktop(t, s.X.Display, w, h, 3)
 	// Once the host has the picture, a page that opens gets it whole.
 	waitForPicture(t, dialViewer(t, s.URL), want)
 
 	ctx := chromium(t)
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.Navigate(s.URL),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-path="direct"]`)),
 	)

@@ -115,12 +115,7 @@ func startPortalSession(t *testing.T, x *xlab.Xvfb, rvFlags, shareFlags []string
 func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 	const w, h = 640, 480
 	x := xlab.StartXvfb(t, w, h)
-	want := xlab.Desktop(w, h, 4)
-	win, err := xlab.ShowImage(x.Display, want.Bounds(), want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer win.Close()
+	want, _ := showDesktop(t, x.Display, w, h, 4)
 	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice", "Bob", "Carol", "Dave")
 	l, share, key := ps.l, ps.share, ps.key
 

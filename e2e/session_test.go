@@ -225,15 +225,49 @@ func absInt(a int) int {
 	return a
 }
 
-func TestSessionScreenArrivesAndOnlyChangesFollow(t *testing.T) {
-	const w, h = 800, 600
-	s := startSupportSession(t, w, h, "--allow-view")
-	want := xlab.Desktop(w, h, 9)
-	win, err := xlab.ShowImage(s.X.Display, want.Bounds(), want)
+// showDesktop puts a desktop picture (seeded) over the whole of display
+// and returns it; the window closes when the test ends (or earlier, by
+// the caller).
+func showDesktop(t *testing.T, display string, w, h int, seed uint8) (*image.RGBA, *xlab.Window) {
+	t.Helper()
+	want := xlab.Desktop(w, h, seed)
+	win, err := xlab.ShowImage(display, want.Bounds(), want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer win.Close()
+	t.Cleanup(win.Close)
+	return want, win
+}
+
+// sendClickAndText drives a viewer socket: a left click at x,y, then text.
+func (v *viewerSocket) sendClickAndText(x, y int, text string) {
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "down", "x": x, "y": y, "button": "left"}})
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "up", "x": x, "y": y, "button": "left"}})
+	if text != "" {
+		v.send(map[string]any{"type": "input", "input": map[string]any{"type": "text", "text": text}})
+	}
+}
+
+// expectClickAndText checks that the first click and the first text to
+// reach the recorded window are the ones wanted (what came before leaked).
+func expectClickAndText(t *testing.T, rec *xlab.Recorder, x, y int, text string) {
+	t.Helper()
+	if press := nextInput(t, rec, "press"); press.X != x || press.Y != y {
+		t.Fatalf("first click to arrive was at %d,%d, want %d,%d (an earlier one leaked?)", press.X, press.Y, x, y)
+	}
+	var typed strings.Builder
+	for typed.Len() < len(text) {
+		typed.WriteString(nextInput(t, rec, "key").Text)
+	}
+	if typed.String() != text {
+		t.Fatalf("typed %q, want %q (earlier typing leaked?)", typed.String(), text)
+	}
+}
+
+func TestSessionScreenArrivesAndOnlyChangesFollow(t *testing.T) {
+	const w, h = 800, 600
+	s := startSupportSession(t, w, h, "--allow-view")
+	want, win := showDesktop(t, s.X.Display, w, h, 9)
 
 	v := dialViewer(t, s.URL)
 	canvas, lossy := waitForPicture(t, v, want)
@@ -322,19 +356,8 @@ func TestSessionInputOnlyWithControlConsent(t *testing.T) {
 
 	click(11, 11) // before consent: must never arrive
 	grant()
-	click(222, 111)
-	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "text", "text": "fix it"}})
-	press := nextInput(t, rec, "press")
-	if press.X != 222 || press.Y != 111 {
-		t.Fatalf("first click to arrive was at %d,%d, want 222,111 (the one before consent leaked?)", press.X, press.Y)
-	}
-	var typed strings.Builder
-	for typed.Len() < len("fix it") {
-		typed.WriteString(nextInput(t, rec, "key").Text)
-	}
-	if typed.String() != "fix it" {
-		t.Fatalf("typed %q, want %q", typed.String(), "fix it")
-	}
+	v.sendClickAndText(222, 111, "fix it")
+	expectClickAndText(t, rec, 222, 111, "fix it")
 
 	// The customer takes control back: input stops.
 	s.Share.Say("/control off")

@@ -44,11 +44,7 @@ func specialistFails(t *testing.T, rv, code, name string) string {
 func TestExternalSpecialists(t *testing.T) {
 	const w, h = 640, 480
 	x := xlab.StartXvfb(t, w, h)
-	want := xlab.Desktop(w, h, 4)
-	win, err := xlab.ShowImage(x.Display, want.Bounds(), want)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want, win := showDesktop(t, x.Display, w, h, 4)
 	ps := startPortalSession(t, x, []string{"--http", "127.0.0.1:0"}, []string{"--allow-view", "--allow-control"}, "Alice")
 	rv, l, share, key := ps.rv.Addrs[0].String(), ps.l, ps.share, ps.key
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
@@ -104,26 +100,13 @@ func TestExternalSpecialists(t *testing.T) {
 	defer rec.Close()
 	alice.Say("/control")
 	alice.WaitEventWhere("consent", 30*time.Second, func(e proctest.Event) bool { return e["control"] == true })
-	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "down", "x": 11, "y": 11, "button": "left"}})
-	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "up", "x": 11, "y": 11, "button": "left"}})
-	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "text", "text": "nope"}})
+	v.sendClickAndText(11, 11, "nope")
 	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return strings.Contains(e.Str("text"), "view only") })
 	// Raised to control by the host: now it arrives.
 	assist(t, l.homes["Alice"], "rights", "Sam Specialist", "control")
 	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return strings.Contains(e.Str("text"), "control") })
-	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "down", "x": 222, "y": 111, "button": "left"}})
-	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "up", "x": 222, "y": 111, "button": "left"}})
-	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "text", "text": "fixed"}})
-	if press := nextInput(t, rec, "press"); press.X != 222 || press.Y != 111 {
-		t.Fatalf("first click to arrive was at %d,%d: the view-only click leaked", press.X, press.Y)
-	}
-	var typed strings.Builder
-	for typed.Len() < len("fixed") {
-		typed.WriteString(nextInput(t, rec, "key").Text)
-	}
-	if typed.String() != "fixed" {
-		t.Fatalf("typed %q, want %q (view-only typing leaked?)", typed.String(), "fixed")
-	}
+	v.sendClickAndText(222, 111, "fixed")
+	expectClickAndText(t, rec, 222, 111, "fixed")
 
 	// Four more fill the session; the sixth is refused, the host told.
 	for i := 2; i <= 5; i++ {
@@ -313,12 +296,7 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 	const w, h = 480, 360
 	customerX := xlab.StartXvfb(t, 320, 240)
 	samX := xlab.StartXvfb(t, w, h)
-	want := xlab.Desktop(w, h, 4)
-	win, err := xlab.ShowImage(samX.Display, want.Bounds(), want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer win.Close()
+	want, _ := showDesktop(t, samX.Display, w, h, 4)
 	ps := startPortalSession(t, customerX, nil, []string{"--allow-view", "--no-browser"}, "Alice")
 	rv, l, share, key := ps.rv.Addrs[0].String(), ps.l, ps.share, ps.key
 	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
