@@ -59,7 +59,7 @@ func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*extern
 		return nil, fmt.Errorf("portal %s does not let specialists share their screen: a manager enables it with 'assist portal settings %q --specialist-share on'", cred.PortalName, cred.PortalName)
 	}
 	uses := max(1, a.MaxUses)
-	rp.dialAddrs(ctx) // a relay slot, so specialists outside this network get in
+	rp.ensureRelay() // so specialists outside this network get in
 	reg, err := rp.node.rv.Register(ctx, rendezvous.KindInvitation, 12*time.Hour)
 	if err != nil {
 		return nil, fmt.Errorf("register the invitation code: %w", err)

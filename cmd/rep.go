@@ -314,7 +314,7 @@ func (rp *repProcess) invite(ctx context.Context, a inviteArgs) (*pendingInvite,
 	_, _ = rand.Read(ticket)
 	expires := time.Now().Add(a.TTL)
 	hub.AddInvitation(session.Invitation{ID: id, Ticket: ticket, Target: target.Peer, Masked: a.Mask, Expires: expires, Comment: a.Comment})
-	al := gossip.Alert{ID: id, Session: hub.ID(), Addrs: rp.dialAddrs(ctx), Target: target.Peer, Masked: a.Mask,
+	al := gossip.Alert{ID: id, Session: hub.ID(), Addrs: rp.dialAddrs(), Target: target.Peer, Masked: a.Mask,
 		Comment: a.Comment, Ticket: ticket, Expires: expires}
 	p := &pendingInvite{alert: al, outcomes: make(chan inviteOutcome, 64)}
 	rp.mu.Lock()
@@ -372,22 +372,29 @@ func (rp *repProcess) findRep(name string) (gossip.Rep, error) {
 // dialAddrs are the addresses an invited rep dials this host at: its own
 // and, so a rep outside this host's NAT gets in too, circuit addresses at
 // the rendezvous nodes' relays (reserved on the first invitation, then kept).
-func (rp *repProcess) dialAddrs(ctx context.Context) []string {
-	rp.mu.Lock()
-	reserve := !rp.relayed
-	rp.relayed = true
-	rp.mu.Unlock()
-	if reserve {
-		// Kept for as long as this process runs: sessions outlast a slot.
-		if err := rp.node.rv.KeepRelay(rp.ctx); err != nil {
-			rp.log.Warn("no relay slot: reps outside this network may not reach the session", "err", err)
-		}
-	}
+func (rp *repProcess) dialAddrs() []string {
+	rp.ensureRelay()
 	var out []string
 	for _, a := range rp.node.rv.DialAddrs() {
 		out = append(out, a.String())
 	}
 	return out
+}
+
+// ensureRelay reserves relay slots at the rendezvous nodes the first time
+// someone is invited, and keeps them for as long as this process runs
+// (sessions outlast one reservation).
+func (rp *repProcess) ensureRelay() {
+	rp.mu.Lock()
+	reserve := !rp.relayed
+	rp.relayed = true
+	rp.mu.Unlock()
+	if !reserve {
+		return
+	}
+	if err := rp.node.rv.KeepRelay(rp.ctx); err != nil {
+		rp.log.Warn("no relay slot: invited peers outside this network may not reach the session", "err", err)
+	}
 }
 
 func randomHex(n int) string {
