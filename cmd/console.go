@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"assist/gossip"
+	"assist/viewer"
 )
 
 // ConsoleOptions are the flags of 'assist console'.
@@ -28,12 +29,15 @@ func NewCmdConsole(io *IO) *cobra.Command {
 		Short: "Stay online for your portals: see invitations from colleagues and accept them",
 		Long: `Stay online for your portals: colleagues see you in 'assist reps' (with how
 many sessions you are in) and can invite you; their invitations show here, as
-a desktop notification, and in your viewer. Type in this terminal:
+a desktop notification, and on the console page (a web page on this
+machine, opened in your browser) with Accept and Decline buttons and the
+reps online. Type in this terminal:
 
   accept ID    join the session of an invitation (a viewer opens)
   decline ID   tell the inviting rep you will not come
   alerts       list the open invitations
   reps [TEXT]  list the reps online, optionally filtered
+  page         open the console page again (prints its address)
   quit         go offline (Ctrl-C does the same)
 
 'assist join KEY' in another terminal hosts its session in this process.`,
@@ -41,7 +45,7 @@ a desktop notification, and in your viewer. Type in this terminal:
 		RunE: func(c *cobra.Command, _ []string) error { return runConsole(c.Context(), opts) },
 	}
 	opts.Peer.register(c.Flags())
-	c.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print viewer addresses instead of opening a browser")
+	c.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the console page's and viewers' addresses instead of opening a browser")
 	return c
 }
 
@@ -56,8 +60,17 @@ func runConsole(ctx context.Context, opts *ConsoleOptions) error {
 	if rp.agent == nil {
 		return errNoPortal
 	}
-	node := rp.node
-	ev.Emit("online", map[string]any{"peer": node.host.ID().String()}, "Online. Invitations show here; type 'help' for commands.")
+	page, err := viewer.StartConsole(rp.viewerPortal(), rp.log)
+	if err != nil {
+		return err
+	}
+	defer page.Close()
+	rp.consolePage = page.URL()
+	ev.Emit("online", map[string]any{"peer": rp.node.host.ID().String(), "page": page.URL()},
+		"Online. Invitations show here and on the console page: "+page.URL()+"\nType 'help' for commands.")
+	if !opts.NoBrowser {
+		openBrowser(page.URL(), rp.log)
+	}
 	lines := make(chan string)
 	go readLines(opts.IO.In, lines)
 	for {
@@ -105,8 +118,13 @@ func (rp *repProcess) consoleCommand(ctx context.Context, line string) bool {
 		for _, r := range rp.agent.Reps("", arg) {
 			rp.ev.Emit("rep", map[string]any{"rep": r}, repLine(r))
 		}
+	case "page":
+		rp.ev.Emit("page", map[string]any{"url": rp.consolePage}, "Console page: "+rp.consolePage)
+		if !rp.noBrowser {
+			openBrowser(rp.consolePage, rp.log)
+		}
 	default:
-		rp.ev.Emit("help", nil, "commands: accept ID, decline ID, alerts, reps [TEXT], quit")
+		rp.ev.Emit("help", nil, "commands: accept ID, decline ID, alerts, reps [TEXT], page, quit")
 	}
 	if err != nil {
 		rp.ev.Emit("error", map[string]any{"error": err.Error()}, "error: "+err.Error())

@@ -49,6 +49,8 @@ type repProcess struct {
 	// noBrowser: print viewer addresses instead of opening them (console).
 	noBrowser bool
 	pages     *pagePortal
+	// consolePage is the console's page address ('assist console' only).
+	consolePage string
 	// External specialists: the pairing guard answering this host's
 	// invitation codes, and the codes' registrations.
 	guard *pairing.Guard

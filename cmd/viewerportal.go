@@ -91,3 +91,5 @@ func (p *pagePortal) InviteExternal(ctx context.Context, access string, maxUses 
 func (p *pagePortal) CancelCode(ctx context.Context, code string) error {
 	return p.rp.cancelCode(ctx, code)
 }
+
+func (p *pagePortal) Me() any { return p.rp.agent.Standings() }

@@ -522,6 +522,23 @@ func (a *Agent) Reps(portalName, text string) []Rep {
 	return out
 }
 
+// Standing is this rep's name in one of its portals.
+type Standing struct {
+	Name       string    `json:"name"`
+	Portal     portal.ID `json:"portal"`
+	PortalName string    `json:"portal_name"`
+}
+
+// Standings lists the portals this rep is online in, by portal name.
+func (a *Agent) Standings() []Standing {
+	out := []Standing{}
+	for _, m := range a.memberList() {
+		out = append(out, Standing{Name: m.cred.Name, Portal: m.cred.Portal, PortalName: m.cred.PortalName})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PortalName < out[j].PortalName })
+	return out
+}
+
 // Alerts lists the alerts open for this rep.
 func (a *Agent) Alerts() []Alert {
 	a.mu.Lock()

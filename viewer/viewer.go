@@ -1,6 +1,8 @@
 // Package viewer serves the rep's viewer: a web page on 127.0.0.1 that
 // shows the customer's screen, the chat, the attendees and the connection
-// state, and sends mouse, keyboard and chat back to the session host.
+// state, and sends mouse, keyboard and chat back to the session host. The
+// same page without a session is the rep's console: the reps online in the
+// rep's portals and the invitations to answer.
 //
 // Only the person who started 'assist join' may use it: the address has a
 // random port and an unguessable token; every request must carry the token,
@@ -51,6 +53,8 @@ type Portal interface {
 	Accept(ctx context.Context, id string) (viewerURL string, err error)
 	Decline(ctx context.Context, id string) error
 	Alerts() any
+	// Me names the rep in each of its portals.
+	Me() any
 	Subscribe() (<-chan map[string]any, func())
 	// External specialists: create an invitation code (its description
 	// goes to the page as an "invitation" event) or cancel one.
@@ -76,8 +80,8 @@ type InviteRequest struct {
 
 // Server is a running viewer.
 type Server struct {
-	sess   Session
-	portal Portal // nil: no invite dialog, no alerts
+	sess   Session // nil: the console page
+	portal Portal  // nil: no invite dialog, no alerts
 	token  string
 	port   int
 	ln     net.Listener
@@ -85,8 +89,21 @@ type Server struct {
 	log    *slog.Logger
 }
 
-// Start listens on 127.0.0.1, a random port. portal may be nil.
+// Start serves a session's viewer on 127.0.0.1, a random port. portal may
+// be nil.
 func Start(sess Session, portal Portal, log *slog.Logger) (*Server, error) {
+	return start(sess, portal, log)
+}
+
+// StartConsole serves the rep's console page: no session, only the portal.
+func StartConsole(portal Portal, log *slog.Logger) (*Server, error) {
+	if portal == nil {
+		return nil, errors.New("the console page needs a portal")
+	}
+	return start(nil, portal, log)
+}
+
+func start(sess Session, portal Portal, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -196,6 +213,10 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(input.MaxEventSize + session.MaxChatText + 256)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	if s.sess == nil {
+		s.serveConsole(ctx, c)
+		return
+	}
 	events, unsubscribe := s.sess.Subscribe()
 	defer unsubscribe()
 	mirror := s.sess.Screen()
@@ -226,6 +247,21 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	go s.pumpScreen(ctx, cancel, c, feed)
 	go s.pumpEvents(ctx, cancel, c, events)
+	s.readLoop(ctx, c)
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+// serveConsole is the console page's connection: portal news and requests.
+func (s *Server) serveConsole(ctx context.Context, c *websocket.Conn) {
+	portalEvents, stop := s.portal.Subscribe()
+	defer stop()
+	if writeJSON(ctx, c, map[string]any{"event": "role", "console": true, "me": s.portal.Me()}) != nil {
+		return
+	}
+	if writeJSON(ctx, c, map[string]any{"event": "portal", "alerts": s.portal.Alerts()}) != nil {
+		return
+	}
+	go s.pumpPortal(ctx, c, portalEvents)
 	s.readLoop(ctx, c)
 	c.Close(websocket.StatusNormalClosure, "")
 }
@@ -354,14 +390,12 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 		}
 		var opErr error
 		switch m.Type {
-		case "input":
-			if m.Input != nil {
-				opErr = s.sess.Input(*m.Input)
+		case "input", "chat", "request_control":
+			if s.sess == nil {
+				opErr = errNoSession
+				break
 			}
-		case "chat":
-			opErr = s.sess.Chat(m.Text, m.Internal)
-		case "request_control":
-			opErr = s.sess.RequestControl()
+			opErr = s.sessionRequest(m)
 		case "reps", "invite", "accept", "decline", "invite_external", "cancel_code":
 			opErr = s.portalRequest(ctx, c, m)
 		case "remove", "set_rights", "stop_share":
@@ -371,4 +405,20 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 			_ = writeJSON(ctx, c, session.Event{Kind: session.EvError, Text: opErr.Error()})
 		}
 	}
+}
+
+var errNoSession = errors.New("this page is the console: join a session to chat or control")
+
+// sessionRequest passes the page's input, chat and control request on.
+func (s *Server) sessionRequest(m clientMsg) error {
+	switch m.Type {
+	case "input":
+		if m.Input == nil {
+			return nil
+		}
+		return s.sess.Input(*m.Input)
+	case "chat":
+		return s.sess.Chat(m.Text, m.Internal)
+	}
+	return s.sess.RequestControl()
 }
