@@ -55,8 +55,14 @@ func newPortalLab(t *testing.T, rv string, reps ...string) *portalLab {
 
 func (l *portalLab) start(name string, args ...string) *proctest.Proc {
 	l.t.Helper()
+	return l.startOn(name, []string{"DISPLAY="}, args...)
+}
+
+// startOn starts an assist command as name with env added (a desktop's).
+func (l *portalLab) startOn(name string, env []string, args ...string) *proctest.Proc {
+	l.t.Helper()
 	args = append(append(args, "--json", "--rendezvous", l.rv), loopListen...)
-	return proctest.Start(l.t, assistBin, []string{"ASSIST_HOME=" + l.homes[name], "DISPLAY="}, args...)
+	return proctest.Start(l.t, assistBin, append([]string{"ASSIST_HOME=" + l.homes[name]}, env...), args...)
 }
 
 // waitReps polls 'assist reps' as name until every want (rep -> sessions)
@@ -290,5 +296,122 @@ func TestViewerInviteDialogAndAlerts(t *testing.T) {
 	assist(t, l.homes["Alice"], "invite", "--portal", "Acme", "--no-wait")
 	if _, err := chromedp.Run(bobPage, chromedp.Poll[bool](`!!document.querySelector('#alerts li button.accept') && document.getElementById('invite').hidden`)); err != nil {
 		t.Fatalf("Bob's page shows no alert with an Accept button (or offers to invite): %v", err)
+	}
+}
+
+// TestConsolePageListsRepsAndAnswersInvitations: the console's own page,
+// in Chromium, lists the reps online with their sessions and a search box,
+// shows an invitation with its comment, declines one (the host is told)
+// and accepts the next, which opens a viewer of the customer's screen.
+func TestConsolePageListsRepsAndAnswersInvitations(t *testing.T) {
+	const w, h = 640, 480
+	x := xlab.StartXvfb(t, w, h)
+	want, _ := showDesktop(t, x.Display, w, h, 4)
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice", "Bob", "Carol")
+	l, key := ps.l, ps.key
+	bob := l.start("Bob", "console", "--no-browser")
+	page := bob.WaitEvent("online", 30*time.Second).Str("page")
+	l.start("Carol", "console", "--no-browser").WaitEvent("online", 30*time.Second)
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
+	alice.WaitEvent("viewer", 30*time.Second)
+
+	ctx := chromium(t)
+	poll := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second),
+			// Not on animation frames: once Accept opens the viewer's tab, this
+			// one is in the background, where there are none.
+			chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			text, perr := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("console page: %s: %v\npage (%v):\n%s", what, err, perr, text)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`#console-reps`))); err != nil {
+		t.Fatalf("open the console page: %v", err)
+	}
+	rep := func(name string, sessions int) string {
+		return fmt.Sprintf(`!!document.querySelector('#console-reps li[data-name="%s"][data-sessions="%d"]')`, name, sessions)
+	}
+	poll("lists Alice in 1 session, Bob and Carol in none", rep("Alice", 1)+" && "+rep("Bob", 0)+" && "+rep("Carol", 0)+
+		` && document.getElementById('me').textContent === 'Bob in Acme' && document.getElementById('stage').offsetParent === null`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#console-search`), "car")); err != nil {
+		t.Fatal(err)
+	}
+	poll("search 'car' lists Carol alone", rep("Carol", 0)+` && document.querySelectorAll('#console-reps li[data-name]').length === 1`)
+
+	// Declined on the page: the host hears it.
+	l.waitReps("Alice", map[string]float64{"Bob": 0})
+	assist(t, l.homes["Alice"], "invite", "--rep", "Bob", "--comment", "first-try", "--no-wait")
+	poll("shows the invitation with its comment", `[...document.querySelectorAll('#alerts li')].some(li => li.textContent.includes('first-try') && li.textContent.includes('Alice invites you'))`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#alerts li button:not(.accept)`))); err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitEventWhere("invite_declined", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Bob" })
+	poll("the declined invitation is gone", `document.querySelectorAll('#alerts li[data-id]').length === 0`)
+
+	// Accepted on the page: Bob joins and gets a viewer of the session.
+	assist(t, l.homes["Alice"], "invite", "--rep", "Bob", "--comment", "second-try", "--no-wait")
+	poll("shows the second invitation", `!!document.querySelector('#alerts li button.accept')`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#alerts li button.accept`))); err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitEventWhere("joined", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Bob" })
+	poll("links the new viewer", `!!document.querySelector('#log a.viewer-link')`)
+	viewerURL, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#log a.viewer-link').href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	canvas, lossy := waitForPicture(t, dialViewer(t, viewerURL), want)
+	comparePictures(t, want, canvas, lossy)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('console-search').value = ''; true`)); err != nil {
+		t.Fatal(err)
+	}
+	poll("lists Bob in 1 session now", rep("Bob", 1))
+}
+
+// TestConsoleNotifiesTheDesktopAndInviteCopiesTheLink: on a desktop (a
+// session bus with a notification daemon, and a clipboard) an invitation
+// pops up as a notification naming the host, the comment and the command,
+// and 'assist invite --external' leaves the session link on the clipboard.
+func TestConsoleNotifiesTheDesktopAndInviteCopiesTheLink(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	desk := xlab.StartSession(t, x)
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice", "Bob")
+	l, key := ps.l, ps.key
+	l.startOn("Bob", desk.Env(), "console", "--no-browser").WaitEvent("online", 30*time.Second)
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", key)
+	alice.WaitEvent("viewer", 30*time.Second)
+
+	assist(t, l.homes["Alice"], "invite", "--rep", "Bob", "--comment", "printer on fire", "--no-wait")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ns, err := desk.Notifications()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) > 0 {
+			n := ns[0]
+			if n.AppName != "assist" || n.Summary != "assist: Alice invites you" || !strings.Contains(n.Body, "printer on fire") || !strings.Contains(n.Body, "accept ") {
+				t.Fatalf("notification %+v", n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no desktop notification within 30s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	assist(t, ps.l.mgrHome, "portal", "settings", "Acme", "--externals", "on", "--rendezvous", l.rv)
+	inv := proctest.Start(t, assistBin, append([]string{"ASSIST_HOME=" + l.homes["Alice"]}, desk.Env()...), "invite", "--json", "--external")
+	if code := inv.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("invite --external: %s", inv.Stderr())
+	}
+	link := inv.WaitEvent("invitation", time.Second).Str("link")
+	if got := inv.WaitEvent("clipboard", time.Second).Str("copied"); got != link {
+		t.Fatalf("says it copied %q, the link is %q", got, link)
+	}
+	if got, err := desk.Clipboard(); err != nil || got != link || !strings.HasPrefix(link, "assist://join/") {
+		t.Fatalf("clipboard holds %q (%v), want the link %q", got, err, link)
 	}
 }
