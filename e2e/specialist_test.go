@@ -320,11 +320,29 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 	comparePictures(t, want, canvas, lossy)
 	// The customer is told, and its own viewer shows the shared screen.
 	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("text") == "Sam is sharing their screen" })
-	cv := dialViewer(t, share.WaitEvent("viewer", 30*time.Second).Str("url"))
+	cvURL := share.WaitEvent("viewer", 30*time.Second).Str("url")
+	cv := dialViewer(t, cvURL)
 	canvas, lossy = waitForPicture(t, cv, want)
 	comparePictures(t, want, canvas, lossy)
+
+	// The customer's page names what it shows and clears when it ends.
+	ctx := chromium(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(cvURL)); err != nil {
+		t.Fatal(err)
+	}
+	pageShows := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			t.Fatalf("the customer's page %s: %v", what, err)
+		}
+	}
+	pageShows("shows the shared screen", `document.title === 'assist: shared screen' && Number(document.body.dataset.frames) > 0`)
 
 	assist(t, l.homes["Alice"], "stop-share")
 	sam.WaitEvent("share_stopped", 30*time.Second)
 	alice.WaitEventWhere("sharing", 30*time.Second, func(e proctest.Event) bool { return e.Str("reason") == "stopped" })
+	for _, page := range []*viewerSocket{v, cv} {
+		page.waitEvent("sharing", 30*time.Second, func(e map[string]any) bool { return e["reason"] == "stopped" })
+	}
+	pageShows("clears the ended share", `document.body.dataset.shareEnded === 'true' && document.getElementById('screen').width === 0 && !document.getElementById('placeholder').hidden`)
 }

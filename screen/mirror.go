@@ -59,6 +59,19 @@ func (m *Mirror) Apply(msg Message) {
 	}
 }
 
+// Reset forgets the picture: the screen it mirrored is gone (a share
+// ended). Pages that open later wait for the next picture instead of
+// showing a stale one; subscribers get nothing until tiles come again.
+func (m *Mirror) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.w, m.h = 0, 0
+	clear(m.tiles)
+	for s := range m.subs {
+		clear(s.dirty)
+	}
+}
+
 // Size returns the remote screen size (0, 0 before the first tile).
 func (m *Mirror) Size() (w, h int) {
 	m.mu.Lock()

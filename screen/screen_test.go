@@ -272,3 +272,40 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestMirrorResetForgetsThePicture: after a share ends, a page that opens
+// gets no stale picture, one already open gets nothing more, and the next
+// share's tiles arrive as usual.
+func TestMirrorResetForgetsThePicture(t *testing.T) {
+	m := NewMirror()
+	tile := Tile{X: 0, Y: 0, W: 8, H: 8, Format: FormatPNG, Data: []byte{1, 2, 3}}
+	m.Apply(Message{Kind: MsgTiles, ScreenW: 64, ScreenH: 48, Tiles: []Tile{tile}})
+	m.Apply(Message{Kind: MsgFrameEnd, End: FrameEnd{Seq: 1}})
+	open := m.Subscribe()
+	defer open.Close()
+
+	m.Reset()
+	if w, h := m.Size(); w != 0 || h != 0 {
+		t.Fatalf("size after reset %dx%d", w, h)
+	}
+	if msgs := open.take(); msgs != nil {
+		t.Fatalf("an open page still gets %d messages of the old picture", len(msgs))
+	}
+	later := m.Subscribe()
+	defer later.Close()
+	if msgs := later.take(); msgs != nil {
+		t.Fatalf("a page opened after the reset gets %d messages of the old picture", len(msgs))
+	}
+
+	m.Apply(Message{Kind: MsgTiles, ScreenW: 32, ScreenH: 24, Tiles: []Tile{tile}})
+	m.Apply(Message{Kind: MsgFrameEnd, End: FrameEnd{Seq: 1}})
+	for _, s := range []*Subscriber{open, later} {
+		msgs := s.take()
+		if len(msgs) != 2 {
+			t.Fatalf("the next share: %d messages, want tiles and a frame end", len(msgs))
+		}
+		if got, err := Decode(msgs[0]); err != nil || got.ScreenW != 32 || len(got.Tiles) != 1 {
+			t.Fatalf("the next share's tiles: %+v, %v", got, err)
+		}
+	}
+}

@@ -415,6 +415,17 @@ func TestOneShareAtATimeAndItEndsWithItsSharer(t *testing.T) {
 			break
 		}
 	}
+	// The other attendee is told, and gets the shared picture.
+	if e := waitKind(t, benEvents, EvSharing); e.Name != "Ann" || e.Reason != "" {
+		t.Fatalf("Ben was told %+v", e)
+	}
+	for ben.SharedScreen().Frames() == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("Ben never got the shared screen")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	if err := ben.ShareScreen(ctx, blankScreen{}); err != nil {
 		t.Logf("ben's share: %v", err)
 	}
@@ -433,5 +444,15 @@ func TestOneShareAtATimeAndItEndsWithItsSharer(t *testing.T) {
 	}
 	if err := f.hub.StopShare(); !errors.Is(err, ErrNotSharing) {
 		t.Fatalf("after the sharer left: %v", err)
+	}
+	// The ended share leaves no stale picture, at the host or at Ben.
+	if w, h := f.hub.SharedScreen().Size(); w != 0 || h != 0 {
+		t.Fatalf("the host still holds a %dx%d shared picture", w, h)
+	}
+	if e := waitKind(t, benEvents, EvSharing); e.Reason != "stopped" {
+		t.Fatalf("Ben was told %+v", e)
+	}
+	if w, h := ben.SharedScreen().Size(); w != 0 || h != 0 {
+		t.Fatalf("Ben still holds a %dx%d shared picture", w, h)
 	}
 }

@@ -68,6 +68,9 @@ func (v *SharedView) Snapshot() Event {
 	return e
 }
 
+// SharedScreenOnly tells the viewer this page shows a specialist's screen.
+func (v *SharedView) SharedScreenOnly() bool { return true }
+
 // Chat is the customer's chat (never internal).
 func (v *SharedView) Chat(text string, _ bool) error { return v.c.Chat(text) }
 
@@ -92,6 +95,10 @@ func (c *Customer) handleSharedView(s network.Stream) {
 	}
 	_ = screen.Receive(s, c.shared.mirror.Apply)
 	s.Reset()
+	// The host ends this stream when the share ends: the customer's page
+	// clears the picture (the terminal already has the host's notice).
+	c.shared.mirror.Reset()
+	c.shared.event(Event{Kind: EvSharing, Reason: "stopped", Text: "the shared screen has ended"})
 }
 
 // SharedView is the customer's view of a specialist's shared screen.

@@ -127,6 +127,11 @@ func (g *Guest) Run(ctx context.Context) error {
 				g.mu.Unlock()
 			}
 			g.emit(Event{Kind: EvNotice, Text: m.Text, Rights: m.Rights})
+		case TypeSharing:
+			if m.Reason != "" {
+				g.shared.Reset()
+			}
+			g.emit(Event{Kind: EvSharing, Name: m.Name, Reason: m.Reason, Text: m.Text})
 		case TypeConsent:
 			g.mu.Lock()
 			g.view, g.control = m.View, m.Control

@@ -76,6 +76,8 @@ const (
 	TypeJoin   = "join"   // attendee -> host: invitation, ticket, credential, name
 	TypeDenied = "denied" // host -> attendee: not admitted (Reason; Name: who took it)
 	TypeInput  = "input"  // attendee -> host: an input event for the customer
+	// host -> attendee: a specialist's share started (Name) or ended (Reason).
+	TypeSharing = "sharing"
 )
 
 // Msg is one control message.

@@ -65,12 +65,16 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 	h.mu.Lock()
 	h.sharing, h.sharer = nil, ""
 	h.mu.Unlock()
+	h.shared.Reset()
 	h.shareNotice(a.Name+" stopped sharing their screen", Event{Kind: EvSharing, Name: a.Name, Reason: "stopped", Text: a.Name + " stopped sharing their screen"})
 }
 
+// shareNotice tells everyone a share started or ended: the host's pages
+// and the attendees' follow it (a link to the shared screen, or clearing
+// it), the customer's terminal reads the text.
 func (h *Host) shareNotice(text string, e Event) {
 	h.emit(e)
-	h.noticeAttendees(text, "")
+	h.toAttendees(Msg{Type: TypeSharing, Name: e.Name, Reason: e.Reason, Text: text}, "")
 	h.noticeCustomer(text)
 }
 

@@ -230,9 +230,14 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if err := writeJSON(ctx, c, s.sess.Snapshot()); err != nil {
 		return
 	}
-	// The host's page moderates attendees; an attendee's does not.
+	// The host's page moderates attendees; an attendee's does not. A page
+	// of a specialist's shared screen says so and clears when it ends.
 	_, host := s.sess.(Moderator)
-	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host}); err != nil {
+	shared := mirror != s.sess.Screen()
+	if sv, ok := s.sess.(interface{ SharedScreenOnly() bool }); ok && sv.SharedScreenOnly() {
+		shared = true
+	}
+	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host, "shared": shared}); err != nil {
 		return
 	}
 	if s.portal != nil {
