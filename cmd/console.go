@@ -150,7 +150,8 @@ func showGossip(ev *Events, e gossip.Event) {
 		}
 		ev.Emit("alert_closed", map[string]any{"alert": e.AlertID, "by": e.By, "reason": e.Reason}, text)
 	case gossip.EvRevoked:
-		ev.Emit("revoked", map[string]any{"portal": e.Portal}, "Your credential for portal "+e.Portal+" was revoked")
+		ev.Emit("revoked", map[string]any{"portal": e.Portal, "reason": e.Reason},
+			fmt.Sprintf("Portal %s no longer has you (%s): its invitations stop here; 'assist logout %q' forgets it", e.Portal, e.Reason, e.Portal))
 	}
 }
 

@@ -286,6 +286,29 @@ func NewCmdLogin(io *IO) *cobra.Command {
 	}
 }
 
+// NewCmdLogout builds 'assist logout', which forgets a portal credential.
+func NewCmdLogout(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout PORTAL",
+		Short: "Forget your credential for a portal (after a revocation, or to leave it)",
+		Long: `Forget your credential for a portal: you no longer go online there, see its
+reps or get its invitations. A running console keeps it until it restarts.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(_ *cobra.Command, a []string) error {
+			dir, err := config.Dir()
+			if err != nil {
+				return err
+			}
+			c, err := portal.Logout(dir, a[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "logged out of portal %q (you were %s)\n", c.PortalName, c.Name)
+			return nil
+		},
+	}
+}
+
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word

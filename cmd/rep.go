@@ -148,11 +148,15 @@ func (rp *repProcess) startGossip(ctx context.Context, onEvent func(gossip.Event
 	if err != nil {
 		return err
 	}
+	standings := a.Standings()
+	if len(standings) == 0 { // every portal has revoked this rep
+		a.Close()
+		return nil
+	}
 	rp.agent = a
-	for _, m := range ms {
-		c, _ := m.Verify(time.Now())
-		rp.ev.Emit("portal", map[string]any{"portal": c.PortalName, "name": c.Name},
-			fmt.Sprintf("Logged in to portal %s as %s", c.PortalName, c.Name))
+	for _, st := range standings {
+		rp.ev.Emit("portal", map[string]any{"portal": st.PortalName, "name": st.Name},
+			fmt.Sprintf("Logged in to portal %s as %s", st.PortalName, st.Name))
 	}
 	return nil
 }

@@ -96,6 +96,7 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdID(io, nil),
 		NewCmdPortal(io),
 		NewCmdLogin(io),
+		NewCmdLogout(io),
 		NewCmdConsole(io),
 		NewCmdInvite(io),
 		NewCmdReps(io),

@@ -84,7 +84,8 @@ func (l *portalLab) waitReps(name string, want map[string]float64) {
 		}
 		ok := true
 		for k, v := range want {
-			ok = ok && got[k] == v
+			n, listed := got[k]
+			ok = ok && listed && n == v
 		}
 		if ok {
 			return
@@ -413,5 +414,76 @@ func TestConsoleNotifiesTheDesktopAndInviteCopiesTheLink(t *testing.T) {
 	}
 	if got, err := desk.Clipboard(); err != nil || got != link || !strings.HasPrefix(link, "assist://join/") {
 		t.Fatalf("clipboard holds %q (%v), want the link %q", got, err, link)
+	}
+}
+
+// TestARepInTwoPortals: Zoe logs in to Acme and Globex (two managers); her
+// console is online in both and 'assist reps' lists both portals' reps,
+// filtered by portal. Once Globex revokes her, her console still starts
+// and stays in Acme, saying Globex revoked her.
+func TestARepInTwoPortals(t *testing.T) {
+	rvp := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	l := newPortalLab(t, rvp.Addrs[0].String(), "Alice", "Zoe")
+	globexMgr := t.TempDir()
+	assist(t, globexMgr, "portal", "create", "Globex")
+	enroll := func(home, name string) {
+		id := strings.TrimSpace(assist(t, home, "id"))
+		token := strings.TrimSpace(assist(t, globexMgr, "portal", "enroll", "Globex", "--name", name, "--peer", id))
+		assist(t, home, "login", token)
+	}
+	enroll(l.homes["Zoe"], "Zoe at Globex")
+	l.homes["Gus"] = t.TempDir()
+	enroll(l.homes["Gus"], "Gus")
+
+	zoe := l.start("Zoe", "console", "--no-browser")
+	logins := map[string]string{}
+	for range 2 {
+		e := zoe.WaitEvent("portal", 30*time.Second)
+		logins[e.Str("portal")] = e.Str("name")
+	}
+	if logins["Acme"] != "Zoe" || logins["Globex"] != "Zoe at Globex" {
+		t.Fatalf("Zoe logged in as %v", logins)
+	}
+	zoe.WaitEvent("online", 30*time.Second)
+	l.start("Alice", "console", "--no-browser").WaitEvent("online", 30*time.Second)
+	l.start("Gus", "console", "--no-browser").WaitEvent("online", 30*time.Second)
+	l.waitReps("Zoe", map[string]float64{"Alice": 0, "Zoe": 0, "Gus": 0, "Zoe at Globex": 0})
+	var globex []string
+	for _, line := range strings.Split(strings.TrimSpace(assist(t, l.homes["Zoe"], "reps", "--portal", "Globex", "--json")), "\n") {
+		if e := proctest.ParseEvent(line); e.Name() == "rep" {
+			globex = append(globex, e.Str("portal")+"/"+e.Str("name"))
+		}
+	}
+	if fmt.Sprint(globex) != "[Globex/Gus Globex/Zoe at Globex]" {
+		t.Fatalf("reps --portal Globex: %v", globex)
+	}
+	// Alice, in Acme only, sees nothing of Globex.
+	if out := assist(t, l.homes["Alice"], "reps", "--json"); strings.Contains(out, "Gus") || strings.Contains(out, "Globex") {
+		t.Fatalf("Alice's reps list shows Globex:\n%s", out)
+	}
+
+	assist(t, globexMgr, "portal", "revoke", "Globex", "--name", "Zoe at Globex", "--rendezvous", l.rv)
+	zoe.Signal(syscall.SIGINT)
+	if code := zoe.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("Zoe's console exited %d", code)
+	}
+	zoe = l.start("Zoe", "console", "--no-browser")
+	if e := zoe.WaitEvent("revoked", 30*time.Second); e.Str("portal") != "Globex" {
+		t.Fatalf("revoked event %v", e)
+	}
+	if e := zoe.WaitEvent("portal", 30*time.Second); e.Str("portal") != "Acme" {
+		t.Fatalf("after the revocation Zoe logged in to %v", e)
+	}
+	zoe.WaitEvent("online", 30*time.Second)
+	l.waitReps("Alice", map[string]float64{"Zoe": 0})
+
+	// She forgets the dead credential; a second logout says where she is.
+	if out := assist(t, l.homes["Zoe"], "logout", "globex"); !strings.Contains(out, `logged out of portal "Globex"`) {
+		t.Fatalf("logout: %s", out)
+	}
+	c := exec.Command(assistBin, "logout", "Globex")
+	c.Env = append(c.Environ(), "ASSIST_HOME="+l.homes["Zoe"])
+	if out, err := c.CombinedOutput(); err == nil || !strings.Contains(string(out), `not logged in to a portal "Globex" (you are in: Acme)`) {
+		t.Fatalf("second logout: %v, %s", err, out)
 	}
 }

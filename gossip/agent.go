@@ -144,7 +144,13 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		reps: map[string]Rep{}, alerts: map[string]*Alert{}, heard: map[string]time.Time{}, closed: map[string]time.Time{}, own: map[string]*ownAlert{},
 		ctx: ctx, cancel: cancel}
 	for _, ms := range cfg.Memberships {
-		if err := a.join(ctx, ms); err != nil {
+		err := a.join(ctx, ms)
+		if lost := lostMembership(err); lost {
+			// One portal revoking or expiring this rep leaves the others.
+			a.cfg.OnEvent(Event{Kind: EvRevoked, Portal: membershipName(ms), Reason: err.Error()})
+			continue
+		}
+		if err != nil {
 			cancel()
 			return nil, err
 		}
@@ -238,10 +244,52 @@ func (a *Agent) refreshLoop(ctx context.Context) {
 	every(ctx, a.cfg.RefreshInterval, func() {
 		for _, m := range a.memberList() {
 			if err := a.refresh(ctx, m); errors.Is(err, portal.ErrRevoked) {
+				a.leave(m)
 				a.cfg.OnEvent(Event{Kind: EvRevoked, Portal: m.cred.PortalName, Reason: err.Error()})
 			}
 		}
 	})
+}
+
+// lostMembership: the portal no longer has this rep (revoked, expired).
+func lostMembership(err error) bool {
+	return errors.Is(err, portal.ErrRevoked) || errors.Is(err, portal.ErrExpired)
+}
+
+// membershipName names a membership's portal for a message, even when
+// its credential no longer verifies.
+func membershipName(ms *portal.Membership) string {
+	if c, err := portal.DescribeCredential(ms.Credential); err == nil {
+		return c.PortalName
+	}
+	return "?"
+}
+
+// leave takes this rep out of a portal that revoked it: off its topic, its
+// reps and open alerts forgotten (pages are told the alerts closed).
+func (a *Agent) leave(m *member) {
+	pid := m.cred.Portal
+	a.mu.Lock()
+	delete(a.members, pid)
+	for k, r := range a.reps {
+		if r.Portal == pid {
+			delete(a.reps, k)
+		}
+	}
+	var closed []string
+	for id, al := range a.alerts {
+		if al.Portal == pid {
+			delete(a.alerts, id)
+			closed = append(closed, id)
+		}
+	}
+	a.mu.Unlock()
+	m.sub.Cancel()
+	_ = m.topic.Close()
+	_ = a.ps.UnregisterTopicValidator(Topic(pid))
+	for _, id := range closed {
+		a.cfg.OnEvent(Event{Kind: EvAlertClosed, AlertID: id, Reason: "revoked"})
+	}
 }
 
 // every runs fn every d until ctx ends.
@@ -712,6 +760,10 @@ func (a *Agent) sendOwn(m *member, id string) {
 func (a *Agent) republish(pid portal.ID) {
 	a.mu.Lock()
 	m := a.members[pid]
+	if m == nil { // left: revoked
+		a.mu.Unlock()
+		return
+	}
 	var ids []string
 	for id, o := range a.own {
 		if o.portal == pid {

@@ -197,6 +197,12 @@ func (l *lab) startHostedSession(t *testing.T, ctx context.Context, hostRep *rep
 // invite opens an invitation at the hub and alerts the portal (or target).
 func invite(t *testing.T, ctx context.Context, hostRep *rep, hub *session.Host, id string, target peer.ID, comment string) gossip.Alert {
 	t.Helper()
+	return inviteIn(t, ctx, "Acme", hostRep, hub, id, target, comment)
+}
+
+// inviteIn is invite through the host's membership of portalName.
+func inviteIn(t *testing.T, ctx context.Context, portalName string, hostRep *rep, hub *session.Host, id string, target peer.ID, comment string) gossip.Alert {
+	t.Helper()
 	ticket := make([]byte, 16)
 	_, _ = rand.Read(ticket)
 	exp := time.Now().Add(time.Minute)
@@ -206,7 +212,7 @@ func invite(t *testing.T, ctx context.Context, hostRep *rep, hub *session.Host, 
 		addrs = append(addrs, a.String())
 	}
 	al := gossip.Alert{ID: id, Session: hub.ID(), Addrs: addrs, Target: target, Comment: comment, Ticket: ticket, Expires: exp}
-	_, c, err := hostRep.agent.Membership("Acme")
+	_, c, err := hostRep.agent.Membership(portalName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,4 +533,83 @@ func TestAnAlertWhoseHostVanishedGoesAway(t *testing.T) {
 	if e.By != "" {
 		t.Fatalf("closed as taken by %q", e.By)
 	}
+}
+
+// TestARepInSeveralPortals: Zoe is enrolled in Acme and in Globex (two
+// managers, two topics). She sees the reps and alerts of both, each rep of
+// one portal sees nothing of the other, and losing one membership leaves
+// the other working.
+func TestARepInSeveralPortals(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	l := newLab(t)
+	globexDir := t.TempDir()
+	if _, err := portal.CreatePortal(globexDir, "Globex"); err != nil {
+		t.Fatal(err)
+	}
+	enrollGlobex := func(h host.Host, name string) *portal.Membership {
+		ms, err := portal.Enroll(globexDir, "Globex", h.ID(), name, time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+	zoeHost := p2ptest.NewHost(t, l.rv)
+	zoe := l.startRepEvery(t, ctx, "Zoe", l.enroll(t, zoeHost, "Zoe"), zoeHost, 300*time.Millisecond, func(c *gossip.Config) {
+		c.Memberships = append(c.Memberships, enrollGlobex(zoeHost, "Zoe G."))
+	})
+	alice := l.startRep(t, ctx, "Alice", nil, nil)
+	gusHost := p2ptest.NewHost(t, l.rv)
+	gus := l.startRep(t, ctx, "Gus", enrollGlobex(gusHost, "Gus"), gusHost)
+
+	lists := func(r *rep, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var got []string
+			for _, rp := range r.agent.Reps("", "") {
+				got = append(got, rp.PortalName+"/"+rp.Name)
+			}
+			if fmt.Sprint(got) == fmt.Sprint(want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s lists %v, want %v", r.name, got, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	lists(zoe, "Acme/Alice", "Acme/Zoe", "Globex/Gus", "Globex/Zoe G.")
+	lists(alice, "Acme/Alice", "Acme/Zoe")
+	lists(gus, "Globex/Gus", "Globex/Zoe G.")
+	if got := zoe.agent.Standings(); len(got) != 2 || got[0].Name != "Zoe" || got[1].Name != "Zoe G." {
+		t.Fatalf("Zoe's standings %+v", got)
+	}
+
+	// Each portal's alert reaches Zoe, and nobody of the other portal.
+	acmeHub := l.startHostedSession(t, ctx, alice)
+	fromAcme := inviteIn(t, ctx, "Acme", alice, acmeHub, "from-acme", "", "acme-only")
+	e := waitEvent(t, zoe, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == fromAcme.ID })
+	if e.Alert.PortalName != "Acme" || e.Alert.Comment != "acme-only" {
+		t.Fatalf("Zoe's Acme alert %+v", e.Alert)
+	}
+	globexHub := l.startHostedSession(t, ctx, gus)
+	fromGlobex := inviteIn(t, ctx, "Globex", gus, globexHub, "from-globex", "", "globex-only")
+	waitEvent(t, zoe, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == fromGlobex.ID && e.Alert.PortalName == "Globex" })
+	noEvent(t, alice, gossip.EvAlert, fromGlobex.ID, time.Second)
+	noEvent(t, gus, gossip.EvAlert, fromAcme.ID, time.Second)
+
+	// Globex revokes Zoe: she stays in Acme and still gets its alerts.
+	signed, _, err := portal.Revoke(globexDir, "Globex", "Zoe G.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rendezvous.NewClient(gus.host, l.rv).PublishPortal(ctx, signed); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitEvent(t, zoe, gossip.EvRevoked, nil); e.Portal != "Globex" {
+		t.Fatalf("revoked in %q, want Globex", e.Portal)
+	}
+	again := inviteIn(t, ctx, "Acme", alice, acmeHub, "acme-again", "", "")
+	waitEvent(t, zoe, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == again.ID })
 }

@@ -81,6 +81,17 @@ func VerifyCredential(data []byte, now time.Time) (*Credential, error) {
 	return &c, nil
 }
 
+// DescribeCredential reads a credential whose signature holds without
+// judging its validity, to name the portal of one that no longer works
+// (expired, revoked) in a message. Decide nothing on what it returns.
+func DescribeCredential(data []byte) (*Credential, error) {
+	var c Credential
+	if _, err := open(data, credentialRecord(&c)); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // VerifySettings checks settings signed by portal.
 func VerifySettings(data []byte, portal ID) (*Settings, error) {
 	return openFrom(data, settingsRecord(new(Settings)), portal)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -246,22 +247,62 @@ func SaveMembership(configDir string, ms *Membership) error {
 
 // Memberships returns this user's memberships whose credential is valid at now.
 func Memberships(configDir string, now time.Time) ([]*Membership, error) {
-	paths, err := filepath.Glob(filepath.Join(configDir, "credentials", "*.json"))
+	all, err := storedMemberships(configDir)
 	if err != nil {
 		return nil, err
 	}
 	var out []*Membership
+	for _, st := range all {
+		if _, err := st.ms.Verify(now); err == nil {
+			out = append(out, st.ms)
+		}
+	}
+	return out, nil
+}
+
+// Logout forgets this user's membership of a portal (by name or ID),
+// valid or not: after a revocation, or to leave a portal.
+func Logout(configDir, portal string) (*Credential, error) {
+	all, err := storedMemberships(configDir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, st := range all {
+		c, err := DescribeCredential(st.ms.Credential)
+		if err != nil {
+			continue
+		}
+		if strings.EqualFold(c.PortalName, portal) || c.Portal.String() == portal {
+			return c, os.Remove(st.path)
+		}
+		names = append(names, c.PortalName)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("you are logged in to no portal")
+	}
+	return nil, fmt.Errorf("you are not logged in to a portal %q (you are in: %s)", portal, strings.Join(names, ", "))
+}
+
+type storedMembership struct {
+	path string
+	ms   *Membership
+}
+
+// storedMemberships reads every membership file that parses.
+func storedMemberships(configDir string) ([]storedMembership, error) {
+	paths, err := filepath.Glob(filepath.Join(configDir, "credentials", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []storedMembership
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, err
 		}
-		ms, err := ParseMembership(b)
-		if err != nil {
-			continue
-		}
-		if _, err := ms.Verify(now); err == nil {
-			out = append(out, ms)
+		if ms, err := ParseMembership(b); err == nil {
+			out = append(out, storedMembership{path: p, ms: ms})
 		}
 	}
 	return out, nil
