@@ -13,14 +13,13 @@ import (
 
 // externalInvitation is what 'assist invite --external' gets back.
 type externalInvitation struct {
-	Code     string    `json:"code"`
-	Link     string    `json:"link"`
-	Rights   string    `json:"rights"`
-	MaxUses  int       `json:"max_uses"`
-	Expires  time.Time `json:"expires"`
-	HostName string    `json:"host_name"`
-	Portal   string    `json:"portal"`
-	JoinPage string    `json:"join_page,omitempty"`
+	Code     string `json:"code"`
+	Link     string `json:"link"`
+	Rights   string `json:"rights"`
+	MaxUses  int    `json:"max_uses"`
+	HostName string `json:"host_name"`
+	Portal   string `json:"portal"`
+	JoinPage string `json:"join_page,omitempty"`
 }
 
 // inviteExternal opens an invitation code for external specialists in the
@@ -60,26 +59,75 @@ func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*extern
 	}
 	uses := max(1, a.MaxUses)
 	rp.ensureRelay() // so specialists outside this network get in
-	reg, err := rp.node.rv.Register(ctx, rendezvous.KindInvitation, 12*time.Hour)
+	reg, err := rp.node.rv.Register(ctx, rendezvous.KindInvitation, codeTTL)
 	if err != nil {
 		return nil, fmt.Errorf("register the invitation code: %w", err)
 	}
 	rp.mu.Lock()
 	rp.ensureGuardLocked(hub)
 	rp.codes[reg.Code.Lookup] = reg
+	if !rp.keepingCodes {
+		rp.keepingCodes = true
+		go rp.keepCodes(rp.ctx)
+	}
 	rp.mu.Unlock()
-	// The code lives as long as the session (endInvitations), or its uses.
+	// The code lives as long as the session (endInvitations, keepCodes),
+	// or until it is used up or cancelled.
 	hub.AddInvitation(session.Invitation{ID: reg.Code.Lookup, Specialist: true, Rights: rights, MaxUses: uses,
-		Expires: reg.Expires, AllowShare: a.AllowShare})
+		AllowShare: a.AllowShare})
 	rp.guard.Add(reg.Code, string(reg.Kind), uses)
 	inv := &externalInvitation{Code: reg.Code.String(), Link: "assist://join/" + reg.Code.String(), Rights: rights,
-		MaxUses: uses, Expires: reg.Expires, HostName: hub.Name(), Portal: cred.PortalName, JoinPage: reg.JoinPage}
+		MaxUses: uses, HostName: hub.Name(), Portal: cred.PortalName, JoinPage: reg.JoinPage}
 	rp.mu.Lock()
 	ev := rp.sessionEvents()
 	rp.mu.Unlock()
 	ev.Emit("invitation_code", map[string]any{"code": inv.Code, "rights": rights, "max_uses": uses},
 		fmt.Sprintf("Invitation code %s for %s (%s) — the specialist runs 'assist join %s'", inv.Code, plural(uses, "specialist"), rights, inv.Code))
 	return inv, nil
+}
+
+// An invitation code is registered for codeTTL and extended while its
+// session runs: checked every codeCheckEvery, extended once less than
+// codeRenewBefore is left. The rendezvous node allows 24 h at most.
+const (
+	codeTTL         = 12 * time.Hour
+	codeRenewBefore = 6 * time.Hour
+	codeCheckEvery  = 30 * time.Minute
+)
+
+// keepCodes keeps this process's invitation codes registered for as long
+// as they are open, however long the session runs.
+func (rp *repProcess) keepCodes(ctx context.Context) {
+	t := time.NewTicker(codeCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rp.renewCodes(ctx, time.Now().Add(codeRenewBefore))
+		}
+	}
+}
+
+// renewCodes extends every open code that expires before due.
+func (rp *repProcess) renewCodes(ctx context.Context, due time.Time) {
+	rp.mu.Lock()
+	var regs []*rendezvous.Registration
+	for _, reg := range rp.codes {
+		if reg.Expires.Before(due) {
+			regs = append(regs, reg)
+		}
+	}
+	rp.mu.Unlock()
+	for _, reg := range regs {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := rp.node.rv.Extend(cctx, reg, codeTTL)
+		cancel()
+		if err != nil {
+			rp.log.Warn("keep invitation code", "code", reg.Code.String(), "err", err)
+		}
+	}
 }
 
 // orDefaultPortal is the portal named, or this rep's only one.

@@ -95,7 +95,7 @@ func runInviteExternal(ctx context.Context, io *IO, a inviteArgs, jsonOut bool, 
 			return false, err
 		}
 		fields := map[string]any{"code": inv.Code, "link": inv.Link, "rights": inv.Rights, "max_uses": inv.MaxUses,
-			"expires": inv.Expires, "command": "assist join " + inv.Code, "join_page": inv.JoinPage}
+			"valid": "until the session ends, the code is used up or cancelled", "command": "assist join " + inv.Code, "join_page": inv.JoinPage}
 		text := fmt.Sprintf("Invitation code: %s (%s, %s)\nThe specialist runs:  assist join %s\nSession link:         %s",
 			inv.Code, inv.Rights, plural(inv.MaxUses, "specialist"), inv.Code, inv.Link)
 		if inv.JoinPage != "" {

@@ -55,6 +55,8 @@ type repProcess struct {
 	// invitation codes, and the codes' registrations.
 	guard *pairing.Guard
 	codes map[string]*rendezvous.Registration
+	// keepingCodes: keepCodes runs (started with the first code).
+	keepingCodes bool
 }
 
 // pendingInvite is an invitation this process's session is waiting on.

@@ -17,6 +17,7 @@ import (
 	"assist/gossip"
 	"assist/input"
 	"assist/internal/p2ptest"
+	"assist/internal/rvtest"
 	"assist/pairing"
 	"assist/portal"
 	"assist/rendezvous"
@@ -35,25 +36,19 @@ type lab struct {
 
 func newLab(t testing.TB) *lab {
 	t.Helper()
-	cfg := rendezvous.DefaultNodeConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = p2ptest.LoopbackListen
-	// Hundreds of reps on one machine share an IP, join at once and
-	// (here) refresh revocation lists several times a second.
-	cfg.LookupPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
-	cfg.LookupPerIP = rendezvous.Rate{Per: 100000, Burst: 100000}
-	cfg.RegisterPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
-	node, err := rendezvous.NewNode(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
+	node, rv := rvtest.StartNode(t, func(cfg *rendezvous.NodeConfig) {
+		// Hundreds of reps on one machine share an IP, join at once and
+		// (here) refresh revocation lists several times a second.
+		cfg.LookupPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
+		cfg.LookupPerIP = rendezvous.Rate{Per: 100000, Burst: 100000}
+		cfg.RegisterPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
+	})
 	dir := t.TempDir()
 	m, err := portal.CreatePortal(dir, "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &lab{node: node, rv: []peer.AddrInfo{{ID: node.Host.ID(), Addrs: node.Host.Addrs()}}, mgrDir: dir, portal: m}
+	return &lab{node: node, rv: rv, mgrDir: dir, portal: m}
 }
 
 // rep is one enrolled rep with a running agent.

@@ -184,6 +184,18 @@ func (c *Client) Refresh(ctx context.Context, reg *Registration) error {
 	return nil
 }
 
+// Extend keeps a registration alive for ttl from now (at most the node's
+// limit): an invitation code lives as long as its session, however long.
+func (c *Client) Extend(ctx context.Context, reg *Registration, ttl time.Duration) error {
+	before := reg.Expires
+	reg.Expires = time.Now().Add(ttl + time.Second - 1).Truncate(time.Second)
+	if _, err := c.publish(ctx, reg); err != nil {
+		reg.Expires = before
+		return fmt.Errorf("extend code: %w", err)
+	}
+	return nil
+}
+
 func (c *Client) publish(ctx context.Context, reg *Registration) (response, error) {
 	reg.seq = max(reg.seq+1, uint64(time.Now().UnixNano()))
 	rec := &CodeRecord{

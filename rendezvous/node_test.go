@@ -297,3 +297,37 @@ func FuzzAnswer(f *testing.F) {
 		}
 	})
 }
+
+// TestExtendKeepsACodeAlive: the owner of a live code moves its expiry on
+// (an invitation code lives as long as its session); past the node's
+// limit, or once cancelled, it cannot.
+func TestExtendKeepsACodeAlive(t *testing.T) {
+	node := startNode(t, nil)
+	ctx := testContext(t)
+	owner := p2ptest.NewHost(t, nil)
+	c := NewClient(owner, nodeInfo(node))
+	reg, err := c.Register(ctx, KindInvitation, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Extend(ctx, reg, 12*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := NewClient(p2ptest.NewHost(t, nil), nodeInfo(node)).Resolve(ctx, reg.Code.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(rec.ExpiresAt()); left < 11*time.Hour || !rec.ExpiresAt().Equal(reg.Expires) {
+		t.Fatalf("after extending by 12 h the node says %v left (registration says %v)", left, reg.Expires)
+	}
+	before := reg.Expires
+	if err := c.Extend(ctx, reg, 48*time.Hour); !errors.Is(err, ErrBadRequest) || !reg.Expires.Equal(before) {
+		t.Fatalf("extending past the node's limit: %v, expiry now %v", err, reg.Expires)
+	}
+	if err := c.Cancel(ctx, reg, ReasonCancelled); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Extend(ctx, reg, time.Hour); !errors.Is(err, ErrCancelled) {
+		t.Fatalf("extending a cancelled code: %v", err)
+	}
+}

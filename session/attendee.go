@@ -44,9 +44,11 @@ type Invitation struct {
 	// Ticket is the secret the alert carries; the joiner must present it.
 	Ticket []byte
 	// Target, when set, is the only peer that may use the invitation.
-	Target  peer.ID
-	Masked  bool
-	Rights  string
+	Target peer.ID
+	Masked bool
+	Rights string
+	// Expires ends the invitation; zero: it lasts until the session ends
+	// or it is cancelled (specialist codes, which the host keeps alive).
 	Expires time.Time
 	// MaxUses is how many may come in with it (default 1).
 	MaxUses int
@@ -187,7 +189,7 @@ func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
 		return nil, nil, &DeniedError{Reason: "wrong invitation ticket"}
 	case inv.Target != "" && inv.Target != from:
 		return nil, nil, &DeniedError{Reason: "this invitation is for another rep"}
-	case time.Now().After(inv.Expires):
+	case !inv.Expires.IsZero() && time.Now().After(inv.Expires):
 		return nil, nil, &DeniedError{Reason: "the invitation has expired"}
 	}
 	name, role, err := h.identify(from, inv, m)

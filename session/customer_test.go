@@ -11,6 +11,7 @@ import (
 
 	"assist/input"
 	"assist/internal/p2ptest"
+	"assist/internal/rvtest"
 	"assist/p2p"
 	"assist/pairing"
 	"assist/rendezvous"
@@ -41,15 +42,7 @@ func startCustomer(t *testing.T, ctx context.Context) (*Customer, *recordingInje
 // startCustomerOn runs a customer on h, with its own rendezvous node.
 func startCustomerOn(t *testing.T, ctx context.Context, h host.Host) (*Customer, *recordingInjector, []peer.AddrInfo, <-chan Event) {
 	t.Helper()
-	cfg := rendezvous.DefaultNodeConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = p2ptest.LoopbackListen
-	node, err := rendezvous.NewNode(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	rv := []peer.AddrInfo{{ID: node.Host.ID(), Addrs: node.Host.Addrs()}}
+	_, rv := rvtest.StartNode(t, nil)
 	inj := &recordingInjector{applied: make(chan input.Event, 16)}
 	events := make(chan Event, 256)
 	c := NewCustomer(CustomerConfig{
