@@ -400,7 +400,14 @@ func (rp *repProcess) ensureRelay() {
 	if !reserve {
 		return
 	}
-	if err := rp.node.rv.KeepRelay(rp.ctx); err != nil {
+	renewed := func(expires time.Time, err error) {
+		if err != nil {
+			rp.log.Warn("relay slot renewal failed, retrying in 30 s", "err", err)
+			return
+		}
+		rp.log.Debug("relay slot renewed", "until", expires)
+	}
+	if err := rp.node.rv.KeepRelay(rp.ctx, renewed); err != nil {
 		rp.log.Warn("no relay slot: invited peers outside this network may not reach the session", "err", err)
 	}
 }

@@ -72,15 +72,17 @@ func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
 }
 
 // KeepRelay reserves relay slots (see ReserveRelay) and keeps them
-// reserved until ctx ends, renewing two minutes before they expire (or
-// every 30 s while it fails). The error is the first attempt's.
-func (c *Client) KeepRelay(ctx context.Context) error {
+// reserved until ctx ends: renewed two minutes before they expire (half
+// way through a reservation shorter than four minutes), every 30 s while
+// renewing fails. The error is the first attempt's; renewed, if not nil,
+// hears of every later attempt (the new expiry, or why it failed).
+func (c *Client) KeepRelay(ctx context.Context, renewed func(expires time.Time, err error)) error {
 	expires, err := c.ReserveRelay(ctx)
 	first := err
 	go func() {
 		for {
-			wait := time.Until(expires) - 2*time.Minute
-			if err != nil || wait < time.Second {
+			wait := relayRenewIn(time.Until(expires))
+			if err != nil {
 				wait = 30 * time.Second
 			}
 			select {
@@ -89,9 +91,17 @@ func (c *Client) KeepRelay(ctx context.Context) error {
 			case <-time.After(wait):
 			}
 			expires, err = c.ReserveRelay(ctx)
+			if renewed != nil && ctx.Err() == nil {
+				renewed(expires, err)
+			}
 		}
 	}()
 	return first
+}
+
+// relayRenewIn is when to renew a reservation that has left to live.
+func relayRenewIn(left time.Duration) time.Duration {
+	return max(left-2*time.Minute, left/2, time.Second)
 }
 
 // DialAddrs are this host's addresses plus its reserved relay addresses.

@@ -331,3 +331,49 @@ func TestExtendKeepsACodeAlive(t *testing.T) {
 		t.Fatalf("extending a cancelled code: %v", err)
 	}
 }
+
+// TestKeepRelayRenewsBeforeTheSlotExpires: with 6 s reservations (a
+// real relay), the slot is renewed before it runs out, and again.
+func TestKeepRelayRenewsBeforeTheSlotExpires(t *testing.T) {
+	node := startNode(t, func(c *NodeConfig) { c.Relay.ReservationTTL = 6 * time.Second })
+	ctx := testContext(t)
+	c := NewClient(p2ptest.NewHost(t, nil), nodeInfo(node))
+	first, err := c.ReserveRelay(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type renewal struct {
+		at, expires time.Time
+		err         error
+	}
+	renewals := make(chan renewal, 16)
+	if err := c.KeepRelay(ctx, func(expires time.Time, err error) { renewals <- renewal{time.Now(), expires, err} }); err != nil {
+		t.Fatal(err)
+	}
+	prev := first
+	for range 2 {
+		select {
+		case r := <-renewals:
+			if r.err != nil || !r.expires.After(prev) || !r.at.Before(prev.Add(time.Second)) {
+				t.Fatalf("renewal at %v: expires %v (%v); the slot before expired %v", r.at, r.expires, r.err, prev)
+			}
+			prev = r.expires
+		case <-ctx.Done():
+			t.Fatal("the relay slot was not renewed")
+		}
+	}
+}
+
+func TestRelayRenewalSchedule(t *testing.T) {
+	for left, want := range map[time.Duration]time.Duration{
+		12 * time.Hour:  12*time.Hour - 2*time.Minute,
+		time.Hour:       58 * time.Minute,
+		3 * time.Minute: 90 * time.Second,
+		3 * time.Second: 1500 * time.Millisecond,
+		0:               time.Second,
+	} {
+		if got := relayRenewIn(left); got != want {
+			t.Errorf("renew a slot with %v left in %v, want %v", left, got, want)
+		}
+	}
+}

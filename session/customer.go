@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -155,9 +156,23 @@ func (c *Customer) Run(ctx context.Context) error {
 // as ctx lives, so the key's record always names a working relay address.
 // A failure is shown and retried: direct connections may still work.
 func (c *Customer) keepRelay(ctx context.Context) {
-	if err := c.cfg.Rendezvous.KeepRelay(ctx); err != nil {
-		c.cfg.OnEvent(Event{Kind: EvError, Text: "no relay slot (a representative behind another router may not reach you): " + err.Error()})
+	// Said once when the slot is lost, not at every retry.
+	var lost atomic.Bool
+	lost.Store(true) // until the first reservation holds
+	renewed := func(_ time.Time, err error) {
+		if err != nil && !lost.Swap(true) {
+			c.cfg.OnEvent(Event{Kind: EvError, Text: "relay slot lost, retrying every 30 s (a representative behind another router may not reach you): " + err.Error()})
+		}
+		if err == nil {
+			lost.Store(false)
+		}
 	}
+	err := c.cfg.Rendezvous.KeepRelay(ctx, renewed)
+	if err != nil {
+		c.cfg.OnEvent(Event{Kind: EvError, Text: "no relay slot (a representative behind another router may not reach you): " + err.Error()})
+		return
+	}
+	lost.CompareAndSwap(true, false)
 }
 
 // followNetwork reports this peer's reachability and, until a rep has
