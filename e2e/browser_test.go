@@ -18,8 +18,9 @@ import (
 	"github.com/coder/websocket"
 )
 
-// chromium starts Debian's headless Chromium for a test.
-func chromium(t *testing.T) context.Context {
+// chromium starts Debian's headless Chromium for a test; extra options
+// are added to the usual ones.
+func chromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -43,6 +44,7 @@ func chromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("force-device-scale-factor", "1"),
 	}
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)

@@ -16,6 +16,7 @@ import (
 
 	"assist/internal/proctest"
 	"assist/internal/xlab"
+	"assist/screen"
 )
 
 // specialistRun runs 'assist join CODE' as an external specialist.
@@ -345,4 +346,83 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 		page.waitEvent("sharing", 30*time.Second, func(e map[string]any) bool { return e["reason"] == "stopped" })
 	}
 	pageShows("clears the ended share", `document.body.dataset.shareEnded === 'true' && document.getElementById('screen').width === 0 && !document.getElementById('placeholder').hidden`)
+}
+
+// TestSpecialistSharesFromTheViewerPage: a specialist who joined without
+// --share-screen shares from the viewer page (the browser's screen
+// capture; Chromium's stand-in screen here, as there is no person to pick
+// one); the host gets it at the captured size, frame after frame, and the
+// page's button stops it.
+func TestSpecialistSharesFromTheViewerPage(t *testing.T) {
+	customerX := xlab.StartXvfb(t, 320, 240)
+	ps := startPortalSession(t, customerX, nil, []string{"--allow-view", "--no-browser"}, "Alice")
+	rv, l := ps.rv.Addrs[0].String(), ps.l
+	alice := l.start("Alice", "join", "--no-browser", "--name", "Alice", ps.key)
+	aliceURL := alice.WaitEvent("viewer", 30*time.Second).Str("url")
+	assist(t, l.mgrHome, "portal", "settings", "Acme", "--externals", "on", "--specialist-share", "on", "--rendezvous", rv)
+	out := assist(t, l.homes["Alice"], "invite", "--external", "--allow-share", "--json")
+	code := proctest.ParseEvent(strings.TrimSpace(strings.Split(out, "\n")[0])).Str("code")
+	sam := specialistRun(t, rv, code, "Sam")
+	samURL := sam.WaitEvent("viewer", 30*time.Second).Str("url")
+
+	ctx := chromium(t, chromedp.Flag("use-fake-ui-for-media-stream", true), chromedp.Flag("use-fake-device-for-media-stream", true))
+	pageShows := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("Sam's page %s: %v\npage:\n%s", what, err, text)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(samURL)); err != nil {
+		t.Fatal(err)
+	}
+	pageShows("offers to share", `!document.getElementById('share-screen').hidden`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#share-screen`))); err != nil {
+		t.Fatal(err)
+	}
+	pageShows("shares", `document.body.dataset.sharingMine === 'true' && document.getElementById('share-screen').title.startsWith('Sharing ')`)
+	alice.WaitEventWhere("sharing", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Sam" && e.Str("reason") == "" })
+	size, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('share-screen').title.slice('Sharing '.length)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The host's shared page: the captured size, and frames keep coming.
+	v := dialViewer(t, aliceURL+"&screen=shared")
+	seen, frames := "", 0
+	var picture *image.RGBA
+	deadline := time.After(30 * time.Second)
+	for frames < 3 {
+		select {
+		case m := <-v.screen:
+			switch m.Kind {
+			case screen.MsgTiles:
+				seen = fmt.Sprintf("%d×%d", m.ScreenW, m.ScreenH)
+				if picture == nil {
+					picture = image.NewRGBA(image.Rect(0, 0, m.ScreenW, m.ScreenH))
+				}
+				drawTiles(t, picture, image.NewAlpha(picture.Rect), m.Tiles)
+			case screen.MsgFrameEnd:
+				frames++
+			}
+		case <-deadline:
+			t.Fatalf("the host got %d frames of the shared screen", frames)
+		}
+	}
+	if seen != size {
+		t.Fatalf("the host's shared screen is %s, the page captures %s", seen, size)
+	}
+	colors := map[[3]uint8]bool{}
+	for i := 0; i < len(picture.Pix); i += 4 {
+		colors[[3]uint8{picture.Pix[i], picture.Pix[i+1], picture.Pix[i+2]}] = true
+	}
+	if len(colors) < 16 {
+		t.Fatalf("the shared picture has %d colours: blank, not a screen", len(colors))
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#share-screen`))); err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitEventWhere("sharing", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Sam" && e.Str("reason") == "stopped" })
+	pageShows("offers to share again", `document.body.dataset.sharingMine === undefined && document.getElementById('share-screen').textContent === 'Share my screen'`)
 }

@@ -162,7 +162,7 @@ func (h *Host) handleAttendee(s network.Stream) {
 	}
 	view, control := h.Consent()
 	if err := l.send(Msg{Type: TypeWelcome, Session: h.id, Name: h.cfg.Name, Role: a.Role, Rights: a.Rights,
-		Masked: a.Masked, View: view, Control: control}); err != nil {
+		Masked: a.Masked, Share: a.mayShare, View: view, Control: control}); err != nil {
 		h.removeAttendee(a, "")
 		return
 	}

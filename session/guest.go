@@ -203,6 +203,9 @@ func (g *Guest) ID() string { return g.welcome.Session }
 // Screen is the customer's screen as the host forwards it.
 func (g *Guest) Screen() *screen.Mirror { return g.mirror }
 
+// MayShare reports whether the host lets this attendee share a screen.
+func (g *Guest) MayShare() bool { return g.welcome.Share }
+
 // SharedScreen is a specialist's shared screen, as the host forwards it.
 func (g *Guest) SharedScreen() *screen.Mirror { return g.shared }
 

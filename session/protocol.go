@@ -103,6 +103,7 @@ type Msg struct {
 	Role       string       `json:"role,omitempty"`
 	Rights     string       `json:"rights,omitempty"`
 	Masked     bool         `json:"masked,omitempty"`
+	Share      bool         `json:"share,omitempty"` // welcome: this attendee may share a screen
 	Input      *input.Event `json:"input,omitempty"`
 }
 

@@ -70,6 +70,13 @@ type Moderator interface {
 	StopShare() error
 }
 
+// Sharer is an attendee's session that may share a screen of its own: the
+// page shares one the browser captures (getDisplayMedia).
+type Sharer interface {
+	MayShare() bool
+	ShareScreen(ctx context.Context, src screen.Source) error
+}
+
 // InviteRequest is the invite dialog's form.
 type InviteRequest struct {
 	Rep     string `json:"rep,omitempty"`
@@ -230,6 +237,15 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if err := writeJSON(ctx, c, s.sess.Snapshot()); err != nil {
 		return
 	}
+	// The page of an attendee who may share a screen sends its pictures.
+	var share *pageShare
+	if sh, ok := s.sess.(Sharer); ok && sh.MayShare() {
+		share = &pageShare{sh: sh, ended: func(text string) {
+			_ = writeJSON(ctx, c, map[string]any{"event": "share_ended", "text": text})
+		}}
+		defer share.stop()
+		c.SetReadLimit(screen.MaxPictureBytes + 1024)
+	}
 	// The host's page moderates attendees; an attendee's does not. A page
 	// of a specialist's shared screen says so and clears when it ends.
 	_, host := s.sess.(Moderator)
@@ -237,7 +253,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if sv, ok := s.sess.(interface{ SharedScreenOnly() bool }); ok && sv.SharedScreenOnly() {
 		shared = true
 	}
-	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host, "shared": shared}); err != nil {
+	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host, "shared": shared, "can_share": share != nil}); err != nil {
 		return
 	}
 	if s.portal != nil {
@@ -252,7 +268,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	go s.pumpScreen(ctx, cancel, c, feed)
 	go s.pumpEvents(ctx, cancel, c, events)
-	s.readLoop(ctx, c)
+	s.readLoop(ctx, c, share)
 	c.Close(websocket.StatusNormalClosure, "")
 }
 
@@ -267,7 +283,7 @@ func (s *Server) serveConsole(ctx context.Context, c *websocket.Conn) {
 		return
 	}
 	go s.pumpPortal(ctx, c, portalEvents)
-	s.readLoop(ctx, c)
+	s.readLoop(ctx, c, nil)
 	c.Close(websocket.StatusNormalClosure, "")
 }
 
@@ -383,11 +399,22 @@ func (s *Server) moderate(m clientMsg) error {
 	return mod.SetRights(m.Name, m.Rights)
 }
 
-func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
+// readLoop serves what the page sends; share, if not nil, takes the
+// pictures of a screen the page shares (binary messages).
+func (s *Server) readLoop(ctx context.Context, c *websocket.Conn, share *pageShare) {
 	for {
-		_, b, err := c.Read(ctx)
+		typ, b, err := c.Read(ctx)
 		if err != nil {
 			return
+		}
+		if typ == websocket.MessageBinary {
+			if share == nil {
+				continue
+			}
+			if err := share.picture(ctx, b); err != nil {
+				_ = writeJSON(ctx, c, session.Event{Kind: session.EvError, Text: "screen share: " + err.Error()})
+			}
+			continue
 		}
 		var m clientMsg
 		if err := json.Unmarshal(b, &m); err != nil {
@@ -405,6 +432,10 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn) {
 			opErr = s.portalRequest(ctx, c, m)
 		case "remove", "set_rights", "stop_share":
 			opErr = s.moderate(m)
+		case "share_stop":
+			if share != nil {
+				share.stop()
+			}
 		}
 		if opErr != nil && !errors.Is(opErr, session.ErrNoControl) && !errors.Is(opErr, session.ErrViewOnly) {
 			_ = writeJSON(ctx, c, session.Event{Kind: session.EvError, Text: opErr.Error()})
