@@ -25,9 +25,10 @@ install: build ## install bin/assist to $(PREFIX)/bin and register it for assist
 deps: ## install the Debian packages the tests need (as root)
 	@./scripts/deps.sh $(TEST_DEBS)
 
-test: deps ## run every test (unit, end-to-end) and a short fuzz of every decoder
+test: deps ## run every test (unit under the race detector, end-to-end) and a short fuzz of every decoder
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -count=1 -timeout 20m ./e2e/
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 fuzz: ## fuzz every decoder longer (FUZZTIME=1m make fuzz)
