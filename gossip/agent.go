@@ -145,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		ctx: ctx, cancel: cancel}
 	for _, ms := range cfg.Memberships {
 		err := a.join(ctx, ms)
-		if lost := lostMembership(err); lost {
+		if lostMembership(err) {
 			// One portal revoking or expiring this rep leaves the others.
 			a.cfg.OnEvent(Event{Kind: EvRevoked, Portal: membershipName(ms), Reason: err.Error()})
 			continue
