@@ -50,8 +50,8 @@ const maxMessageSize = 4 << 10
 // Errors a joiner acts on.
 var (
 	ErrWrongCode = errors.New("wrong code")
-	ErrBurned    = errors.New("this code was blocked after too many wrong attempts: ask for a new one")
-	ErrUsed      = errors.New("this code has already been used: ask for a new one")
+	ErrBurned    = shortcode.ErrBurned
+	ErrUsed      = shortcode.ErrUsed
 	ErrNotActive = errors.New("this code is no longer active")
 	ErrBusy      = errors.New("too many attempts with this code at once: try again in a moment")
 	ErrImpostor  = errors.New("the peer behind this code could not prove it knows the code (someone may be impersonating it): check the code and try again")

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"assist/rights"
 	"fmt"
 	"time"
 
@@ -51,8 +52,8 @@ func (m *Manager) Issue(rep peer.ID, name string, serial uint64, ttl time.Durati
 
 // SignSettings signs s for this portal.
 func (m *Manager) SignSettings(s Settings) ([]byte, error) {
-	if s.MaxRights != RightsView && s.MaxRights != RightsControl {
-		return nil, fmt.Errorf("max rights must be %q or %q", RightsView, RightsControl)
+	if s.MaxRights != rights.View && s.MaxRights != rights.Control {
+		return nil, fmt.Errorf("max rights must be %q or %q", rights.View, rights.Control)
 	}
 	s.Portal = m.ID
 	return sign(settingsRecord(&s), m.Key)

@@ -9,6 +9,7 @@
 package portal
 
 import (
+	"assist/rights"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,13 +18,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
-)
-
-// Rights an external specialist may hold.
-const (
-	RightsNone    = ""
-	RightsView    = "view"
-	RightsControl = "control"
 )
 
 // Errors a caller acts on.
@@ -64,7 +58,7 @@ type Settings struct {
 
 // DefaultSettings: no external specialists, view at most, no sharing.
 func DefaultSettings(id ID) Settings {
-	return Settings{Portal: id, Version: 1, MaxRights: RightsView}
+	return Settings{Portal: id, Version: 1, MaxRights: rights.View}
 }
 
 // Revocations lists the credential serials a portal has withdrawn, and

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"assist/rights"
 	"bytes"
 	"errors"
 	"testing"
@@ -72,13 +73,13 @@ func TestEnrollLoginRevokeSettings(t *testing.T) {
 	}
 
 	s, settings, err := UpdateSettings(mgrDir, "Acme Support", func(s *Settings) {
-		s.ExternalsAllowed, s.MaxRights = true, RightsControl
+		s.ExternalsAllowed, s.MaxRights = true, rights.Control
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := VerifySettings(s, m.ID)
-	if err != nil || !got.ExternalsAllowed || got.MaxRights != RightsControl || got.Version != settings.Version {
+	if err != nil || !got.ExternalsAllowed || got.MaxRights != rights.Control || got.Version != settings.Version {
 		t.Fatalf("settings: %+v %v", got, err)
 	}
 }

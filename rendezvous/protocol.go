@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"assist/shortcode"
 )
 
 // ProtocolID is the code registry protocol.
@@ -85,8 +87,8 @@ var (
 	ErrNotFound    = errors.New("no such code: check it with the person who gave it to you")
 	ErrExpired     = errors.New("this code has expired: ask for a new one")
 	ErrCancelled   = errors.New("this code was cancelled by the person who created it")
-	ErrBurned      = errors.New("this code was blocked after too many wrong attempts: ask for a new one")
-	ErrUsed        = errors.New("this code has already been used: ask for a new one")
+	ErrBurned      = shortcode.ErrBurned
+	ErrUsed        = shortcode.ErrUsed
 	ErrEnded       = errors.New("the session this code belongs to has ended")
 	ErrRateLimited = errors.New("too many requests to the rendezvous node: wait a moment and try again")
 	ErrTaken       = errors.New("code already registered")

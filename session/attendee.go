@@ -1,6 +1,7 @@
 package session
 
 import (
+	"assist/rights"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -107,7 +108,7 @@ func (h *Host) AddInvitation(inv Invitation) {
 		inv.MaxUses = 1
 	}
 	if inv.Rights == "" {
-		inv.Rights = RightsControl
+		inv.Rights = rights.Control
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -273,18 +274,18 @@ func (h *Host) countLocked(role string) int {
 }
 
 // SetRights changes an attendee's rights (a rep's or a specialist's).
-func (h *Host) SetRights(name, rights string) error {
-	if rights != RightsView && rights != RightsControl {
-		return fmt.Errorf("rights are %q or %q", RightsView, RightsControl)
+func (h *Host) SetRights(name, to string) error {
+	if !rights.Valid(to) {
+		return fmt.Errorf("rights are %q or %q", rights.View, rights.Control)
 	}
 	a, err := h.attendeeNamed(name)
 	if err != nil {
 		return err
 	}
 	h.mu.Lock()
-	a.Rights = rights
+	a.Rights = to
 	h.mu.Unlock()
-	_ = a.link.send(Msg{Type: TypeNotice, Text: "your rights are now: " + rights, Rights: rights})
+	_ = a.link.send(Msg{Type: TypeNotice, Text: "your rights are now: " + to, Rights: to})
 	h.sendAttendees()
 	return nil
 }
@@ -373,7 +374,7 @@ func (h *Host) serveAttendee(a *attendee) {
 			}
 		case TypeRequest:
 			h.mu.Lock()
-			may := a.Rights == RightsControl
+			may := a.Rights == rights.Control
 			h.mu.Unlock()
 			if may {
 				_ = h.RequestControl()
@@ -388,9 +389,9 @@ func (h *Host) serveAttendee(a *attendee) {
 // the customer's gate then checks its own consent again.
 func (h *Host) attendeeInput(a *attendee, m Msg) {
 	h.mu.Lock()
-	rights := a.Rights
+	may := a.Rights == rights.Control
 	h.mu.Unlock()
-	if rights != RightsControl {
+	if !may {
 		_ = a.link.send(Msg{Type: TypeNotice, Text: "input dropped: you are view only"})
 		return
 	}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"assist/rights"
 	"bytes"
 	"context"
 	"errors"
@@ -154,8 +155,8 @@ func TestMaskedRepLeavesNoTraceAtTheCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _ = g.Run(ctx) }()
-	if rights, masked := g.Rights(); !masked || rights != RightsControl {
-		t.Fatalf("rights %q masked %v", rights, masked)
+	if r, masked := g.Rights(); !masked || r != rights.Control {
+		t.Fatalf("rights %q masked %v", r, masked)
 	}
 	// Bob sees the customer's screen through the host.
 	deadline := time.Now().Add(20 * time.Second)
@@ -311,7 +312,7 @@ func TestSpecialistRightsAreEnforcedAtTheHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	f := startSession(t, ctx)
-	viewOnly := Invitation{ID: "12345", Specialist: true, Rights: RightsView, MaxUses: 10, Expires: time.Now().Add(time.Minute)}
+	viewOnly := Invitation{ID: "12345", Specialist: true, Rights: rights.View, MaxUses: 10, Expires: time.Now().Add(time.Minute)}
 	f.hub.AddInvitation(viewOnly)
 	// Without proving the code, or without a name: refused.
 	stranger := p2ptest.NewHost(t, nil)
@@ -345,11 +346,11 @@ func TestSpecialistRightsAreEnforcedAtTheHost(t *testing.T) {
 		}
 	}
 	// The host raises Sam to control: now it reaches the display.
-	if err := f.hub.SetRights("sam specialist", RightsControl); err != nil {
+	if err := f.hub.SetRights("sam specialist", rights.Control); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for rights, _ := sam.Rights(); rights != RightsControl; rights, _ = sam.Rights() {
+	for r, _ := sam.Rights(); r != rights.Control; r, _ = sam.Rights() {
 		if time.Now().After(deadline) {
 			t.Fatal("the specialist never heard of its new rights")
 		}
@@ -396,7 +397,7 @@ func TestOneShareAtATimeAndItEndsWithItsSharer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	f := startSession(t, ctx)
-	inv := Invitation{ID: "54321", Specialist: true, Rights: RightsView, MaxUses: 5, AllowShare: true, Expires: time.Now().Add(time.Minute)}
+	inv := Invitation{ID: "54321", Specialist: true, Rights: rights.View, MaxUses: 5, AllowShare: true, Expires: time.Now().Add(time.Minute)}
 	f.hub.AddInvitation(inv)
 	annEvents, benEvents := make(chan Event, 256), make(chan Event, 256)
 	ann, err := f.specialist(t, ctx, inv, "Ann", annEvents)

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"assist/internal/fanout"
+	"assist/rights"
 	"context"
 	"sync"
 
@@ -24,7 +26,7 @@ const EvSharedView = "shared_view"
 type SharedView struct {
 	c      *Customer
 	mirror *screen.Mirror
-	fan    fanout
+	fan    fanout.Fanout[Event]
 
 	mu      sync.Mutex
 	history []Chat
@@ -45,9 +47,9 @@ func (v *SharedView) event(e Event) {
 		v.ended = true
 	}
 	v.mu.Unlock()
-	v.fan.publish(e)
+	v.fan.Publish(e)
 	if e.Kind == EvEnded {
-		v.fan.closeAll()
+		v.fan.Close()
 	}
 }
 
@@ -55,13 +57,13 @@ func (v *SharedView) event(e Event) {
 func (v *SharedView) Screen() *screen.Mirror { return v.mirror }
 
 // Subscribe returns the customer's events for the page.
-func (v *SharedView) Subscribe() (<-chan Event, func()) { return v.fan.subscribe() }
+func (v *SharedView) Subscribe() (<-chan Event, func()) { return v.fan.Subscribe() }
 
 // Snapshot is the state for a page that just opened.
 func (v *SharedView) Snapshot() Event {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	e := Event{Kind: EvState, History: append([]Chat(nil), v.history...), Frames: v.mirror.Frames(), Rights: RightsView}
+	e := Event{Kind: EvState, History: append([]Chat(nil), v.history...), Frames: v.mirror.Frames(), Rights: rights.View}
 	if v.ended {
 		e.Reason = "the session has ended"
 	}

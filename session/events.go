@@ -1,7 +1,6 @@
 package session
 
 import (
-	"sync"
 	"time"
 
 	"assist/p2p"
@@ -78,51 +77,3 @@ func NetworkEvent(st p2p.NetworkState) Event {
 }
 
 func boolp(b bool) *bool { return &b }
-
-// fanout delivers events to any number of listeners without letting a slow
-// one block the session: each has a buffer, and a listener that falls that
-// far behind is dropped (a viewer page then reconnects and reloads state).
-type fanout struct {
-	mu   sync.Mutex
-	subs map[chan Event]struct{}
-}
-
-func (f *fanout) subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, 512)
-	f.mu.Lock()
-	if f.subs == nil {
-		f.subs = map[chan Event]struct{}{}
-	}
-	f.subs[ch] = struct{}{}
-	f.mu.Unlock()
-	return ch, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if _, ok := f.subs[ch]; ok {
-			delete(f.subs, ch)
-			close(ch)
-		}
-	}
-}
-
-func (f *fanout) publish(e Event) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for ch := range f.subs {
-		select {
-		case ch <- e:
-		default:
-			delete(f.subs, ch)
-			close(ch)
-		}
-	}
-}
-
-func (f *fanout) closeAll() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for ch := range f.subs {
-		delete(f.subs, ch)
-		close(ch)
-	}
-}

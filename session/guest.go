@@ -1,6 +1,8 @@
 package session
 
 import (
+	"assist/internal/fanout"
+	"assist/rights"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +38,7 @@ type Guest struct {
 	l      *link
 	mirror *screen.Mirror
 	shared *screen.Mirror // a specialist's shared screen, through the host
-	fan    fanout
+	fan    fanout.Fanout[Event]
 	done   chan struct{}
 
 	mu        sync.Mutex
@@ -146,7 +148,7 @@ func (g *Guest) Run(ctx context.Context) error {
 
 func (g *Guest) describeRights() string {
 	s := "view only"
-	if rights, _ := g.Rights(); rights == RightsControl {
+	if r, _ := g.Rights(); r == rights.Control {
 		s = "may control with the customer's consent"
 	}
 	if g.welcome.Masked {
@@ -178,7 +180,7 @@ func (g *Guest) emit(e Event) {
 		e.Session = g.welcome.Session
 	}
 	g.cfg.OnEvent(e)
-	g.fan.publish(e)
+	g.fan.Publish(e)
 }
 
 func (g *Guest) addHistory(c Chat) {
@@ -244,7 +246,7 @@ func (g *Guest) doneCtx() context.Context {
 }
 
 // Subscribe returns the session's events for a viewer page.
-func (g *Guest) Subscribe() (<-chan Event, func()) { return g.fan.subscribe() }
+func (g *Guest) Subscribe() (<-chan Event, func()) { return g.fan.Subscribe() }
 
 // Done is closed when the session has ended for this attendee.
 func (g *Guest) Done() <-chan struct{} { return g.done }
@@ -273,7 +275,7 @@ func (g *Guest) Chat(text string, internal bool) error {
 
 // RequestControl asks the host to ask the customer for control.
 func (g *Guest) RequestControl() error {
-	if rights, _ := g.Rights(); rights != RightsControl {
+	if r, _ := g.Rights(); r != rights.Control {
 		return ErrViewOnly
 	}
 	return g.l.send(Msg{Type: TypeRequest, What: "control"})
@@ -319,5 +321,5 @@ func (g *Guest) finish(reason string) {
 	g.l.close()
 	g.emit(Event{Kind: EvEnded, Reason: reason})
 	close(g.done)
-	g.fan.closeAll()
+	g.fan.Close()
 }

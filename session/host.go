@@ -1,6 +1,8 @@
 package session
 
 import (
+	"assist/internal/fanout"
+	"assist/rights"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -58,7 +60,7 @@ type Host struct {
 	id         string
 	mirror     *screen.Mirror
 	chat       chatLog
-	fan        fanout
+	fan        fanout.Fanout[Event]
 	transcript *Transcript
 
 	migrateMu   sync.Mutex // one migration at a time
@@ -126,14 +128,14 @@ func (h *Host) Snapshot() Event {
 func (h *Host) Done() <-chan struct{} { return h.done }
 
 // Subscribe returns the host's events for a viewer page.
-func (h *Host) Subscribe() (<-chan Event, func()) { return h.fan.subscribe() }
+func (h *Host) Subscribe() (<-chan Event, func()) { return h.fan.Subscribe() }
 
 func (h *Host) emit(e Event) {
 	if e.Session == "" {
 		e.Session = h.id
 	}
 	h.cfg.OnEvent(e)
-	h.fan.publish(e)
+	h.fan.Publish(e)
 	if h.transcript != nil && e.Kind != EvFrame {
 		_ = h.transcript.Append(e)
 	}
@@ -524,7 +526,7 @@ func (h *Host) Consent() (view, control bool) {
 func (h *Host) Attendees() []Attendee {
 	list := []Attendee{
 		{Name: "Customer", Role: RoleCustomer, Peer: h.cfg.Customer.ID.String()},
-		{Name: h.cfg.Name, Role: RoleHost, Peer: h.cfg.Host.ID().String(), Rights: RightsControl},
+		{Name: h.cfg.Name, Role: RoleHost, Peer: h.cfg.Host.ID().String(), Rights: rights.Control},
 	}
 	for _, a := range h.attendeeList() {
 		list = append(list, a.Attendee)
@@ -653,5 +655,5 @@ func (h *Host) finish(reason string, err error) {
 	h.stopScreen()
 	h.emit(Event{Kind: EvEnded, Reason: reason})
 	close(h.done)
-	h.fan.closeAll()
+	h.fan.Close()
 }

@@ -140,12 +140,6 @@ const (
 	RoleRep      = "rep"
 )
 
-// Rights of an attendee other than the customer.
-const (
-	RightsView    = "view"
-	RightsControl = "control"
-)
-
 // DecodeMsg parses a control message from the network.
 func DecodeMsg(b []byte) (Msg, error) {
 	var m Msg

@@ -35,6 +35,15 @@ const (
 	MaxLookupDigits = 12
 )
 
+// What became of a code, as both its owner and the rendezvous node say it:
+// one error each, so a caller checks errors.Is against one value.
+var (
+	// ErrBurned: too many wrong guesses blocked the code.
+	ErrBurned = errors.New("this code was blocked after too many wrong attempts: ask for a new one")
+	// ErrUsed: the code admitted as many peers as it was made for.
+	ErrUsed = errors.New("this code has already been used: ask for a new one")
+)
+
 var (
 	// ErrMalformed means the text is not a code at all (letters, wrong length).
 	ErrMalformed = errors.New("not a valid code")
