@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"assist/rights"
 	"context"
 	"fmt"
 	"time"
@@ -44,14 +45,14 @@ func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*extern
 	if !st.ExternalsAllowed {
 		return nil, fmt.Errorf("portal %s does not allow external specialists: a manager of the portal enables them with 'assist portal settings %q --externals on'", cred.PortalName, cred.PortalName)
 	}
-	rights := a.Access
-	if rights == "" {
-		rights = session.RightsView
+	access := a.Access
+	if access == "" {
+		access = rights.View
 	}
-	if rights != session.RightsView && rights != session.RightsControl {
-		return nil, usageErrorf("--access is view or control, not %q", rights)
+	if !rights.Valid(access) {
+		return nil, usageErrorf("--access is view or control, not %q", access)
 	}
-	if rights == session.RightsControl && st.MaxRights != portal.RightsControl {
+	if access == rights.Control && st.MaxRights != rights.Control {
 		return nil, fmt.Errorf("portal %s allows specialists at most view rights: a manager can raise it with 'assist portal settings %q --max-rights control'", cred.PortalName, cred.PortalName)
 	}
 	if a.AllowShare && !st.SpecialistShare {
@@ -73,16 +74,16 @@ func (rp *repProcess) inviteExternal(ctx context.Context, a inviteArgs) (*extern
 	rp.mu.Unlock()
 	// The code lives as long as the session (endInvitations, keepCodes),
 	// or until it is used up or cancelled.
-	hub.AddInvitation(session.Invitation{ID: reg.Code.Lookup, Specialist: true, Rights: rights, MaxUses: uses,
+	hub.AddInvitation(session.Invitation{ID: reg.Code.Lookup, Specialist: true, Rights: access, MaxUses: uses,
 		AllowShare: a.AllowShare})
 	rp.guard.Add(reg.Code, string(reg.Kind), uses)
-	inv := &externalInvitation{Code: reg.Code.String(), Link: "assist://join/" + reg.Code.String(), Rights: rights,
+	inv := &externalInvitation{Code: reg.Code.String(), Link: "assist://join/" + reg.Code.String(), Rights: access,
 		MaxUses: uses, HostName: hub.Name(), Portal: cred.PortalName, JoinPage: reg.JoinPage}
 	rp.mu.Lock()
 	ev := rp.sessionEvents()
 	rp.mu.Unlock()
-	ev.Emit("invitation_code", map[string]any{"code": inv.Code, "rights": rights, "max_uses": uses},
-		fmt.Sprintf("Invitation code %s for %s (%s) — the specialist runs 'assist join %s'", inv.Code, plural(uses, "specialist"), rights, inv.Code))
+	ev.Emit("invitation_code", map[string]any{"code": inv.Code, "rights": access, "max_uses": uses},
+		fmt.Sprintf("Invitation code %s for %s (%s) — the specialist runs 'assist join %s'", inv.Code, plural(uses, "specialist"), access, inv.Code))
 	return inv, nil
 }
 
