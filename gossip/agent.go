@@ -110,7 +110,7 @@ type Agent struct {
 	reps    map[string]Rep       // portal/peer -> rep
 	alerts  map[string]*Alert    // open alerts for this rep
 	heard   map[string]time.Time // when each open alert was last republished
-	closed  map[string]time.Time
+	closed  map[string]closedAlert
 	own     map[string]*ownAlert
 	lastAns time.Time
 	ctx     context.Context
@@ -141,7 +141,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, ps: ps, log: cfg.Logger.With("component", "gossip"), members: map[portal.ID]*member{},
-		reps: map[string]Rep{}, alerts: map[string]*Alert{}, heard: map[string]time.Time{}, closed: map[string]time.Time{}, own: map[string]*ownAlert{},
+		reps: map[string]Rep{}, alerts: map[string]*Alert{}, heard: map[string]time.Time{}, closed: map[string]closedAlert{}, own: map[string]*ownAlert{},
 		ctx: ctx, cancel: cancel}
 	for _, ms := range cfg.Memberships {
 		err := a.join(ctx, ms)
@@ -413,7 +413,8 @@ func (a *Agent) handle(m *member, r *received) {
 		al.HostName, al.Portal, al.PortalName = r.cred.Name, r.cred.Portal, r.cred.PortalName
 		a.mu.Lock()
 		_, known := a.alerts[al.ID]
-		_, gone := a.closed[al.ID]
+		c, gone := a.closed[al.ID]
+		gone = gone && c.host == al.Host
 		if !known && !gone {
 			a.alerts[al.ID] = &al
 		}
@@ -425,7 +426,7 @@ func (a *Agent) handle(m *member, r *received) {
 			a.cfg.OnEvent(Event{Kind: EvAlert, Alert: &al})
 		}
 	case TypeTaken, TypeWithdrawn:
-		a.closeAlert(p.AlertID, p.By, p.Reason)
+		a.closeFrom(from, p.AlertID, p.By, p.Reason)
 	case TypeDeclined:
 		a.mu.Lock()
 		o, mine := a.own[p.AlertID]
@@ -464,12 +465,43 @@ func (a *Agent) answerQuery(m *member) {
 	}()
 }
 
+// closedAlert remembers an alert that was closed, and by whose word, so a
+// republication already on its way does not open it again.
+type closedAlert struct {
+	at   time.Time
+	host peer.ID
+}
+
+// closeFrom closes an alert on its host's word only: another member of
+// the portal cannot close someone else's alert, nor say who "took" it.
+// A closing for an alert not seen yet is remembered for that host alone.
+func (a *Agent) closeFrom(author peer.ID, id, by, reason string) {
+	a.mu.Lock()
+	al, open := a.alerts[id]
+	if open && al.Host != author {
+		a.mu.Unlock()
+		a.log.Debug("dropped a closing by someone not the alert's host", "alert", id, "author", author)
+		return
+	}
+	if !open {
+		if _, known := a.closed[id]; !known {
+			a.closed[id] = closedAlert{at: time.Now(), host: author}
+		}
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+	a.closeAlert(id, by, reason)
+}
+
 func (a *Agent) closeAlert(id, by, reason string) {
 	a.mu.Lock()
-	_, open := a.alerts[id]
+	al, open := a.alerts[id]
 	delete(a.alerts, id)
 	delete(a.heard, id)
-	a.closed[id] = time.Now()
+	if open {
+		a.closed[id] = closedAlert{at: time.Now(), host: al.Host}
+	}
 	a.mu.Unlock()
 	if open {
 		a.cfg.OnEvent(Event{Kind: EvAlertClosed, AlertID: id, By: by, Reason: reason})
@@ -534,8 +566,8 @@ func (a *Agent) expire() {
 			gone = append(gone, id)
 		}
 	}
-	for id, at := range a.closed {
-		if now.Sub(at) > 10*time.Minute {
+	for id, c := range a.closed {
+		if now.Sub(c.at) > 10*time.Minute {
 			delete(a.closed, id)
 		}
 	}

@@ -608,3 +608,50 @@ func TestARepInSeveralPortals(t *testing.T) {
 	again := inviteIn(t, ctx, "Acme", alice, acmeHub, "acme-again", "", "")
 	waitEvent(t, zoe, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == again.ID })
 }
+
+// TestOnlyTheAlertsHostClosesIt: a member of the portal who is not the
+// alert's host publishes a "taken by Mallory" and a withdrawal for it;
+// Bob's alert stays open, and closes when its host says so.
+func TestOnlyTheAlertsHostClosesIt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	l := newLab(t)
+	alice := l.startRep(t, ctx, "Alice", nil, nil)
+	bob := l.startRep(t, ctx, "Bob", nil, nil)
+	hub := l.startHostedSession(t, ctx, alice)
+	topic := gossip.Topic(l.portal.ID)
+	mallory, malTopic, _ := stranger(t, ctx, l, topic, alice.host, bob.host)
+	malMs := l.enroll(t, mallory, "Mallory")
+	for len(malTopic.ListPeers()) < 2 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("mallory never saw the reps on the topic")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	al := invite(t, ctx, alice, hub, "alice-alert", "", "")
+	waitEvent(t, bob, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == al.ID })
+	for _, p := range []gossip.Payload{
+		{Type: gossip.TypeTaken, AlertID: al.ID, By: "Mallory"},
+		{Type: gossip.TypeWithdrawn, AlertID: al.ID, Reason: "cancelled"},
+	} {
+		data, err := gossip.Seal(topic, malMs, mallory.ID(), p, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := malTopic.Publish(ctx, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A marker from Alice, published after Mallory's closings, has
+	// reached Bob once it shows: the closings had their chance.
+	marker := invite(t, ctx, alice, hub, "marker", "", "")
+	waitEvent(t, bob, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == marker.ID })
+	if _, err := bob.agent.Alert(al.ID); err != nil {
+		t.Fatalf("a closing by another member closed Alice's alert: %v", err)
+	}
+	alice.agent.CloseAlert(al.ID, "Carol", "")
+	if e := waitEvent(t, bob, gossip.EvAlertClosed, func(e gossip.Event) bool { return e.AlertID == al.ID }); e.By != "Carol" {
+		t.Fatalf("closed by %q, want Carol (the host's word)", e.By)
+	}
+}

@@ -136,12 +136,29 @@ func NewGuard(h host.Host, hooks Hooks) *Guard {
 // Close stops answering pairing attempts.
 func (g *Guard) Close() { g.host.RemoveStreamHandler(ProtocolID) }
 
+// Unlimited, as Add's maxUses, leaves counting uses to the owner: a code
+// whose use is an admission the owner may refuse (a full session) must
+// not be used up by a proof alone. The owner ends it with Retire.
+const Unlimited = -1
+
 // Add starts accepting code; it admits maxUses peers, then is used up.
 func (g *Guard) Add(code shortcode.Code, kind string, maxUses int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.codes[code.Lookup] = &guarded{code: code, kind: kind, usesLeft: max(1, maxUses)}
+	uses := max(1, maxUses)
+	if maxUses == Unlimited {
+		uses = Unlimited
+	}
+	g.codes[code.Lookup] = &guarded{code: code, kind: kind, usesLeft: uses}
 	delete(g.ended, code.Lookup)
+}
+
+// Retire stops accepting a code the owner counted as used up: later
+// attempts are told "used", not "unknown".
+func (g *Guard) Retire(lookup string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.endLocked(lookup, "used")
 }
 
 // Remove stops accepting a code (cancelled, session ended).
@@ -176,8 +193,10 @@ func (g *Guard) finish(c *guarded, ok bool, from peer.ID) (status string, attemp
 	c.inFlight--
 	var hook func()
 	if ok {
-		c.usesLeft--
 		status = "ok"
+		if c.usesLeft != Unlimited {
+			c.usesLeft--
+		}
 		if c.usesLeft == 0 {
 			g.endLocked(c.code.Lookup, "used")
 			if g.hooks.UsedUp != nil {

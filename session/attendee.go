@@ -200,7 +200,7 @@ func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if role == RoleSpecialist && h.countLocked(RoleSpecialist) >= MaxSpecialists {
-		go h.emit(Event{Kind: EvNotice, Text: fmt.Sprintf("%s could not join: the session already has %d external specialists", name, MaxSpecialists)})
+		go h.refusedFull(*inv, name)
 		return nil, nil, &DeniedError{Reason: ErrSessionFull.Error()}
 	}
 	if h.invitations[m.Invite] != inv {
@@ -221,6 +221,22 @@ func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
 	}
 	h.attendees[from] = a
 	return a, inv, nil
+}
+
+// refusedFull tells the host's UI, and whoever counts the invitation's
+// uses, that a specialist could not come in: the session was full. The
+// refusal uses nothing up; the same invitation works once a place frees.
+func (h *Host) refusedFull(inv Invitation, name string) {
+	h.emit(Event{Kind: EvNotice, Text: fmt.Sprintf("%s could not join: the session already has %d external specialists", name, MaxSpecialists)})
+	if h.cfg.OnInvitationRefused != nil {
+		h.cfg.OnInvitationRefused(inv, name, ErrSessionFull)
+	}
+}
+
+// Present reports whether p is in the session: its host, its customer or
+// an attendee.
+func (h *Host) Present(p peer.ID) bool {
+	return p == h.cfg.Host.ID() || p == h.cfg.Customer.ID || h.isAttendee(p)
 }
 
 // identify is who a join request comes from: a rep by its verified

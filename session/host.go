@@ -51,6 +51,9 @@ type HostConfig struct {
 	VerifyRep func(p peer.ID, credential []byte) (name string, err error)
 	// OnInvitationUsed is told who came in with an invitation.
 	OnInvitationUsed func(inv Invitation, name string)
+	// OnInvitationRefused is told who could not come in with a valid
+	// invitation, and why (ErrSessionFull).
+	OnInvitationRefused func(inv Invitation, name string, err error)
 }
 
 // Host is the hub of a session: it talks to the customer and owns the
