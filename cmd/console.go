@@ -3,15 +3,12 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"assist/gossip"
-	"assist/viewer"
+	"assist/rep"
 )
 
 // ConsoleOptions are the flags of 'assist console'.
@@ -49,28 +46,33 @@ reps online. Type in this terminal:
 	return c
 }
 
+// console is a running 'assist console'.
+type console struct {
+	p    *rep.Process
+	out  repTerminal
+	page string
+	opts *ConsoleOptions
+}
+
 func runConsole(ctx context.Context, opts *ConsoleOptions) error {
-	ev := NewEvents(opts.IO.Out, opts.Peer.JSON)
-	rp, closeRP, err := openRepProcess(ctx, opts.IO, &opts.Peer, ev, func(e gossip.Event) { showGossip(ev, e) })
+	out := repTerminal{ev: NewEvents(opts.IO.Out, opts.Peer.JSON)}
+	p, closeRep, err := openRep(ctx, opts.IO, &opts.Peer, out.show)
 	if err != nil {
 		return err
 	}
-	defer closeRP()
-	rp.noBrowser = opts.NoBrowser
-	if rp.agent == nil {
-		return errNoPortal
+	defer closeRep()
+	if !p.InPortal() {
+		return rep.ErrNoPortal
 	}
-	page, err := viewer.StartConsole(rp.viewerPortal(), rp.log)
+	page, err := p.ConsolePage()
 	if err != nil {
 		return err
 	}
 	defer page.Close()
-	rp.consolePage = page.URL()
-	ev.Emit("online", map[string]any{"peer": rp.node.host.ID().String(), "page": page.URL()},
-		"Online. Invitations show here and on the console page: "+page.URL()+"\nType 'help' for commands.")
-	if !opts.NoBrowser {
-		openBrowser(page.URL(), rp.log)
-	}
+	c := &console{p: p, out: out, page: page.URL(), opts: opts}
+	out.ev.Emit("online", map[string]any{"peer": p.ID(), "page": c.page},
+		"Online. Invitations show here and on the console page: "+c.page+"\nType 'help' for commands.")
+	c.openPage()
 	lines := make(chan string)
 	go readLines(opts.IO.In, lines)
 	for {
@@ -82,7 +84,7 @@ func runConsole(ctx context.Context, opts *ConsoleOptions) error {
 				<-ctx.Done() // stdin closed (a script): stay online until signalled
 				return nil
 			}
-			if quit := rp.consoleCommand(ctx, line); quit {
+			if quit := c.command(ctx, line); quit {
 				return nil
 			}
 		}
@@ -97,81 +99,47 @@ func readLines(in io.Reader, out chan<- string) {
 	close(out)
 }
 
-// consoleCommand runs one line typed at the console; true means quit.
-func (rp *repProcess) consoleCommand(ctx context.Context, line string) bool {
+func (c *console) openPage() {
+	if !c.opts.NoBrowser {
+		openBrowser(c.page, nopLogger{})
+	}
+}
+
+// command runs one line typed at the console; true means quit.
+func (c *console) command(ctx context.Context, line string) bool {
 	verb, arg, _ := strings.Cut(line, " ")
 	arg = strings.TrimSpace(arg)
 	var err error
+	ev := c.out.ev
 	switch strings.ToLower(verb) {
 	case "":
 	case "quit", "exit", "/quit":
 		return true
 	case "accept", "a":
-		_, _, err = rp.accept(ctx, arg, rp.noBrowser)
+		_, err = c.p.Accept(ctx, arg, c.opts.NoBrowser)
 	case "decline", "d":
-		err = rp.agent.Decline(ctx, arg)
+		err = c.p.Decline(ctx, arg)
 	case "alerts":
-		for _, al := range rp.agent.Alerts() {
-			rp.ev.Emit("alert", map[string]any{"alert": al}, alertText(al))
+		for _, al := range c.p.Alerts() {
+			ev.Emit("alert", map[string]any{"alert": al}, alertText(al))
 		}
 	case "reps":
-		for _, r := range rp.agent.Reps("", arg) {
-			rp.ev.Emit("rep", map[string]any{"rep": r}, repLine(r))
+		reps, _ := c.p.Reps("", arg)
+		for _, r := range reps {
+			ev.Emit("rep", map[string]any{"rep": r}, repLine(r))
 		}
 	case "page":
-		rp.ev.Emit("page", map[string]any{"url": rp.consolePage}, "Console page: "+rp.consolePage)
-		if !rp.noBrowser {
-			openBrowser(rp.consolePage, rp.log)
-		}
+		ev.Emit("page", map[string]any{"url": c.page}, "Console page: "+c.page)
+		c.openPage()
 	default:
-		rp.ev.Emit("help", nil, "commands: accept ID, decline ID, alerts, reps [TEXT], page, quit")
+		ev.Emit("help", nil, "commands: accept ID, decline ID, alerts, reps [TEXT], page, quit")
 	}
 	if err != nil {
-		rp.ev.Emit("error", map[string]any{"error": err.Error()}, "error: "+err.Error())
+		ev.Emit("error", map[string]any{"error": err.Error()}, "error: "+err.Error())
 	}
 	return false
 }
 
-// showGossip prints what the portals' gossip brings.
-func showGossip(ev *Events, e gossip.Event) {
-	switch e.Kind {
-	case gossip.EvAlert:
-		ev.Emit("alert", map[string]any{"alert": e.Alert}, alertText(*e.Alert))
-		notifyDesktop("assist: "+e.Alert.HostName+" invites you", strings.TrimSpace(e.Alert.Comment+" — accept "+shortAlert(e.Alert.ID)))
-	case gossip.EvAlertClosed:
-		text := "Invitation " + shortAlert(e.AlertID) + " "
-		switch {
-		case e.By != "":
-			text += "was taken by " + e.By
-		case e.Reason == "":
-			return // accepted here
-		default:
-			text += "closed: " + e.Reason
-		}
-		ev.Emit("alert_closed", map[string]any{"alert": e.AlertID, "by": e.By, "reason": e.Reason}, text)
-	case gossip.EvRevoked:
-		ev.Emit("revoked", map[string]any{"portal": e.Portal, "reason": e.Reason},
-			fmt.Sprintf("Portal %s no longer has you (%s): its invitations stop here; 'assist logout %q' forgets it", e.Portal, e.Reason, e.Portal))
-	}
-}
+type nopLogger struct{}
 
-func alertText(al gossip.Alert) string {
-	who := "you"
-	if al.Target == "" {
-		who = "every rep of " + al.PortalName
-	}
-	s := fmt.Sprintf("Invitation %s: %s invites %s to a session", shortAlert(al.ID), al.HostName, who)
-	if al.Masked {
-		s += " (masked: the customer will not see you)"
-	}
-	if al.Comment != "" {
-		s += fmt.Sprintf(": %q", al.Comment)
-	}
-	return s + fmt.Sprintf(". Type 'accept %s' (open until %s)", shortAlert(al.ID), al.Expires.Local().Format(time.Kitchen))
-}
-
-func shortAlert(id string) string { return id[:min(6, len(id))] }
-
-func repLine(r gossip.Rep) string {
-	return fmt.Sprintf("%-24s %-16s %s", r.Name, r.PortalName, plural(r.Sessions, "session"))
-}
+func (nopLogger) Debug(string, ...any) {}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"assist/rep"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 )
 
 // invitationText is the body of an invitation to a specialist.
-func invitationText(inv *externalInvitation) string {
+func invitationText(inv *rep.Invitation) string {
 	rights := "view the customer's screen"
 	if inv.Rights == "control" {
 		rights = "view the customer's screen and, while the customer allows it, use their mouse and keyboard"
@@ -31,20 +32,20 @@ You will be asked for your name; everyone in the session sees it.
 %s`, inv.HostName, rights, inv.Code, plural(inv.MaxUses, "person"), inv.Link, inv.Code, joinPageLine(inv))
 }
 
-func joinPageLine(inv *externalInvitation) string {
+func joinPageLine(inv *rep.Invitation) string {
 	if inv.JoinPage == "" {
 		return ""
 	}
 	return "\nStep by step, with the code: " + inv.JoinPage + "\n"
 }
 
-func invitationSubject(inv *externalInvitation) string {
+func invitationSubject(inv *rep.Invitation) string {
 	return inv.HostName + " invites you to a remote support session"
 }
 
 // writeInvitationEmail writes a standard .eml file (RFC 5322, UTF-8 text)
 // that any mail program opens as a ready-to-send message.
-func writeInvitationEmail(path, to string, inv *externalInvitation, now time.Time) error {
+func writeInvitationEmail(path, to string, inv *rep.Invitation, now time.Time) error {
 	addr, err := mail.ParseAddress(to)
 	if err != nil {
 		return usageErrorf("--email %q is not an email address", to)
@@ -69,7 +70,7 @@ func writeInvitationEmail(path, to string, inv *externalInvitation, now time.Tim
 }
 
 // mailtoLink is the same invitation as a mailto: link.
-func mailtoLink(to string, inv *externalInvitation) string {
+func mailtoLink(to string, inv *rep.Invitation) string {
 	q := url.Values{"subject": {invitationSubject(inv)}, "body": {invitationText(inv)}}
 	return "mailto:" + url.PathEscape(to) + "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
 }

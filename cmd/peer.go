@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"os"
-
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/spf13/pflag"
 
@@ -60,20 +58,3 @@ func startPeer(f *PeerFlags) (*peerNode, error) {
 }
 
 func (p *peerNode) close() { _ = p.host.Close() }
-
-// displayName is the name a rep shows to others: --name, else the
-// settings file, else the login name.
-func displayName(flag, dir string) string {
-	if flag != "" {
-		return flag
-	}
-	if s, err := config.LoadSettings(dir); err == nil && s.Name != "" {
-		return s.Name
-	}
-	for _, env := range []string{"USER", "LOGNAME"} {
-		if u := os.Getenv(env); u != "" {
-			return u
-		}
-	}
-	return "Representative"
-}

@@ -98,7 +98,7 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdLogin(io),
 		NewCmdLogout(io),
 		NewCmdConsole(io),
-		NewCmdInvite(io),
+		NewCmdInvite(io, nil),
 		NewCmdReps(io),
 		NewCmdAccept(io),
 		NewCmdDecline(io),

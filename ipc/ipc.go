@@ -2,11 +2,14 @@
 // process (the console, or a join hosting a session) over a Unix socket
 // that only this user can open.
 //
-// One request per connection: the client writes a JSON Request line; the
-// server answers with any number of JSON lines, the last of which has
-// "done":true (and "error" if it failed). A request may also carry a
-// stream: for "join" the client then forwards its stdin after the request
-// line, and the server writes the command's output as lines.
+// One request per connection: the client writes a JSON Request line (its
+// operation, the version of the protocol the operations speak, and its
+// arguments); the server answers with any number of JSON lines, the last
+// of which has "done":true (and "error" if it failed). After the request
+// line the client may stream more (an operation's input); it half-closes
+// the connection when it is cancelled and still reads the server's last
+// words for a moment, so the server can say how it ended. The operations
+// themselves, their types and their version are the server's (package rep).
 package ipc
 
 import (
@@ -27,7 +30,9 @@ import (
 
 // Request is what a command asks of the running process.
 type Request struct {
-	Op   string          `json:"op"`
+	Op string `json:"op"`
+	// V is the version of the protocol the operation speaks.
+	V    int             `json:"v"`
 	Args json.RawMessage `json:"args,omitempty"`
 }
 
@@ -159,30 +164,24 @@ func (s *Server) Close() {
 // Call sends a request to the process serving configDir and passes each
 // reply's data to onData until the final reply. stdin, if not nil, is
 // forwarded after the request. ErrNotRunning means nobody serves it.
-func Call(ctx context.Context, configDir string, op string, args any, stdin io.Reader, onData func(json.RawMessage) error) error {
+// Cancelled, the call half-closes the connection and waits up to
+// LastWordsWait for the server's final reply.
+func Call(ctx context.Context, configDir string, req Request, stdin io.Reader, onData func(json.RawMessage) error) error {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", SocketPath(configDir))
 	if err != nil {
 		return ErrNotRunning
 	}
 	defer c.Close()
-	// Cancelled: a streaming request (join) is told by the end of its
-	// input and gets a moment to finish and say so; any other is cut.
 	stop := context.AfterFunc(ctx, func() {
-		if uc, ok := c.(*net.UnixConn); ok && stdin != nil {
+		if uc, ok := c.(*net.UnixConn); ok {
 			_ = uc.CloseWrite()
-			time.AfterFunc(10*time.Second, func() { c.Close() })
+			time.AfterFunc(LastWordsWait, func() { c.Close() })
 			return
 		}
 		c.Close()
 	})
 	defer stop()
-	req := Request{Op: op}
-	if args != nil {
-		if req.Args, err = json.Marshal(args); err != nil {
-			return err
-		}
-	}
 	if err := json.NewEncoder(c).Encode(req); err != nil {
 		return err
 	}
@@ -211,3 +210,7 @@ func Call(ctx context.Context, configDir string, op string, args any, stdin io.R
 		}
 	}
 }
+
+// LastWordsWait is how long a cancelled Call still reads the server's
+// final reply.
+const LastWordsWait = 10 * time.Second

@@ -15,7 +15,7 @@ func TestOneProcessPerDirectoryAndRequests(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := Call(ctx, dir, "x", nil, nil, nil); !errors.Is(err, ErrNotRunning) {
+	if err := Call(ctx, dir, req("x", nil), nil, nil); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("nobody running: %v", err)
 	}
 	srv, err := Listen(dir)
@@ -54,7 +54,7 @@ func TestOneProcessPerDirectoryAndRequests(t *testing.T) {
 		return errors.New("unknown request")
 	})
 	var got []int
-	err = Call(ctx, dir, "echo", 3, nil, func(d json.RawMessage) error {
+	err = Call(ctx, dir, req("echo", 3), nil, func(d json.RawMessage) error {
 		var i int
 		_ = json.Unmarshal(d, &i)
 		got = append(got, i)
@@ -63,14 +63,14 @@ func TestOneProcessPerDirectoryAndRequests(t *testing.T) {
 	if err != nil || len(got) != 3 {
 		t.Fatalf("echo: %v %v", got, err)
 	}
-	if err := Call(ctx, dir, "nonsense", nil, nil, nil); err == nil || err.Error() != "unknown request" {
+	if err := Call(ctx, dir, req("nonsense", nil), nil, nil); err == nil || err.Error() != "unknown request" {
 		t.Fatalf("server error not passed on: %v", err)
 	}
 	// A cancelled streaming call still gets the server's last words.
 	// (Cancelled once the server has the input, as Ctrl-C after typing.)
 	sctx, scancel := context.WithCancel(ctx)
 	var last string
-	err = Call(sctx, dir, "stream", nil, strings.NewReader("typed"), func(d json.RawMessage) error {
+	err = Call(sctx, dir, req("stream", nil), strings.NewReader("typed"), func(d json.RawMessage) error {
 		if err := json.Unmarshal(d, &last); err != nil {
 			return err
 		}
@@ -85,6 +85,14 @@ func TestOneProcessPerDirectoryAndRequests(t *testing.T) {
 	if last != "typed" {
 		t.Fatalf("stream: got %q", last)
 	}
+}
+
+func req(op string, args any) Request {
+	r := Request{Op: op, V: 1}
+	if args != nil {
+		r.Args, _ = json.Marshal(args)
+	}
+	return r
 }
 
 func TestStaleSocketIsReplacedAndLongPathsFit(t *testing.T) {

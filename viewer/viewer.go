@@ -26,6 +26,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"assist/gossip"
 	"assist/input"
 	"assist/screen"
 	"assist/session"
@@ -45,21 +46,53 @@ type Session interface {
 }
 
 // Portal is the rep's standing in its portals, for the page's invite
-// dialog and invitation alerts. Its events ("alert", "alert_closed",
-// "invited", "invite_accepted", ...) go to the page as they are.
+// dialog and invitation alerts.
 type Portal interface {
-	Reps(text string) any
+	// Reps lists the reps online whose name or portal contains text.
+	Reps(text string) []Colleague
 	Invite(ctx context.Context, req InviteRequest) error
 	Accept(ctx context.Context, id string) (viewerURL string, err error)
 	Decline(ctx context.Context, id string) error
-	Alerts() any
+	Alerts() []gossip.Alert
 	// Me names the rep in each of its portals.
-	Me() any
-	Subscribe() (<-chan map[string]any, func())
-	// External specialists: create an invitation code (its description
-	// goes to the page as an "invitation" event) or cancel one.
-	InviteExternal(ctx context.Context, access string, maxUses int) (any, error)
+	Me() []gossip.Standing
+	// Subscribe follows the portal's news for the page.
+	Subscribe() (<-chan PortalEvent, func())
+	// External specialists: create an invitation code (the page gets it
+	// as an "invitation" event) or cancel one.
+	InviteExternal(ctx context.Context, access string, maxUses int) (Code, error)
 	CancelCode(ctx context.Context, code string) error
+}
+
+// Colleague is a rep online, as the invite dialog lists them.
+type Colleague struct {
+	gossip.Rep
+	// You: this rep, who cannot invite itself.
+	You bool `json:"you,omitempty"`
+	// InSession: already in the session this process hosts.
+	InSession bool `json:"in_session,omitempty"`
+}
+
+// Code is an invitation code for external specialists.
+type Code struct {
+	Code     string `json:"code"`
+	Link     string `json:"link"`
+	Rights   string `json:"rights"`
+	MaxUses  int    `json:"max_uses"`
+	JoinPage string `json:"join_page,omitempty"`
+}
+
+// PortalEvent is portal news as a page gets it (JSON, as it is): "alert",
+// "alert_closed", "invited", "invite_accepted", "invite_declined",
+// "invite_expired", "invite_withdrawn", "code_closed".
+type PortalEvent struct {
+	Event   string        `json:"event"`
+	Alert   *gossip.Alert `json:"alert,omitempty"`
+	AlertID string        `json:"alert_id,omitempty"`
+	By      string        `json:"by,omitempty"`
+	Name    string        `json:"name,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+	Code    string        `json:"code,omitempty"`
 }
 
 // Moderator is a session whose host can change attendees' rights and
@@ -75,6 +108,19 @@ type Moderator interface {
 type Sharer interface {
 	MayShare() bool
 	ShareScreen(ctx context.Context, src screen.Source) error
+}
+
+// SharedScreener is a session that can show a specialist's shared screen
+// (?screen=shared) besides the customer's.
+type SharedScreener interface {
+	SharedScreen() *screen.Mirror
+}
+
+// SharedViewOnly is a session that is nothing but a specialist's shared
+// screen (the customer's view of it): its page says so and clears when
+// the share ends.
+type SharedViewOnly interface {
+	SharedScreenOnly() bool
 }
 
 // InviteRequest is the invite dialog's form.
@@ -228,7 +274,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	defer unsubscribe()
 	mirror := s.sess.Screen()
 	// ?screen=shared: a specialist's shared screen instead of the customer's.
-	if sh, ok := s.sess.(interface{ SharedScreen() *screen.Mirror }); ok && r.URL.Query().Get("screen") == "shared" {
+	if sh, ok := s.sess.(SharedScreener); ok && r.URL.Query().Get("screen") == "shared" {
 		mirror = sh.SharedScreen()
 	}
 	feed := mirror.Subscribe()
@@ -250,7 +296,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	// of a specialist's shared screen says so and clears when it ends.
 	_, host := s.sess.(Moderator)
 	shared := mirror != s.sess.Screen()
-	if sv, ok := s.sess.(interface{ SharedScreenOnly() bool }); ok && sv.SharedScreenOnly() {
+	if sv, ok := s.sess.(SharedViewOnly); ok && sv.SharedScreenOnly() {
 		shared = true
 	}
 	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host, "shared": shared, "can_share": share != nil}); err != nil {
@@ -260,7 +306,6 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		portalEvents, stop := s.portal.Subscribe()
 		defer stop()
 		// Only the host invites: an attendee's page shows alerts only.
-		_, host := s.sess.(interface{ AddInvitation(session.Invitation) })
 		if err := writeJSON(ctx, c, map[string]any{"event": "portal", "alerts": s.portal.Alerts(), "can_invite": host}); err != nil {
 			return
 		}
@@ -335,7 +380,7 @@ func (s *Server) pumpEvents(ctx context.Context, cancel context.CancelFunc, c *w
 	}
 }
 
-func (s *Server) pumpPortal(ctx context.Context, c *websocket.Conn, events <-chan map[string]any) {
+func (s *Server) pumpPortal(ctx context.Context, c *websocket.Conn, events <-chan PortalEvent) {
 	for {
 		select {
 		case <-ctx.Done():

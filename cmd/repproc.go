@@ -1,0 +1,102 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"assist/config"
+	"assist/ipc"
+	"assist/rep"
+)
+
+// errBusy: another assist process already runs for this identity.
+type errBusy struct {
+	dir string
+	err error
+}
+
+func (e *errBusy) Error() string { return e.err.Error() }
+
+// openRep is how every long-running rep command starts: claim this
+// identity's local socket (one process per identity), start the libp2p
+// host, open the rep's process (show gets its news) and answer the other
+// commands on the socket. close undoes it all.
+func openRep(ctx context.Context, io *IO, f *PeerFlags, show func(rep.Event)) (p *rep.Process, close func(), err error) {
+	log, err := newLogger(io.ErrOut, f.LogLevel)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := config.Dir()
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := ipc.Listen(dir)
+	if err != nil {
+		return nil, nil, &errBusy{dir: dir, err: err}
+	}
+	node, err := startPeer(f)
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	p, err = rep.Open(ctx, rep.Config{Host: node.host, Rendezvous: node.rv, ConfigDir: dir, Logger: log,
+		OnEvent: show, OpenURL: func(url string) { openBrowser(url, log) }})
+	if err != nil {
+		node.close()
+		srv.Close()
+		return nil, nil, err
+	}
+	go p.Serve(ctx, srv)
+	return p, func() {
+		p.Close()
+		node.close()
+		srv.Close()
+	}, nil
+}
+
+// runningRep is the client of this identity's running process.
+func runningRep() (rep.Client, error) {
+	dir, err := config.Dir()
+	return rep.Client{ConfigDir: dir}, err
+}
+
+// notRunning says what to start when no rep process answers.
+func notRunning(err error) error {
+	return fmt.Errorf("%w: start 'assist join KEY' (to host a session) or 'assist console' first", err)
+}
+
+// openBrowser opens url where a graphical session can show it.
+func openBrowser(url string, log interface{ Debug(string, ...any) }) {
+	if !hasDesktop() {
+		return
+	}
+	path, err := exec.LookPath("xdg-open")
+	if err != nil {
+		return
+	}
+	c := exec.Command(path, url)
+	if err := c.Start(); err != nil {
+		log.Debug("open browser", "err", err)
+		return
+	}
+	go func() { _ = c.Wait() }()
+}
+
+// notifyDesktop shows a desktop notification where one can be shown.
+func notifyDesktop(title, body string) {
+	if !hasDesktop() {
+		return
+	}
+	path, err := exec.LookPath("notify-send")
+	if err != nil {
+		return
+	}
+	c := exec.Command(path, "--app-name=assist", title, body)
+	if c.Start() == nil {
+		go func() { _ = c.Wait() }()
+	}
+}
+
+func hasDesktop() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }

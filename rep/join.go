@@ -1,0 +1,177 @@
+package rep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/p2p"
+	"assist/pairing"
+	"assist/rendezvous"
+	"assist/session"
+	"assist/shortcode"
+	"assist/viewer"
+)
+
+// JoinRequest is what 'assist join' asks: a customer's support key to
+// host its session, or an invitation code to attend one as a specialist.
+type JoinRequest struct {
+	Code      string `json:"code"`
+	Name      string `json:"name,omitempty"`
+	NoBrowser bool   `json:"no_browser,omitempty"`
+	// A specialist shares a monitor of their own into the session.
+	ShareScreen bool `json:"share_screen,omitempty"`
+	Display     int  `json:"display,omitempty"`
+}
+
+// Command is one thing typed at a session's terminal.
+type Command struct {
+	Chat     string `json:"chat,omitempty"`
+	Internal bool   `json:"internal,omitempty"` // chat for reps and specialists only
+	Control  bool   `json:"control,omitempty"`  // ask the customer for control
+	End      bool   `json:"end,omitempty"`      // the host ends the session; an attendee leaves
+	Name     string `json:"name,omitempty"`     // the answer to EvNameRequired
+}
+
+// Terminal is where a session is shown and steered from.
+type Terminal struct {
+	// Show gets the session's events; must not block.
+	Show func(Event)
+	// Commands brings what is typed; closed when nothing more will come
+	// (the session goes on until ctx ends or it ends by itself).
+	Commands <-chan Command
+}
+
+// Join resolves a code and hosts the customer's session (a support key) or
+// attends the session the code invites to, until it ends or ctx does.
+func (p *Process) Join(ctx context.Context, r JoinRequest, term Terminal) error {
+	code, err := ParseCode(r.Code)
+	if err != nil {
+		return err
+	}
+	term.Show(Event{Kind: EvResolving})
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	rec, err := p.cfg.Rendezvous.Resolve(rctx, code.Lookup)
+	cancel()
+	switch {
+	case errors.Is(err, rendezvous.ErrCancelled):
+		// The node does not say which kind of code it was: neither do we.
+		return fmt.Errorf("code %s is no longer valid: the support key was withdrawn or the invitation cancelled; ask whoever gave it to you for a new one", code)
+	case errors.Is(err, rendezvous.ErrEnded):
+		return fmt.Errorf("code %s: the session has ended", code)
+	case err != nil:
+		return fmt.Errorf("code %s: %w", code, err)
+	}
+	switch rec.Kind {
+	case rendezvous.KindInvitation:
+		return p.attend(ctx, code, rec, r, term)
+	case rendezvous.KindSupport:
+		return p.host(ctx, code, rec, r, term)
+	}
+	return fmt.Errorf("%s is not a support key or an invitation code", code)
+}
+
+// host claims a customer's key and hosts the session until it ends.
+func (p *Process) host(ctx context.Context, code shortcode.Code, rec *rendezvous.CodeRecord, r JoinRequest, term Terminal) error {
+	hub, err := p.claimHosting(r, rec, term)
+	if err != nil {
+		return err
+	}
+	defer p.stopHosting()
+	// Talking to the rendezvous node told this host its public address;
+	// give libp2p a moment to enable hole punching before the first,
+	// possibly relayed, connection to the customer.
+	p2p.WaitHolePunchReady(ctx, p.cfg.Host, 3*time.Second)
+	hub.WatchPath(ctx)
+	term.Show(Event{Kind: EvConnecting, Peer: rec.Owner.String(), Name: "customer"})
+	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	_, err = pairing.Claim(pctx, p.cfg.Host, peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}, string(rec.Kind), code)
+	cancel()
+	if err != nil {
+		return claimError("support key", "the customer", code, err)
+	}
+	term.Show(Event{Kind: EvPaired, Peer: rec.Owner.String()})
+	view, err := viewer.Start(hub, p.pagePortal(), p.cfg.Logger)
+	if err != nil {
+		return err
+	}
+	defer view.Close()
+	term.Show(Event{Kind: EvViewer, URL: view.URL(), SessionID: hub.ID()})
+	p.openPage(view.URL(), r.NoBrowser)
+	go steerHost(hub, term)
+	return hub.Run(ctx)
+}
+
+// claimHosting makes this process the host of a new session.
+func (p *Process) claimHosting(r JoinRequest, rec *rendezvous.CodeRecord, term Terminal) (*session.Host, error) {
+	hub := session.NewHost(session.HostConfig{
+		Host:                p.cfg.Host,
+		Name:                p.DisplayName(r.Name),
+		Customer:            peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()},
+		TranscriptDir:       filepath.Join(p.cfg.ConfigDir, "transcripts"),
+		OnEvent:             func(e session.Event) { term.Show(sessionEvent(e)) },
+		VerifyRep:           p.verifyRep(),
+		OnInvitationUsed:    func(inv session.Invitation, name string) { go p.invitationUsed(inv, name) },
+		OnInvitationRefused: func(inv session.Invitation, name string, _ error) { go p.change(inv.ID, ChangeRefused, name) },
+	})
+	p.mu.Lock()
+	if p.hosted != nil {
+		p.mu.Unlock()
+		return nil, ErrAlreadyHosting
+	}
+	p.hosted = &hosting{hub: hub, show: term.Show}
+	p.mu.Unlock()
+	p.sessionsChanged()
+	return hub, nil
+}
+
+// stopHosting answers the session's open invitations and frees the slot.
+func (p *Process) stopHosting() {
+	p.endInvitations()
+	p.mu.Lock()
+	p.hosted = nil
+	p.mu.Unlock()
+	p.sessionsChanged()
+}
+
+func (p *Process) verifyRep() func(peer.ID, []byte) (string, error) {
+	if p.agent == nil {
+		return nil
+	}
+	return p.agent.VerifyRep
+}
+
+// steerHost carries out what is typed at the host's terminal.
+func steerHost(hub *session.Host, term Terminal) {
+	for c := range term.Commands {
+		var err error
+		switch {
+		case c.End:
+			hub.End("the representative ended the session")
+			return
+		case c.Control:
+			err = hub.RequestControl()
+		case c.Chat != "":
+			err = hub.Chat(c.Chat, c.Internal)
+		}
+		if err != nil {
+			term.Show(Event{Kind: EvError, Text: err.Error()})
+		}
+	}
+}
+
+// claimError turns a pairing failure into what the person should do next.
+func claimError(what, owner string, code shortcode.Code, err error) error {
+	var wc *pairing.WrongCodeError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.As(err, &wc), errors.Is(err, pairing.ErrBurned), errors.Is(err, pairing.ErrUsed), errors.Is(err, pairing.ErrNotActive):
+		return fmt.Errorf("%s %s: %w", what, code, err)
+	}
+	return fmt.Errorf("could not reach %s with %s %s: %w", owner, what, code, err)
+}
