@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -59,12 +60,14 @@ type HostConfig struct {
 // Host is the hub of a session: it talks to the customer and owns the
 // attendee list, the chat, the permissions and the transcript.
 type Host struct {
-	cfg        HostConfig
-	id         string
-	mirror     *screen.Mirror
-	chat       chatLog
-	fan        fanout.Fanout[Event]
-	transcript *Transcript
+	cfg    HostConfig
+	id     string
+	mirror *screen.Mirror
+	chat   chatLog
+	fan    fanout.Fanout[Event]
+	// transcript is set when Run starts; events (the path watcher's) may
+	// come before it.
+	transcript atomic.Pointer[Transcript]
 
 	migrateMu   sync.Mutex // one migration at a time
 	mu          sync.Mutex
@@ -139,8 +142,8 @@ func (h *Host) emit(e Event) {
 	}
 	h.cfg.OnEvent(e)
 	h.fan.Publish(e)
-	if h.transcript != nil && e.Kind != EvFrame {
-		_ = h.transcript.Append(e)
+	if t := h.transcript.Load(); t != nil && e.Kind != EvFrame {
+		_ = t.Append(e)
 	}
 }
 
@@ -152,17 +155,22 @@ func (h *Host) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h.transcript = t
-		defer t.Close()
+		h.transcript.Store(t)
+		defer func() {
+			h.transcript.Store(nil)
+			t.Close()
+		}()
 	}
-	l, err := h.open(ctx, false)
-	if err != nil {
-		return fmt.Errorf("open session: %w", err)
-	}
+	// Attendees may come as soon as there are invitations, even while
+	// the customer is still answering.
 	for pid, handler := range map[protocol.ID]network.StreamHandler{AttendeeProtocol: h.handleAttendee, FeedProtocol: h.handleFeed,
 		SharedScreenProtocol: h.handleSharedScreen, SharedFeedProtocol: h.handleSharedFeed} {
 		h.cfg.Host.SetStreamHandler(pid, handler)
 		defer h.cfg.Host.RemoveStreamHandler(pid)
+	}
+	l, err := h.open(ctx, false)
+	if err != nil {
+		return fmt.Errorf("open session: %w", err)
 	}
 	// Hole punching may have finished while the session was opening.
 	go h.migrate(ctx)
