@@ -18,27 +18,6 @@ import (
 	"assist/screen"
 )
 
-// Protocols between the host and the other attendees (invited reps, later
-// specialists). Version 1.0.0.
-//
-// AttendeeProtocol is opened by the attendee and carries the same JSON
-// control messages (type Msg) as ControlProtocol, one p2p frame each:
-//
-//	attendee -> host {"type":"join","invite":ID,"ticket":...,"credential":...,"name":"Bob"}
-//	host -> attendee {"type":"welcome","session":ID,"name":"Alice","role":"rep","rights":"control",
-//	                  "masked":true,"view":true,"control":false}
-//	                 or {"type":"denied","reason":"...","name":"Carol"} (Name: who took it)
-//	host -> attendee {"type":"attendees"|"chat"|"notice"|"consent"|"end"|"ping"}
-//	attendee -> host {"type":"chat"|"input"|"request"|"end"|"ping"}
-//
-// FeedProtocol is opened by an admitted attendee; the host writes the
-// customer's screen on it in package screen's wire layout, starting with
-// every tile.
-const (
-	AttendeeProtocol = "/assist/attendee/1.0.0"
-	FeedProtocol     = "/assist/feed/1.0.0"
-)
-
 // Invitation lets someone into a running session.
 type Invitation struct {
 	ID string
@@ -354,12 +333,9 @@ func (h *Host) removeAttendee(a *attendee, why string) {
 		return
 	}
 	delete(h.attendees, a.peer)
-	stopShare := h.sharer == a.peer && h.sharing != nil
 	h.mu.Unlock()
 	a.link.close()
-	if stopShare { // whoever leaves stops sharing too
-		_ = h.StopShare()
-	}
+	h.share.stopBy(a.peer) // whoever leaves stops sharing too
 	if why == "" || h.isEnded() {
 		return
 	}

@@ -12,11 +12,6 @@ import (
 	"assist/screen"
 )
 
-// SharedViewProtocol: the host opens it to the customer while a specialist
-// shares a screen and writes that screen on it (package screen's wire
-// layout, every tile first), so the customer can watch it too.
-const SharedViewProtocol = "/assist/shared-view/1.0.0"
-
 // EvSharedView (customer): a shared screen can be watched; OnSharedView
 // is told once so the UI can open a viewer.
 const EvSharedView = "shared_view"
@@ -114,6 +109,6 @@ func (h *Host) pushSharedView(ctx context.Context) {
 	}
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
-	pump(ctx, s, h.shared)
+	pump(ctx, s, h.share.mirror)
 	s.Reset()
 }

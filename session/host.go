@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +64,8 @@ type Host struct {
 	mirror *screen.Mirror
 	chat   chatLog
 	fan    fanout.Fanout[Event]
+	stats  frameStats
+	share  sharedScreen // a specialist's shared screen
 	// transcript is set when Run starts; events (the path watcher's) may
 	// come before it.
 	transcript atomic.Pointer[Transcript]
@@ -82,15 +83,8 @@ type Host struct {
 	ending      bool
 	endErr      error
 	done        chan struct{}
-	fps         fpsCounter
-	frameTimer  *time.Timer
-	lastLatency time.Duration
-	bytes       uint64 // screen bytes received
 	attendees   map[peer.ID]*attendee
 	invitations map[string]*Invitation
-	shared      *screen.Mirror     // a specialist's shared screen
-	sharing     context.CancelFunc // stops the share in progress
-	sharer      peer.ID            // who shares
 }
 
 // NewHost prepares the host's side; Run starts it.
@@ -103,7 +97,10 @@ func NewHost(cfg HostConfig) *Host {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Host{cfg: cfg, id: hex.EncodeToString(b[:]), mirror: screen.NewMirror(), shared: screen.NewMirror(), done: make(chan struct{})}
+	h := &Host{cfg: cfg, id: hex.EncodeToString(b[:]), mirror: screen.NewMirror(), done: make(chan struct{})}
+	h.share.mirror = screen.NewMirror()
+	h.stats.report = h.emit
+	return h
 }
 
 // ID is the session's ID.
@@ -403,95 +400,13 @@ func (h *Host) receiveScreen(ctx context.Context) {
 		<-ctx.Done()
 		s.Reset()
 	}()
-	_ = screen.Receive(&countingReader{r: s, h: h}, func(m screen.Message) {
+	_ = screen.Receive(h.stats.counting(s), func(m screen.Message) {
 		h.mirror.Apply(m)
 		if m.Kind == screen.MsgFrameEnd {
-			h.frameArrived(m.End)
+			h.stats.frame(m.End)
 		}
 	})
 	s.Reset()
-}
-
-func (h *Host) frameArrived(end screen.FrameEnd) {
-	now := time.Now()
-	h.mu.Lock()
-	h.lastLatency = now.Sub(time.UnixMicro(end.Captured))
-	report := h.fps.add(now)
-	if !report && h.frameTimer == nil {
-		// Throttled: report this frame when the second is over, so the
-		// last frame of a burst is never left out.
-		h.frameTimer = time.AfterFunc(h.fps.untilNext(now), func() {
-			h.mu.Lock()
-			h.frameTimer = nil
-			h.fps.roll(time.Now())
-			h.mu.Unlock()
-			h.reportFrames()
-		})
-	}
-	h.mu.Unlock()
-	if report {
-		h.reportFrames()
-	}
-}
-
-func (h *Host) reportFrames() {
-	h.mu.Lock()
-	e := Event{Kind: EvFrame, Frames: h.fps.total, Bytes: h.bytes, FPS: h.fps.rate,
-		LatencyMs: float64(h.lastLatency.Microseconds()) / 1000}
-	h.mu.Unlock()
-	h.emit(e)
-}
-
-// fpsCounter counts frames and says when a once-a-second report is due.
-type fpsCounter struct {
-	total      uint64
-	windowN    uint64
-	windowFrom time.Time
-	rate       float64 // frames per second over the last window
-}
-
-// add counts a frame and reports whether a report is due now.
-func (f *fpsCounter) add(now time.Time) bool {
-	f.total++
-	f.windowN++
-	if f.windowFrom.IsZero() {
-		f.windowFrom = now
-		return true
-	}
-	if d := now.Sub(f.windowFrom); d >= time.Second {
-		f.rate = float64(f.windowN) / d.Seconds()
-		f.windowN, f.windowFrom = 0, now
-		return true
-	}
-	return false
-}
-
-// roll closes the window at now without counting a frame, for a
-// report that the timer makes.
-func (f *fpsCounter) roll(now time.Time) {
-	if d := now.Sub(f.windowFrom); d > 0 {
-		f.rate = float64(f.windowN) / d.Seconds()
-	}
-	f.windowN, f.windowFrom = 0, now
-}
-
-// untilNext is how long until a report is due.
-func (f *fpsCounter) untilNext(now time.Time) time.Duration {
-	return max(0, f.windowFrom.Add(time.Second).Sub(now))
-}
-
-// countingReader counts the screen stream's bytes for the frame events.
-type countingReader struct {
-	r io.Reader
-	h *Host
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.h.mu.Lock()
-	c.h.bytes += uint64(n)
-	c.h.mu.Unlock()
-	return n, err
 }
 
 // WatchPath follows how this host reaches the customer, reporting each

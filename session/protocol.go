@@ -51,6 +51,43 @@ const (
 	InputProtocol   = "/assist/input/1.0.0"
 )
 
+// Protocols between the host and the other attendees (invited reps, later
+// specialists). Version 1.0.0.
+//
+// AttendeeProtocol is opened by the attendee and carries the same JSON
+// control messages (type Msg) as ControlProtocol, one p2p frame each:
+//
+//	attendee -> host {"type":"join","invite":ID,"ticket":...,"credential":...,"name":"Bob"}
+//	host -> attendee {"type":"welcome","session":ID,"name":"Alice","role":"rep","rights":"control",
+//	                  "masked":true,"view":true,"control":false}
+//	                 or {"type":"denied","reason":"...","name":"Carol"} (Name: who took it)
+//	host -> attendee {"type":"attendees"|"chat"|"notice"|"consent"|"end"|"ping"}
+//	attendee -> host {"type":"chat"|"input"|"request"|"end"|"ping"}
+//
+// FeedProtocol is opened by an admitted attendee; the host writes the
+// customer's screen on it in package screen's wire layout, starting with
+// every tile.
+const (
+	AttendeeProtocol = "/assist/attendee/1.0.0"
+	FeedProtocol     = "/assist/feed/1.0.0"
+)
+
+// A specialist may share their own screen into the session, when the
+// portal's settings and the host allow it: the specialist opens
+// SharedScreenProtocol to the host and writes screen messages (package
+// screen's wire layout, a full frame first); the host keeps them in a
+// second mirror that its viewer, and the other attendees over
+// SharedFeedProtocol, can watch. One share at a time; the host can stop it.
+const (
+	SharedScreenProtocol = "/assist/shared-screen/1.0.0"
+	SharedFeedProtocol   = "/assist/shared-feed/1.0.0"
+)
+
+// SharedViewProtocol: the host opens it to the customer while a specialist
+// shares a screen and writes that screen on it (package screen's wire
+// layout, every tile first), so the customer can watch it too.
+const SharedViewProtocol = "/assist/shared-view/1.0.0"
+
 // MaxControlSize bounds one control message.
 const MaxControlSize = 64 << 10
 

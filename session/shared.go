@@ -3,21 +3,13 @@ package session
 import (
 	"context"
 	"errors"
+	"sync"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"assist/screen"
-)
-
-// A specialist may share their own screen into the session, when the
-// portal's settings and the host allow it: the specialist opens
-// SharedScreenProtocol to the host and writes screen messages (package
-// screen's wire layout, a full frame first); the host keeps them in a
-// second mirror that its viewer, and the other attendees over
-// SharedFeedProtocol, can watch. One share at a time; the host can stop it.
-const (
-	SharedScreenProtocol = "/assist/shared-screen/1.0.0"
-	SharedFeedProtocol   = "/assist/shared-feed/1.0.0"
 )
 
 // EvSharing: a specialist's screen share started (Name) or stopped (Reason set).
@@ -26,32 +18,90 @@ const EvSharing = "sharing"
 // ErrNotSharing: nobody shares a screen now.
 var ErrNotSharing = errors.New("nobody is sharing a screen")
 
+// sharedScreen is a specialist's screen share at the host: one at a time,
+// kept in a mirror of its own, which the host's viewer, the attendees
+// (SharedFeedProtocol) and the customer (SharedViewProtocol) follow. It
+// has its own lock: claiming, stopping and forwarding a share never waits
+// for the host's.
+type sharedScreen struct {
+	mirror *screen.Mirror
+
+	mu     sync.Mutex
+	stop   context.CancelFunc // ends the share in progress; nil: none
+	sharer peer.ID
+}
+
+// claim makes p the sharer unless someone already shares.
+func (s *sharedScreen) claim(p peer.ID, stop context.CancelFunc) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		return false
+	}
+	s.stop, s.sharer = stop, p
+	return true
+}
+
+// release ends the claim and forgets the picture.
+func (s *sharedScreen) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil { // once: a new share's picture is not touched
+		s.mirror.Reset()
+	}
+	s.stop, s.sharer = nil, ""
+}
+
+// stopBy stops the share if p is the one sharing.
+func (s *sharedScreen) stopBy(p peer.ID) {
+	s.mu.Lock()
+	stop := s.stop
+	if s.sharer != p {
+		stop = nil
+	}
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// end stops whatever share is in progress.
+func (s *sharedScreen) end() error {
+	s.mu.Lock()
+	stop := s.stop
+	s.mu.Unlock()
+	if stop == nil {
+		return ErrNotSharing
+	}
+	stop()
+	return nil
+}
+
 // SharedScreen is the screen a specialist shares (empty when none does).
-func (h *Host) SharedScreen() *screen.Mirror { return h.shared }
+func (h *Host) SharedScreen() *screen.Mirror { return h.share.mirror }
 
 func (h *Host) handleSharedScreen(s network.Stream) {
 	from := s.Conn().RemotePeer()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// Checked and claimed under one lock: two shares never start at once.
 	h.mu.Lock()
 	a := h.attendees[from]
-	busy := h.sharing != nil
-	allowed := a != nil && a.mayShare
-	if a != nil && allowed && !busy {
-		h.sharing, h.sharer = cancel, a.peer
-	}
 	h.mu.Unlock()
 	switch {
 	case a == nil:
 		s.Reset()
 		return
-	case !allowed:
+	case !a.mayShare:
 		_ = a.link.send(Msg{Type: TypeNotice, Text: "screen sharing is not allowed in this session"})
 		s.Reset()
 		return
-	case busy:
+	case !h.share.claim(from, cancel):
 		_ = a.link.send(Msg{Type: TypeNotice, Text: "someone else is sharing a screen now"})
+		s.Reset()
+		return
+	}
+	defer h.share.release()
+	if !h.isAttendee(from) { // removed while claiming: its removal found no share to stop
 		s.Reset()
 		return
 	}
@@ -60,12 +110,9 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 	h.shareNotice(a.Name+" is sharing their screen", Event{Kind: EvSharing, Name: a.Name, Text: a.Name + " is sharing their screen"})
 	// Specialists are never masked: the customer watches along.
 	go h.pushSharedView(ctx)
-	_ = screen.Receive(s, h.shared.Apply)
+	_ = screen.Receive(s, h.share.mirror.Apply)
 	s.Reset()
-	h.mu.Lock()
-	h.sharing, h.sharer = nil, ""
-	h.mu.Unlock()
-	h.shared.Reset()
+	h.share.release() // before the notice: pages that clear find it cleared
 	h.shareNotice(a.Name+" stopped sharing their screen", Event{Kind: EvSharing, Name: a.Name, Reason: "stopped", Text: a.Name + " stopped sharing their screen"})
 }
 
@@ -79,18 +126,9 @@ func (h *Host) shareNotice(text string, e Event) {
 }
 
 // StopShare ends the specialist's screen share.
-func (h *Host) StopShare() error {
-	h.mu.Lock()
-	stop := h.sharing
-	h.mu.Unlock()
-	if stop == nil {
-		return ErrNotSharing
-	}
-	stop()
-	return nil
-}
+func (h *Host) StopShare() error { return h.share.end() }
 
 // handleSharedFeed streams the shared screen to an attendee.
 func (h *Host) handleSharedFeed(s network.Stream) {
-	h.feed(s, h.shared)
+	h.feed(s, h.share.mirror)
 }
