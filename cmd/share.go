@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"assist/input"
+	"assist/desktop"
 	"assist/screen"
 	"assist/session"
 	"assist/viewer"
@@ -73,13 +73,17 @@ func runShare(ctx context.Context, opts *ShareOptions) error {
 	if err != nil {
 		return err
 	}
-	// Check the display first: nothing to share without one.
-	capt, err := screen.OpenCapturer(opts.Display)
+	// Check the desktop first: nothing to share without one.
+	desk, err := desktop.Open()
+	if err != nil {
+		return err
+	}
+	capt, err := desk.OpenScreen(opts.Display)
 	if err != nil {
 		return err
 	}
 	defer capt.Close()
-	inj, err := input.NewX11Injector(capt.Bounds())
+	inj, err := desk.OpenInput(capt.Bounds())
 	if err != nil {
 		return err
 	}
@@ -125,7 +129,11 @@ func runShare(ctx context.Context, opts *ShareOptions) error {
 }
 
 func listDisplays(out io.Writer) error {
-	ds, err := screen.Displays()
+	desk, err := desktop.Open()
+	if err != nil {
+		return err
+	}
+	ds, err := desk.Displays()
 	if err != nil {
 		return err
 	}

@@ -49,8 +49,12 @@ type RelayConfig struct {
 
 // NodeConfig configures a rendezvous node.
 type NodeConfig struct {
-	// DataDir holds the node's identity and its code store.
+	// DataDir holds the node's identity and, unless Store is set, its
+	// store (a bbolt file).
 	DataDir string
+	// Store, if set, keeps the node's codes and portals instead of a file
+	// in DataDir; the node closes it.
+	Store Store
 	// Listen addresses; the ports should be fixed so clients' configured
 	// addresses stay valid across restarts.
 	Listen   []string
@@ -131,8 +135,15 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendezvous identity: %w", err)
 	}
-	reg, err := OpenRegistry(cfg.DataDir, cfg.Registry, cfg.Clock)
+	store := cfg.Store
+	if store == nil {
+		if store, err = OpenBoltStore(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	reg, err := NewRegistry(store, cfg.Registry, cfg.Clock)
 	if err != nil {
+		store.Close()
 		return nil, err
 	}
 	h, err := p2p.NewHost(p2p.HostConfig{

@@ -8,7 +8,6 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	bolt "go.etcd.io/bbolt"
 
 	"assist/gossip"
 	"assist/portal"
@@ -20,17 +19,14 @@ import (
 // newest signed revocation list, which reps fetch and which its own relay
 // validator applies.
 
-var (
-	bucketPortals  = []byte("portals")
-	bucketSettings = []byte("portal-settings")
-)
+var ()
 
 // MaxPortals bounds the topics one node relays.
 const MaxPortals = 4096
 
 type portalBoard struct {
-	db *bolt.DB
-	ps *pubsub.PubSub
+	store Store
+	ps    *pubsub.PubSub
 
 	mu      sync.Mutex
 	lists   map[portal.ID][]byte // signed revocation lists
@@ -46,36 +42,26 @@ func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &portalBoard{db: n.reg.db, ps: ps, lists: map[portal.ID][]byte{}, parsed: map[portal.ID]*portal.Revocations{},
+	b := &portalBoard{store: n.reg.store, ps: ps, lists: map[portal.ID][]byte{}, parsed: map[portal.ID]*portal.Revocations{},
 		relayed: map[portal.ID]*pubsub.Topic{}, settings: map[portal.ID][]byte{}, settingsV: map[portal.ID]uint64{}}
-	err = b.db.Update(func(tx *bolt.Tx) error {
-		bk, err := tx.CreateBucketIfNotExists(bucketPortals)
+	err = b.store.Each(tablePortals, func(k string, v []byte) error {
+		id, err := peer.IDFromBytes([]byte(k))
 		if err != nil {
-			return err
-		}
-		err = bk.ForEach(func(k, v []byte) error {
-			id, err := peer.IDFromBytes(k)
-			if err != nil {
-				return nil
-			}
-			if r, err := portal.VerifyRevocations(v, id); err == nil {
-				b.lists[id], b.parsed[id] = append([]byte(nil), v...), r
-			}
 			return nil
-		})
-		if err != nil {
-			return err
 		}
-		sk, err := tx.CreateBucketIfNotExists(bucketSettings)
-		if err != nil {
-			return err
+		if r, err := portal.VerifyRevocations(v, id); err == nil {
+			b.lists[id], b.parsed[id] = append([]byte(nil), v...), r
 		}
-		return sk.ForEach(func(_, v []byte) error {
-			if st, err := portal.VerifyPublishedSettings(v); err == nil {
-				b.settings[st.Portal], b.settingsV[st.Portal] = append([]byte(nil), v...), st.Version
-			}
-			return nil
-		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = b.store.Each(tableSettings, func(_ string, v []byte) error {
+		if st, err := portal.VerifyPublishedSettings(v); err == nil {
+			b.settings[st.Portal], b.settingsV[st.Portal] = append([]byte(nil), v...), st.Version
+		}
+		return nil
 	})
 	return b, err
 }
@@ -98,8 +84,7 @@ func (b *portalBoard) put(signed []byte) error {
 	if _, known := b.lists[pid]; !known && len(b.lists) >= MaxPortals {
 		return ErrFull
 	}
-	err = b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketPortals).Put([]byte(pid), signed) })
-	if err != nil {
+	if err := b.store.Put(tablePortals, string(pid), signed); err != nil {
 		return err
 	}
 	b.lists[pid], b.parsed[pid] = signed, r
@@ -115,8 +100,7 @@ func (b *portalBoard) putSettings(st *portal.Settings, signed []byte) error {
 	if _, known := b.settings[st.Portal]; !known && len(b.settings) >= MaxPortals {
 		return ErrFull
 	}
-	err := b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSettings).Put([]byte(st.Portal), signed) })
-	if err != nil {
+	if err := b.store.Put(tableSettings, string(st.Portal), signed); err != nil {
 		return err
 	}
 	b.settings[st.Portal], b.settingsV[st.Portal] = signed, st.Version

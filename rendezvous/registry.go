@@ -2,16 +2,12 @@ package rendezvous
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"assist/shortcode"
 )
@@ -55,13 +51,11 @@ type entry struct {
 
 func (e *entry) live(now time.Time) bool { return e.Ended == "" && now.Unix() < e.Expires }
 
-var bucketCodes = []byte("codes")
-
 // Registry maps lookup parts to signed code records. It keeps every record
-// in memory for speed and writes each change through to a bbolt file, so
+// in memory for speed and writes each change through to its Store, so
 // codes survive a restart of the node.
 type Registry struct {
-	db     *bolt.DB
+	store  Store
 	clock  Clock
 	limits RegistryLimits
 
@@ -70,55 +64,51 @@ type Registry struct {
 	byLen   map[int]int // records per lookup length, for minDigitsLocked
 }
 
-// OpenRegistry opens (or creates) the registry in dataDir/codes.db.
+// OpenRegistry opens (or creates) a registry in its own bbolt file in
+// dataDir.
 func OpenRegistry(dataDir string, limits RegistryLimits, clock Clock) (*Registry, error) {
-	if clock == nil {
-		clock = systemClock{}
-	}
-	path := filepath.Join(dataDir, "codes.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: another 'assist rendezvous' is using this data directory", path)
-	}
+	store, err := OpenBoltStore(dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
-	r := &Registry{db: db, clock: clock, limits: limits, entries: map[string]*entry{}, byLen: map[int]int{}}
-	if err := r.load(); err != nil {
-		db.Close()
+	r, err := NewRegistry(store, limits, clock)
+	if err != nil {
+		store.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *Registry) load() error {
-	return r.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketCodes)
-		if err != nil {
-			return err
+// NewRegistry is a registry kept in store; it loads what store holds.
+func NewRegistry(store Store, limits RegistryLimits, clock Clock) (*Registry, error) {
+	if clock == nil {
+		clock = systemClock{}
+	}
+	r := &Registry{store: store, clock: clock, limits: limits, entries: map[string]*entry{}, byLen: map[int]int{}}
+	err := store.Each(tableCodes, func(k string, v []byte) error {
+		var e entry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("registry record %q is corrupt: %w", k, err)
 		}
-		return b.ForEach(func(k, v []byte) error {
-			var e entry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("registry record %q is corrupt: %w", k, err)
-			}
-			r.entries[string(k)] = &e
-			r.byLen[len(k)]++
-			return nil
-		})
+		r.entries[k] = &e
+		r.byLen[len(k)]++
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Close closes the store.
-func (r *Registry) Close() error { return r.db.Close() }
+func (r *Registry) Close() error { return r.store.Close() }
 
 func (r *Registry) put(lookup string, e *entry) error {
 	v, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	err = r.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketCodes).Put([]byte(lookup), v) })
-	if err != nil {
+	if err := r.store.Put(tableCodes, lookup, v); err != nil {
 		return fmt.Errorf("store code: %w", err)
 	}
 	if _, ok := r.entries[lookup]; !ok {
@@ -273,15 +263,7 @@ func (r *Registry) Sweep() (int, error) {
 	if len(gone) == 0 {
 		return 0, nil
 	}
-	err := r.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCodes)
-		for _, k := range gone {
-			if err := b.Delete([]byte(k)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := r.store.Delete(tableCodes, gone...)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}

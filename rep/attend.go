@@ -9,9 +9,9 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"assist/desktop"
 	"assist/pairing"
 	"assist/rendezvous"
-	"assist/screen"
 	"assist/session"
 	"assist/shortcode"
 	"assist/viewer"
@@ -92,7 +92,11 @@ func (p *Process) follow(ctx context.Context, g *session.Guest, r JoinRequest, t
 // shareInto shares a monitor of this machine into the session, in the
 // background, until the host stops it or the session ends.
 func shareInto(ctx context.Context, g *session.Guest, display int, term Terminal) error {
-	capt, err := screen.OpenCapturer(display)
+	desk, err := desktop.Open()
+	if err != nil {
+		return fmt.Errorf("share your screen: %w", err)
+	}
+	capt, err := desk.OpenScreen(display)
 	if err != nil {
 		return fmt.Errorf("share your screen: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"time"
 
@@ -15,8 +16,17 @@ type Source interface {
 	Capture(*Frame) error
 }
 
+// TileEncoder turns changed rectangles of a frame into tiles for the wire.
+// ParallelEncoder (PNG, or JPEG for photo-like tiles) is the one there is;
+// another codec plugs in here.
+type TileEncoder interface {
+	Encode(f *Frame, rects []image.Rectangle) ([]Tile, error)
+}
+
 // SenderConfig tunes the capture loop.
 type SenderConfig struct {
+	// Encoder encodes the changed tiles; nil: a ParallelEncoder.
+	Encoder TileEncoder
 	// MaxFPS caps the capture rate; the stream's backpressure may lower it.
 	MaxFPS int
 	// Keepalive is sent after this long without a change.
@@ -43,7 +53,7 @@ type SendStats struct {
 type Sender struct {
 	src   Source
 	cfg   SenderConfig
-	enc   *ParallelEncoder
+	enc   TileEncoder
 	diff  Differ
 	frame Frame
 	seq   uint64
@@ -52,7 +62,11 @@ type Sender struct {
 
 // NewSender returns a sender of src.
 func NewSender(src Source, cfg SenderConfig) *Sender {
-	return &Sender{src: src, cfg: cfg, enc: NewParallelEncoder(cfg.Lossy)}
+	enc := cfg.Encoder
+	if enc == nil {
+		enc = NewParallelEncoder(cfg.Lossy)
+	}
+	return &Sender{src: src, cfg: cfg, enc: enc}
 }
 
 // Run sends frames to w until ctx ends or a write fails. A value on full

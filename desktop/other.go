@@ -1,0 +1,12 @@
+//go:build !linux
+
+package desktop
+
+import (
+	"fmt"
+	"runtime"
+)
+
+func detect() (Backend, error) {
+	return nil, fmt.Errorf("assist cannot share a %s desktop yet", runtime.GOOS)
+}
