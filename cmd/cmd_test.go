@@ -3,9 +3,12 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"assist/rep"
 )
 
 func testIO() (*IO, *bytes.Buffer, *bytes.Buffer) {
@@ -134,5 +137,63 @@ func TestPortalCreateEnrollLoginRevoke(t *testing.T) {
 	}
 	if code, _, errOut := run(mgr, "portal", "enroll", "Acme", "--name", "Bob", "--peer", "nonsense"); code != exitUsage || !strings.Contains(errOut, "assist id") {
 		t.Fatalf("bad peer ID: %d %s", code, errOut)
+	}
+}
+
+func TestInviteFlags(t *testing.T) {
+	io, _, _ := testIO()
+	var got *InviteOptions
+	run := func(args ...string) error {
+		got = nil
+		c := NewCmdInvite(io, func(_ context.Context, o *InviteOptions) error { got = o; return nil })
+		c.SetArgs(args)
+		return c.Execute()
+	}
+	if err := run("--rep", "Bob", "--mask", "--comment", "printer", "--expires", "30s", "--no-wait"); err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Invite; r.Rep != "Bob" || !r.Mask || r.Comment != "printer" || r.TTL != 30*time.Second || !r.NoWait || got.External {
+		t.Fatalf("parsed %+v", got)
+	}
+	if err := run("--external", "--access", "control", "--max-uses", "3", "--allow-share", "--email", "sam@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if c := got.Code; c.Access != "control" || c.MaxUses != 3 || !c.AllowShare || got.Email != "sam@example.com" {
+		t.Fatalf("parsed %+v", got)
+	}
+	for _, bad := range [][]string{
+		{},                                   // nobody
+		{"--rep", "Bob", "--portal", "Acme"}, // two at once
+		{"--rep", "Bob", "--max-uses", "2"},  // a code's flag without --external
+		{"--external", "--access", "admin"},  // no such right
+		{"--external", "--mask"},
+		{"--rep", "Bob", "--expires", "0s"},
+	} {
+		err := run(bad...)
+		var ue *usageError
+		if !errors.As(err, &ue) || got != nil {
+			t.Fatalf("%v: %v (ran: %v)", bad, err, got != nil)
+		}
+	}
+}
+
+func TestSessionLinesBecomeCommands(t *testing.T) {
+	for line, want := range map[string]rep.Command{
+		"hello":          {Chat: "hello"},
+		"/i just us":     {Chat: "just us", Internal: true},
+		"/control":       {Control: true},
+		"/END":           {End: true},
+		"/leave":         {End: true},
+		"not /a command": {Chat: "not /a command"},
+	} {
+		got, err := parseCommand(line)
+		if err != nil || got != want {
+			t.Fatalf("%q: %+v %v", line, got, err)
+		}
+	}
+	for _, line := range []string{"/help me", "/contrl", "/i"} {
+		if _, err := parseCommand(line); err == nil {
+			t.Fatalf("%q was taken for a command or chat", line)
+		}
 	}
 }

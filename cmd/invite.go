@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"assist/rep"
+	"assist/rights"
 )
 
 // InviteOptions are the flags of 'assist invite'.
@@ -82,6 +84,9 @@ func (o *InviteOptions) check() error {
 		if a.Rep != "" || a.Mask {
 			return usageErrorf("--external invites a specialist: no --rep or --mask")
 		}
+		if o.Code.Access != "" && !rights.Valid(o.Code.Access) {
+			return usageErrorf("--access is view or control, not %q", o.Code.Access)
+		}
 		o.Code.Portal = a.Portal
 		return nil
 	}
@@ -151,10 +156,14 @@ func runInviteCode(ctx context.Context, opts *InviteOptions) error {
 	if path == "" {
 		path = "invitation-" + strings.ReplaceAll(inv.Code, "-", "") + ".eml"
 	}
-	if err := writeInvitationEmail(path, opts.Email, &inv, time.Now()); err != nil {
+	msg, err := inv.Email(opts.Email, time.Now())
+	if err != nil {
 		return err
 	}
-	link := mailtoLink(opts.Email, &inv)
+	if err := os.WriteFile(path, msg, 0o600); err != nil {
+		return err
+	}
+	link := inv.Mailto(opts.Email)
 	ev.Emit("email", map[string]any{"eml": path, "mailto": link},
 		fmt.Sprintf("Email invitation written to %s (open it in your mail program), or use:\n%s", path, link))
 	return nil

@@ -170,3 +170,10 @@ func yesNo(b bool) string {
 	}
 	return "not granted"
 }
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

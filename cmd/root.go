@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"assist/p2p"
+	"assist/rep"
 )
 
 // Exit codes.
@@ -51,7 +52,8 @@ func Main(args []string, io *IO) int {
 	}
 	fmt.Fprintf(io.ErrOut, "assist: %v\n", err)
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var re *rep.ErrUsage
+	if errors.As(err, &ue) || errors.As(err, &re) {
 		return exitUsage
 	}
 	return exitError
