@@ -287,6 +287,23 @@ func TestViewerInviteDialogAndAlerts(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('log').textContent.includes('Bob accepted the invitation')`)); err != nil {
 		t.Fatalf("the host's page does not say Bob accepted: %v", err)
 	}
+	// The dialog offers neither Alice herself nor Bob, now in the session.
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#invite`)), chromedp.WaitVisible(chromedp.CSS(`#invite-search`)))
+	if err == nil {
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.getElementById('invite-search'); s.value = ''; s.dispatchEvent(new Event('input')); return true })()`))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	button := func(name string) string { return `document.querySelector('#invite-reps li[data-name="` + name + `"] button')` }
+	marked := button("Alice") + `?.disabled && ` + button("Alice") + `.textContent === 'You' && ` +
+		button("Bob") + `?.disabled && ` + button("Bob") + `.textContent === 'In session' && ` + button("Carol") + `?.disabled === false`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](marked)); err != nil {
+		t.Fatalf("the dialog offers to invite Alice herself or Bob who is in: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#invite-close`))); err != nil {
+		t.Fatal(err)
+	}
 
 	// Bob's viewer (the attendee's page) shows the next portal alert.
 	bobPage, cancel := chromedp.NewContext(ctx)
