@@ -295,7 +295,9 @@ func TestViewerInviteDialogAndAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	button := func(name string) string { return `document.querySelector('#invite-reps li[data-name="` + name + `"] button')` }
+	button := func(name string) string {
+		return `document.querySelector('#invite-reps li[data-name="` + name + `"] button')`
+	}
 	marked := button("Alice") + `?.disabled && ` + button("Alice") + `.textContent === 'You' && ` +
 		button("Bob") + `?.disabled && ` + button("Bob") + `.textContent === 'In session' && ` + button("Carol") + `?.disabled === false`
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](marked)); err != nil {
