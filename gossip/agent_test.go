@@ -15,13 +15,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"assist/gossip"
-	"assist/input"
 	"assist/internal/p2ptest"
 	"assist/internal/rvtest"
+	"assist/internal/sessiontest"
 	"assist/pairing"
 	"assist/portal"
 	"assist/rendezvous"
-	"assist/screen"
 	"assist/session"
 	"assist/shortcode"
 )
@@ -136,38 +135,11 @@ func noEvent(t *testing.T, r *rep, kind, id string, d time.Duration) {
 	}
 }
 
-type blank struct{}
-
-func (blank) Capture(f *screen.Frame) error {
-	if f.W != 64 {
-		*f = *screen.NewFrame(64, 64)
-	}
-	return nil
-}
-
-type noInput struct{}
-
-func (noInput) Apply(input.Event) error { return nil }
-
 // startHostedSession runs a customer and makes hostRep the session's host,
 // admitting reps its agent verifies.
 func (l *lab) startHostedSession(t *testing.T, ctx context.Context, hostRep *rep) *session.Host {
 	t.Helper()
-	ch := p2ptest.NewHost(t, nil)
-	custEvents := make(chan session.Event, 256)
-	c := session.NewCustomer(session.CustomerConfig{Host: ch, Rendezvous: rendezvous.NewClient(ch, l.rv), KeyTTL: time.Minute,
-		Screen: blank{}, Injector: noInput{}, Sender: screen.DefaultSenderConfig(), AutoView: true,
-		OnEvent: func(e session.Event) { custEvents <- e }})
-	go func() { _ = c.Run(ctx) }()
-	var key string
-	for key == "" {
-		select {
-		case e := <-custEvents:
-			key = e.Key
-		case <-ctx.Done():
-			t.Fatal("no support key")
-		}
-	}
+	key := sessiontest.StartCustomer(t, ctx, l.rv)
 	code, err := shortcode.Parse(key)
 	if err != nil {
 		t.Fatal(err)
@@ -363,6 +335,19 @@ func stranger(t *testing.T, ctx context.Context, l *lab, topic string, connectTo
 	return h, tp, sub
 }
 
+// waitTopicPeers waits until n peers are known on the stranger's topic:
+// only then do its messages reach the reps.
+func waitTopicPeers(t *testing.T, ctx context.Context, tp *pubsub.Topic, n int) {
+	t.Helper()
+	for len(tp.ListPeers()) < n {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the stranger never saw the reps on the topic")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func TestNonMembersCanNeitherReadNorPublishNorJoin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -373,13 +358,7 @@ func TestNonMembersCanNeitherReadNorPublishNorJoin(t *testing.T) {
 	topic := gossip.Topic(l.portal.ID)
 	eve, eveTopic, eveSub := stranger(t, ctx, l, topic, alice.host, bob.host)
 	// Eve is in the topic once the reps know her subscription.
-	for len(eveTopic.ListPeers()) < 2 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("eve never saw the reps on the topic")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitTopicPeers(t, ctx, eveTopic, 2)
 
 	al := invite(t, ctx, alice, hub, "secret-alert", "", "the-secret-comment")
 	waitEvent(t, bob, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == al.ID })
@@ -622,13 +601,7 @@ func TestOnlyTheAlertsHostClosesIt(t *testing.T) {
 	topic := gossip.Topic(l.portal.ID)
 	mallory, malTopic, _ := stranger(t, ctx, l, topic, alice.host, bob.host)
 	malMs := l.enroll(t, mallory, "Mallory")
-	for len(malTopic.ListPeers()) < 2 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("mallory never saw the reps on the topic")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitTopicPeers(t, ctx, malTopic, 2)
 	al := invite(t, ctx, alice, hub, "alice-alert", "", "")
 	waitEvent(t, bob, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == al.ID })
 	for _, p := range []gossip.Payload{

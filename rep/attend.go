@@ -79,7 +79,7 @@ func (p *Process) follow(ctx context.Context, g *session.Guest, r JoinRequest, t
 	p.openPage(v.URL(), r.NoBrowser)
 	p.addGuest(g)
 	defer p.removeGuest(g)
-	go steerGuest(g, term)
+	go steer(g, term, g.Leave)
 	if r.ShareScreen {
 		if err := shareInto(ctx, g, r.Display, term); err != nil {
 			g.Leave()
@@ -110,25 +110,6 @@ func shareInto(ctx context.Context, g *session.Guest, display int, term Terminal
 		term.Show(e)
 	}()
 	return nil
-}
-
-// steerGuest carries out what is typed at an attendee's terminal.
-func steerGuest(g *session.Guest, term Terminal) {
-	for c := range term.Commands {
-		var err error
-		switch {
-		case c.End:
-			g.Leave()
-			return
-		case c.Control:
-			err = g.RequestControl()
-		case c.Chat != "":
-			err = g.Chat(c.Chat, c.Internal)
-		}
-		if err != nil {
-			term.Show(Event{Kind: EvError, Text: err.Error()})
-		}
-	}
 }
 
 func (p *Process) addGuest(g *session.Guest) {

@@ -102,7 +102,7 @@ func (p *Process) host(ctx context.Context, code shortcode.Code, rec *rendezvous
 	defer view.Close()
 	term.Show(Event{Kind: EvViewer, URL: view.URL(), SessionID: hub.ID()})
 	p.openPage(view.URL(), r.NoBrowser)
-	go steerHost(hub, term)
+	go steer(hub, term, func() { hub.End("the representative ended the session") })
 	return hub.Run(ctx)
 }
 
@@ -145,18 +145,25 @@ func (p *Process) verifyRep() func(peer.ID, []byte) (string, error) {
 	return p.agent.VerifyRep
 }
 
-// steerHost carries out what is typed at the host's terminal.
-func steerHost(hub *session.Host, term Terminal) {
+// steerable is a session a terminal steers: the host's or an attendee's.
+type steerable interface {
+	RequestControl() error
+	Chat(text string, internal bool) error
+}
+
+// steer carries out what is typed at a session's terminal; end ends the
+// session (the host) or leaves it (an attendee).
+func steer(s steerable, term Terminal, end func()) {
 	for c := range term.Commands {
 		var err error
 		switch {
 		case c.End:
-			hub.End("the representative ended the session")
+			end()
 			return
 		case c.Control:
-			err = hub.RequestControl()
+			err = s.RequestControl()
 		case c.Chat != "":
-			err = hub.Chat(c.Chat, c.Internal)
+			err = s.Chat(c.Chat, c.Internal)
 		}
 		if err != nil {
 			term.Show(Event{Kind: EvError, Text: err.Error()})

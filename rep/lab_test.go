@@ -10,13 +10,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"assist/input"
 	"assist/internal/p2ptest"
 	"assist/internal/rvtest"
+	"assist/internal/sessiontest"
 	"assist/portal"
 	"assist/rendezvous"
 	"assist/rights"
-	"assist/screen"
 	"assist/session"
 )
 
@@ -163,46 +162,13 @@ func (l *lab) allowSpecialists() {
 	}
 }
 
-type blank struct{}
-
-func (blank) Capture(f *screen.Frame) error {
-	if f.W != 64 {
-		*f = *screen.NewFrame(64, 64)
-	}
-	return nil
-}
-
-type noInput struct{}
-
-func (noInput) Apply(input.Event) error { return nil }
-
 // customer starts a customer who allows viewing and returns its key.
 func (l *lab) customer() string {
 	l.t.Helper()
-	h := p2ptest.NewHost(l.t, l.rv)
-	events := make(chan session.Event, 256)
-	c := session.NewCustomer(session.CustomerConfig{Host: h, Rendezvous: rendezvous.NewClient(h, l.rv), KeyTTL: time.Minute,
-		Screen: blank{}, Injector: noInput{}, Sender: screen.DefaultSenderConfig(), AutoView: true,
-		OnEvent: func(e session.Event) {
-			select {
-			case events <- e:
-			default:
-			}
-		}})
-	go func() { _ = c.Run(l.ctx) }()
-	for {
-		select {
-		case e := <-events:
-			if e.Key != "" {
-				return e.Key
-			}
-		case <-l.ctx.Done():
-			l.t.Fatal("no support key")
-		}
-	}
+	return sessiontest.StartCustomer(l.t, l.ctx, l.rv)
 }
 
-// session is a session m hosts or attends from a terminal of its own.
+// terminal is a session m hosts or attends, seen from its terminal.
 type terminal struct {
 	events   chan Event
 	commands chan Command
