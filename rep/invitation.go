@@ -1,6 +1,7 @@
 package rep
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -213,75 +214,52 @@ func (b *book) prune() {
 	}
 }
 
-// transition is the state machine; it reports whether c applied.
+// rule says where a change applies and where it leads.
+type rule struct {
+	forAlert, forCode bool    // the kinds it applies to (a rep's or a portal's, a code)
+	from              []State // the states it applies in; nil: any open one
+	to                State   // where it leads; "": the state stays
+}
+
+// rules is the state machine (see State); transition adds the exceptions.
+var rules = map[Change]rule{
+	ChangeAlerted:   {forAlert: true, from: []State{StateCreated}, to: StateAlerted},
+	ChangeOpened:    {forCode: true, from: []State{StateCreated}, to: StateOpen},
+	ChangeAccepted:  {forAlert: true, from: []State{StateAlerted}, to: StateAccepted},
+	ChangeDeclined:  {forAlert: true, from: []State{StateAlerted}, to: StateDeclined},
+	ChangeExpired:   {forAlert: true, to: StateExpired},
+	ChangeCancelled: {forAlert: true, forCode: true, to: StateCancelled},
+	ChangeWithdrawn: {forAlert: true, to: StateWithdrawn},
+	ChangeJoined:    {forCode: true, from: []State{StateOpen}},
+	ChangeRefused:   {forCode: true, from: []State{StateOpen}},
+	ChangeBurned:    {forCode: true, to: StateBurned},
+	ChangeEnded:     {forAlert: true, forCode: true, to: StateEnded},
+}
+
+// transition applies c to the invitation; it reports whether c applied.
 func (inv *Invitation) transition(c Change, by string) bool {
-	from := inv.State
-	if from.Final() {
+	r, ok := rules[c]
+	code := inv.Kind == KindCode
+	switch {
+	case !ok, inv.State.Final(), code && !r.forCode, !code && !r.forAlert,
+		r.from != nil && !slices.Contains(r.from, inv.State):
 		return false
 	}
-	code := inv.Kind == KindCode
-	to := from
-	switch c {
-	case ChangeAlerted:
-		if code || from != StateCreated {
-			return false
-		}
-		to = StateAlerted
-	case ChangeOpened:
-		if !code || from != StateCreated {
-			return false
-		}
-		to = StateOpen
-	case ChangeAccepted:
-		if code || from != StateAlerted {
-			return false
-		}
-		to = StateAccepted
-	case ChangeDeclined:
-		if code || from != StateAlerted {
-			return false
-		}
-		if inv.Kind == KindRep {
-			to = StateDeclined
-		}
-	case ChangeExpired:
-		if code {
-			return false
-		}
-		to = StateExpired
-	case ChangeCancelled:
-		to = StateCancelled
-	case ChangeWithdrawn:
-		if code {
-			return false
-		}
+	to := r.to
+	switch {
+	case c == ChangeDeclined && inv.Kind == KindPortal:
+		to = "" // one rep's no: the others may still accept
+	case c == ChangeEnded && !code:
 		to = StateWithdrawn
-	case ChangeJoined:
-		if !code || from != StateOpen {
-			return false
-		}
+	case c == ChangeJoined:
 		inv.Joined = append(inv.Joined, by)
 		if len(inv.Joined) >= inv.MaxUses {
 			to = StateUsed
 		}
-	case ChangeRefused:
-		if !code || from != StateOpen {
-			return false
-		}
-	case ChangeBurned:
-		if !code {
-			return false
-		}
-		to = StateBurned
-	case ChangeEnded:
-		to = StateEnded
-		if !code {
-			to = StateWithdrawn
-		}
-	default:
-		return false
 	}
-	inv.State = to
+	if to != "" {
+		inv.State = to
+	}
 	if by != "" {
 		inv.By = by
 	}
