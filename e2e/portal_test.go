@@ -136,6 +136,19 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 	// Dave runs nothing: 'assist reps' goes online for a moment to ask.
 	l.waitReps("Dave", map[string]float64{"Alice": 1, "Bob": 0, "Carol": 0})
 
+	// Ctrl-C on a waiting invite withdraws it: Bob's alert closes.
+	first := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]}, "invite", "--rep", "bob", "--json")
+	firstID := first.WaitEvent("invited", 30*time.Second).Str("alert")
+	bob.WaitEventWhere("alert", 30*time.Second, func(e proctest.Event) bool { return e["alert"].(map[string]any)["id"] == firstID })
+	first.Signal(syscall.SIGINT)
+	first.WaitEvent("invite_withdrawn", 15*time.Second)
+	if code := first.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("invite after Ctrl-C exited %d: %s", code, first.Stderr())
+	}
+	if e := bob.WaitEventWhere("alert_closed", 30*time.Second, func(e proctest.Event) bool { return e.Str("alert") == firstID }); e.Str("reason") != "withdrawn" {
+		t.Fatalf("bob's alert closed: %v", e)
+	}
+
 	invite := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]},
 		"invite", "--rep", "bob", "--comment", "printer driver, ticket 4711", "--json")
 	invite.WaitEvent("invited", 30*time.Second)
