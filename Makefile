@@ -16,7 +16,7 @@ help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/assist
-	$(GO) build -trimpath -o $(BIN) ./cmd/assist
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/assist
 
 install: build ## install bin/assist to $(PREFIX)/bin and register it for assist:// links
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/assist

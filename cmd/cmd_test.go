@@ -197,3 +197,49 @@ func TestSessionLinesBecomeCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestPortalCommandsSayTheTruth: a mistyped subcommand fails, showing the
+// settings changes nothing, a missing credential file is named, a second
+// rep under a taken name is refused.
+func TestPortalCommandsSayTheTruth(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("ASSIST_HOME", home)
+	t.Setenv("ASSIST_RENDEZVOUS", "")
+	run := func(args ...string) (int, string, string) {
+		io, out, errOut := testIO()
+		return Main(args, io), out.String(), errOut.String()
+	}
+	if code, _, errOut := run("portal", "creat", "X"); code != exitUsage || !strings.Contains(errOut, `unknown command "creat"`) {
+		t.Fatalf("portal creat: %d %q", code, errOut)
+	}
+	if code, _, _ := run("portal", "create", "Acme"); code != 0 {
+		t.Fatal("create")
+	}
+	for range 2 {
+		if code, out, _ := run("portal", "settings", "Acme"); code != 0 || !strings.Contains(out, "settings version 1)") {
+			t.Fatalf("showing the settings: %d %q", code, out)
+		}
+	}
+	if code, _, errOut := run("portal", "settings", "Acme", "--externals", "maybe"); code != exitUsage || !strings.Contains(errOut, "on or off") {
+		t.Fatalf("a bad flag: %d %q", code, errOut)
+	}
+	if _, out, _ := run("portal", "settings", "Acme"); !strings.Contains(out, "settings version 1)") {
+		t.Fatalf("a refused change bumped the version: %q", out)
+	}
+	if code, _, errOut := run("login", "/missing.cred"); code != exitUsage || !strings.Contains(errOut, "/missing.cred: no such file") {
+		t.Fatalf("login with a missing file: %d %q", code, errOut)
+	}
+	a, b := "12D3KooWDjHBeeArpmb6xwCVMRh73rDg1sYBe9QB7wBhtMMPDFtE", "12D3KooWQrUQQTi7ZdBMM1md4BSCjEfHTmhHiVwP463k77Vbrwyo"
+	if code, _, errOut := run("portal", "enroll", "Acme", "--name", "Alice", "--peer", a); code != 0 {
+		t.Fatalf("enroll: %s", errOut)
+	}
+	if code, _, _ := run("portal", "enroll", "Acme", "--name", "Alice", "--peer", a); code != 0 {
+		t.Fatal("renewing Alice's own credential was refused")
+	}
+	if code, _, errOut := run("portal", "enroll", "Acme", "--name", "alice", "--peer", b); code == 0 || !strings.Contains(errOut, `already has a rep named "Alice"`) {
+		t.Fatalf("a second Alice: %d %q", code, errOut)
+	}
+	if code, out, _ := run("version"); code != 0 || !strings.HasPrefix(out, "assist ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}

@@ -20,8 +20,12 @@ func NewCmdLogin(io *IO) *cobra.Command {
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(_ *cobra.Command, a []string) error {
 			text := a[0]
-			if b, err := os.ReadFile(text); err == nil {
+			b, err := os.ReadFile(text)
+			switch {
+			case err == nil:
 				text = strings.TrimSpace(string(b))
+			case strings.ContainsAny(text, `/\`) || strings.HasSuffix(text, ".cred"):
+				return usageErrorf("%s: no such file: give the token 'assist portal enroll' printed, or the path of the file it wrote", text)
 			}
 			ms, err := portal.ParseMembership([]byte(text))
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"assist/p2p"
 	"assist/portal"
 	"assist/rendezvous"
+	"assist/rights"
 )
 
 // NewCmdPortal builds 'assist portal', the manager's commands.
@@ -24,6 +25,7 @@ func NewCmdPortal(io *IO) *cobra.Command {
 		Long: `A portal is a company's group of support reps. Its key stays with the
 manager who creates it; reps get signed credentials binding their name to
 their peer ID ('assist id'), which they store with 'assist login'.`,
+		RunE: commandGroup,
 	}
 	c.AddCommand(newCmdPortalCreate(io), newCmdPortalEnroll(io), newCmdPortalRevoke(io), newCmdPortalPublish(io), newCmdPortalSettings(io))
 	return c
@@ -200,43 +202,27 @@ func newCmdPortalSettings(io *IO) *cobra.Command {
 		Short: "Show or change what the portal allows external specialists",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
-			onOff := func(flag, v string, dst *bool) error {
-				switch v {
-				case "":
-				case "on":
-					*dst = true
-				case "off":
-					*dst = false
-				default:
-					return usageErrorf("--%s takes on or off", flag)
-				}
-				return nil
-			}
 			dir, err := config.Dir()
 			if err != nil {
 				return err
 			}
-			var changeErr error
-			signed, s, err := portal.UpdateSettings(dir, a[0], func(s *portal.Settings) {
-				changeErr = onOff("externals", externals, &s.ExternalsAllowed)
-				if changeErr == nil {
-					changeErr = onOff("specialist-share", share, &s.SpecialistShare)
-				}
-				if maxRights != "" {
-					s.MaxRights = maxRights
-				}
-			})
-			if changeErr != nil {
-				return changeErr
-			}
+			change, err := settingsChange(externals, share, maxRights)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(io.Out, "portal %s (settings version %d): external specialists %s, at most %s rights, specialist screen sharing %s\n",
-				a[0], s.Version, onOffText(s.ExternalsAllowed), s.MaxRights, onOffText(s.SpecialistShare))
-			if externals == "" && share == "" && maxRights == "" {
-				return nil // shown, not changed
+			if change == nil { // only show: nothing changes, not even the version
+				_, st, err := portal.LoadPortal(dir, a[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(io.Out, settingsLine(a[0], &st.Settings))
+				return nil
 			}
+			signed, s, err := portal.UpdateSettings(dir, a[0], change)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(io.Out, settingsLine(a[0], s))
 			// Hosts read the settings from the rendezvous node: a change
 			// is not in force until it is there.
 			return publishSigned(c.Context(), dir, rv, a[0], signed)
@@ -247,6 +233,51 @@ func newCmdPortalSettings(io *IO) *cobra.Command {
 	c.Flags().StringVar(&maxRights, "max-rights", "", "the most a specialist may get: view or control")
 	c.Flags().StringVar(&share, "specialist-share", "", "let specialists share their own screen: on or off")
 	return c
+}
+
+// settingsChange checks the settings flags and returns the change they
+// ask for (nil: none).
+func settingsChange(externals, share, maxRights string) (func(*portal.Settings), error) {
+	onOff := func(flag, v string) (bool, error) {
+		if v != "on" && v != "off" {
+			return false, usageErrorf("--%s takes on or off, not %q", flag, v)
+		}
+		return v == "on", nil
+	}
+	var sets []func(*portal.Settings)
+	if externals != "" {
+		on, err := onOff("externals", externals)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, func(s *portal.Settings) { s.ExternalsAllowed = on })
+	}
+	if share != "" {
+		on, err := onOff("specialist-share", share)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, func(s *portal.Settings) { s.SpecialistShare = on })
+	}
+	if maxRights != "" {
+		if !rights.Valid(maxRights) {
+			return nil, usageErrorf("--max-rights is view or control, not %q", maxRights)
+		}
+		sets = append(sets, func(s *portal.Settings) { s.MaxRights = maxRights })
+	}
+	if len(sets) == 0 {
+		return nil, nil
+	}
+	return func(s *portal.Settings) {
+		for _, set := range sets {
+			set(s)
+		}
+	}, nil
+}
+
+func settingsLine(name string, s *portal.Settings) string {
+	return fmt.Sprintf("portal %s (settings version %d): external specialists %s, at most %s rights, specialist screen sharing %s",
+		name, s.Version, onOffText(s.ExternalsAllowed), s.MaxRights, onOffText(s.SpecialistShare))
 }
 
 func onOffText(b bool) string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -53,7 +54,8 @@ func Main(args []string, io *IO) int {
 	fmt.Fprintf(io.ErrOut, "assist: %v\n", err)
 	var ue *usageError
 	var re *rep.ErrUsage
-	if errors.As(err, &ue) || errors.As(err, &re) {
+	// cobra's own "unknown command" for the root is a plain error.
+	if errors.As(err, &ue) || errors.As(err, &re) || strings.HasPrefix(err.Error(), "unknown command ") {
 		return exitUsage
 	}
 	return exitError
@@ -67,6 +69,15 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// commandGroup runs a command that only holds others: a mistyped
+// subcommand is a usage error, not a help page and success.
+func commandGroup(c *cobra.Command, a []string) error {
+	if len(a) > 0 {
+		return usageErrorf("unknown command %q for %q (see '%s --help')", a[0], c.CommandPath(), c.CommandPath())
+	}
+	return c.Help()
 }
 
 // NewRootCmd builds the command tree.
@@ -84,7 +95,9 @@ end-to-end encrypted, with a code read over the phone.
   operator:  assist rendezvous      runs the node that maps codes to peers`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
@@ -107,6 +120,7 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdRemove(io),
 		NewCmdRights(io),
 		NewCmdStopShare(io),
+		NewCmdVersion(io),
 	)
 	return root
 }

@@ -27,6 +27,7 @@ var (
 	ErrExpired      = errors.New("this credential has expired: ask your portal manager for a new one")
 	ErrRevoked      = errors.New("this credential was revoked by the portal manager")
 	ErrBadToken     = errors.New("not a valid portal token")
+	ErrNameTaken    = errors.New("name taken")
 )
 
 // ID identifies a portal: the peer ID form of the portal's public key.

@@ -136,6 +136,12 @@ func Enroll(configDir, portalName string, rep peer.ID, repName string, ttl time.
 	if err != nil {
 		return nil, err
 	}
+	for _, is := range st.Issued {
+		if strings.EqualFold(is.Name, repName) && is.Peer != rep && now.Before(is.Expires) && !st.Revocations.Revoked(is.Serial) {
+			return nil, fmt.Errorf("%w: portal %q already has a rep named %q (peer %s): revoke that one first ('assist portal revoke %q --name %q'), or enroll under another name",
+				ErrNameTaken, portalName, is.Name, is.Peer, portalName, is.Name)
+		}
+	}
 	serial := st.NextSerial
 	signed, err := m.Issue(rep, repName, serial, ttl, now)
 	if err != nil {

@@ -21,7 +21,9 @@ import (
 // moduleRoot is the directory holding go.mod.
 func Build(moduleRoot, dir string) (string, error) {
 	bin := filepath.Join(dir, "assist")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/assist")
+	// -buildvcs=auto: the binary says its commit (assist version) even
+	// where GOFLAGS turns stamping off.
+	cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, "./cmd/assist")
 	cmd.Dir = moduleRoot
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
