@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"log/slog"
+
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/spf13/pflag"
 
@@ -33,7 +35,7 @@ type peerNode struct {
 
 // startPeer loads the identity and the rendezvous addresses and starts a
 // host that uses the rendezvous nodes as relays.
-func startPeer(f *PeerFlags) (*peerNode, error) {
+func startPeer(f *PeerFlags, log *slog.Logger) (*peerNode, error) {
 	dir, err := config.Dir()
 	if err != nil {
 		return nil, err
@@ -54,7 +56,9 @@ func startPeer(f *PeerFlags) (*peerNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &peerNode{host: h, rv: rendezvous.NewClient(h, relays), configDir: dir}, nil
+	rv := rendezvous.NewClient(h, relays)
+	rv.Logger = log
+	return &peerNode{host: h, rv: rv, configDir: dir}, nil
 }
 
 func (p *peerNode) close() { _ = p.host.Close() }

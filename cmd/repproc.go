@@ -36,7 +36,7 @@ func openRep(ctx context.Context, io *IO, f *PeerFlags, show func(rep.Event)) (p
 	if err != nil {
 		return nil, nil, &errBusy{dir: dir, err: err}
 	}
-	node, err := startPeer(f)
+	node, err := startPeer(f, log)
 	if err != nil {
 		srv.Close()
 		return nil, nil, err

@@ -88,7 +88,7 @@ func runShare(ctx context.Context, opts *ShareOptions) error {
 		return err
 	}
 	defer inj.Close()
-	node, err := startPeer(&opts.Peer)
+	node, err := startPeer(&opts.Peer, log)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,5 +32,74 @@ func TestVersionNamesTheCommit(t *testing.T) {
 		if out := p.Stdout(); !strings.Contains(out, "commit "+strings.TrimSpace(string(head))) {
 			t.Fatalf("%v: %q does not name commit %s", args, out, head)
 		}
+	}
+}
+
+// TestARendezvousNodeThatIsDownIsSaidPlainly: what failed and what to do,
+// no libp2p internals; the details are in the debug log.
+func TestARendezvousNodeThatIsDownIsSaidPlainly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nobody listens there now
+	down := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/12D3KooWGTYiaTY1x8SJK5vkjBs7TDyrcduA2PjqZjide6SCfB3S", port)
+	for _, debug := range []bool{false, true} {
+		args := []string{"join", "--no-browser", "--rendezvous", down, "000-000-0000"}
+		if debug {
+			args = append(args, "--log-level", "debug")
+		}
+		p := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir()}, args...)
+		if code := p.Wait(30 * time.Second); code != 1 {
+			t.Fatalf("exit %d", code)
+		}
+		msg := p.Stderr()
+		if !strings.Contains(msg, "cannot reach the rendezvous node "+down) || !strings.Contains(msg, "--rendezvous") {
+			t.Fatalf("the error does not say what failed and what to do: %q", msg)
+		}
+		if internals := strings.Contains(msg, "failed to dial"); internals != debug {
+			t.Fatalf("libp2p's details shown=%v with debug=%v: %q", internals, debug, msg)
+		}
+	}
+}
+
+// TestDepsWaitsForABusyAptLock: while another package manager holds apt's
+// lock (here an apt-get that says so twice), the set-up waits and then
+// installs, instead of stopping at once.
+func TestDepsWaitsForABusyAptLock(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("scripts/deps.sh installs only as root")
+	}
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fake := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("#!/usr/bin/env bash\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	query := fake("dpkg-query", "exit 1\n") // nothing is installed
+	log := filepath.Join(dir, "apt.log")
+	aptGet := fake("apt-get", `n=$(cat "`+dir+`/tries" 2>/dev/null || echo 0); echo $((n+1)) > "`+dir+`/tries"
+if [ "$n" -lt 2 ]; then echo "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (unattended-upgr)" >&2; exit 100; fi
+echo "$@" >> "`+log+`"
+`)
+	cmd := exec.Command(filepath.Join(root, "scripts", "deps.sh"), "xvfb", "dunst")
+	cmd.Env = append(os.Environ(), "APT_GET="+aptGet, "DPKG_QUERY="+query, "APT_WAIT=60", "APT_RETRY=0.1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deps.sh gave up: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "waiting for it to finish") {
+		t.Fatalf("deps.sh did not say it waits: %s", out)
+	}
+	ran, _ := os.ReadFile(log)
+	if !strings.Contains(string(ran), "update") || !strings.Contains(string(ran), "install -y -qq --no-install-recommends xvfb dunst") {
+		t.Fatalf("apt-get ran %q", ran)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -22,12 +23,31 @@ import (
 // ErrUnreachable means no configured rendezvous node answered.
 var ErrUnreachable = errors.New("cannot reach any rendezvous node")
 
+// UnreachableError says which node could not be reached and what to do;
+// libp2p's details (dial backoff, every address tried) go to the log.
+type UnreachableError struct {
+	Node peer.AddrInfo
+}
+
+func (e *UnreachableError) Error() string {
+	where := e.Node.ID.ShortString()
+	if len(e.Node.Addrs) > 0 {
+		where = e.Node.Addrs[0].String() + "/p2p/" + e.Node.ID.String()
+	}
+	return "cannot reach the rendezvous node " + where + ": it may be down or the address wrong; check --rendezvous, $ASSIST_RENDEZVOUS or config.json (--log-level debug shows why)"
+}
+
+// Is makes errors.Is(err, ErrUnreachable) true.
+func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
+
 // Client talks to the configured rendezvous nodes.
 type Client struct {
 	host    host.Host
 	servers []peer.AddrInfo
 	// Timeout bounds one request, connection included.
 	Timeout time.Duration
+	// Logger gets what a person need not read (why a dial failed).
+	Logger *slog.Logger
 
 	mu      sync.Mutex
 	circuit []ma.Multiaddr // relay addresses from ReserveRelay
@@ -294,15 +314,22 @@ func (c *Client) resolveAt(ctx context.Context, server peer.AddrInfo, lookup str
 	return &rec, nil
 }
 
+func (c *Client) unreachable(server peer.AddrInfo, err error) error {
+	if c.Logger != nil {
+		c.Logger.Debug("rendezvous node unreachable", "node", server.ID, "addrs", server.Addrs, "err", err)
+	}
+	return &UnreachableError{Node: server}
+}
+
 func (c *Client) roundTrip(ctx context.Context, server peer.AddrInfo, req request) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	if err := c.host.Connect(ctx, server); err != nil {
-		return response{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, server.ID.ShortString(), err)
+		return response{}, c.unreachable(server, err)
 	}
 	s, err := c.host.NewStream(network.WithAllowLimitedConn(ctx, "rendezvous"), server.ID, ProtocolID)
 	if err != nil {
-		return response{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, server.ID.ShortString(), err)
+		return response{}, c.unreachable(server, err)
 	}
 	defer s.Close()
 	if dl, ok := ctx.Deadline(); ok {
