@@ -228,6 +228,11 @@ func readShareCommands(in io.Reader, c *session.Customer, ui *shareUI) {
 		case "/help":
 			ui.ev.Emit("help", nil, "type a message to chat; /control off takes control back; /end ends the session")
 		default:
+			if strings.HasPrefix(line, "/") {
+				err := fmt.Sprintf("unknown command %s (nothing was sent); type /help", strings.Fields(line)[0])
+				ui.ev.Emit("error", map[string]any{"error": err}, err)
+				continue
+			}
 			if err := c.Chat(line); err != nil {
 				ui.ev.Emit("error", map[string]any{"error": err.Error()}, err.Error())
 			}

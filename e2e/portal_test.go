@@ -224,6 +224,10 @@ func TestJoinWhileTheConsoleRunsIsHostedByIt(t *testing.T) {
 
 	join := l.start("Alice", "join", "--no-browser", key)
 	join.WaitEvent("viewer", 30*time.Second)
+	// Without --name the rep is the name in its portal credential.
+	if got := share.WaitEvent("joined", 30*time.Second).Str("name"); got != "Alice" {
+		t.Fatalf("the customer was told %q joined, want Alice (the portal's name)", got)
+	}
 	l.waitReps("Alice", map[string]float64{"Alice": 1})
 	// Nobody else is online: the invitation times out and the host is told.
 	inv := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + l.homes["Alice"]},

@@ -388,10 +388,19 @@ func nextInput(t *testing.T, rec *xlab.Recorder, kind string) xlab.InputEvent {
 func TestSessionChatBothWaysAndTranscriptSurvivesSIGKILL(t *testing.T) {
 	s := startSupportSession(t, 320, 240, "--allow-view")
 	s.Join.WaitEvent("consent", 30*time.Second)
+	// An unknown slash command is refused on either side, never sent as chat.
+	s.Share.Say("/hepl")
+	if e := s.Share.WaitEvent("error", 20*time.Second); !strings.Contains(e.Str("error"), "unknown command /hepl") {
+		t.Fatalf("the customer's unknown command: %v", e)
+	}
+	s.Join.Say("/contrl")
+	if e := s.Join.WaitEvent("error", 20*time.Second); !strings.Contains(e.Str("error"), "unknown command /contrl") {
+		t.Fatalf("the rep's unknown command: %v", e)
+	}
 	s.Share.Say("my printer is on fire")
 	got := s.Join.WaitEvent("chat", 20*time.Second)
 	if c, _ := got["chat"].(map[string]any); c["text"] != "my printer is on fire" || c["from"] != "Customer" {
-		t.Fatalf("rep got chat %v", got)
+		t.Fatalf("rep got chat %v (the unknown commands went out as chat?)", got)
 	}
 	s.Join.Say("please step away from it")
 	s.Share.WaitEventWhere("chat", 20*time.Second, func(e proctest.Event) bool {
@@ -495,5 +504,26 @@ func TestShareListsDisplaysAndRefusesAMissingOne(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "no display 3") || !strings.Contains(string(out), "--list-displays") {
 		t.Fatalf("--display 3 on a one-monitor screen: %v\n%s", err, out)
+	}
+}
+
+// TestAWithdrawnKeyIsNotCalledACancelledInvitation: a customer who stops
+// sharing before anyone joins withdraws the key; a rep who tries it later
+// is told so, not that a representative cancelled an invitation.
+func TestAWithdrawnKeyIsNotCalledACancelledInvitation(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	rv := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/udp/0/quic-v1"})
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		"share", "--json", "--rendezvous", rv.Addrs[0].String(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1")
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	share.Signal(syscall.SIGINT)
+	share.Wait(15 * time.Second)
+	join := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir()},
+		"join", "--json", "--no-browser", "--rendezvous", rv.Addrs[0].String(), key)
+	if code := join.Wait(30 * time.Second); code == 0 {
+		t.Fatal("join with a withdrawn key succeeded")
+	}
+	if msg := join.Stderr(); !strings.Contains(msg, "support key was withdrawn") || strings.Contains(msg, "by the representative") {
+		t.Fatalf("join's error: %s", msg)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -262,8 +263,15 @@ func TestHostViewerInvitesAndModeratesSpecialists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Without --name the specialist is asked for one.
+	// Without --name the specialist is asked for one; Ctrl-C there ends
+	// it at once and cleanly.
 	args := append([]string{"join", "--json", "--no-browser", "--rendezvous", rv}, loopListen...)
+	quitter := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "DISPLAY="}, append(args, code)...)
+	quitter.WaitEvent("name_required", 30*time.Second)
+	quitter.Signal(syscall.SIGINT)
+	if exit := quitter.Wait(5 * time.Second); exit != 0 || quitter.Stderr() != "" {
+		t.Fatalf("Ctrl-C at the name prompt: exit %d, %q", exit, quitter.Stderr())
+	}
 	sam := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "DISPLAY="}, append(args, code)...)
 	sam.WaitEvent("name_required", 30*time.Second)
 	sam.Say("Sam")
