@@ -527,3 +527,40 @@ func TestAWithdrawnKeyIsNotCalledACancelledInvitation(t *testing.T) {
 		t.Fatalf("join's error: %s", msg)
 	}
 }
+
+// TestWaitingForConsentEndsCleanlyEitherWay: a rep who gives up while the
+// customer is being asked (Ctrl-C) ends at once, and the customer's
+// question is withdrawn; a customer who says no ends the session for both,
+// each told why, instead of "connection lost; waiting for it to come back".
+func TestWaitingForConsentEndsCleanlyEitherWay(t *testing.T) {
+	s := startSupportSession(t, 320, 240)
+	s.Share.WaitEvent("consent_request", 30*time.Second)
+	s.Join.Signal(syscall.SIGINT)
+	if code := s.Join.Wait(5 * time.Second); code != 0 {
+		t.Fatalf("join waiting for consent: Ctrl-C gave exit %d", code)
+	}
+	if got := s.Share.WaitEvent("ended", 10*time.Second).Str("reason"); got != "Alice left before you answered" {
+		t.Fatalf("the customer was told %q", got)
+	}
+	if code := s.Share.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("share exited %d", code)
+	}
+	if strings.Contains(s.Share.Stdout(), "reconnecting") {
+		t.Fatalf("the customer waited for the rep to come back:\n%s", s.Share.Stdout())
+	}
+
+	s = startSupportSession(t, 320, 240)
+	s.Share.WaitEvent("consent_request", 30*time.Second)
+	s.Share.Say("n")
+	if got := s.Share.WaitEvent("ended", 10*time.Second).Str("reason"); !strings.Contains(got, "you did not allow viewing") {
+		t.Fatalf("the customer was told %q", got)
+	}
+	if got := s.Join.WaitEvent("ended", 10*time.Second).Str("reason"); got != "the customer did not allow viewing" {
+		t.Fatalf("the rep was told %q", got)
+	}
+	for _, p := range []*proctest.Proc{s.Share, s.Join} {
+		if code := p.Wait(10 * time.Second); code != 0 {
+			t.Fatalf("exit %d after a refusal", code)
+		}
+	}
+}

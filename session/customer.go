@@ -245,17 +245,18 @@ func (c *Customer) handleControl(s network.Stream) {
 	done := make(chan struct{})
 	go l.pinger(done)
 	defer close(done)
-	if !c.attach(l, hello) {
+	msgs := l.incoming()
+	if !c.attach(l, hello, msgs) {
 		s.Reset()
 		return
 	}
-	c.serve(l, done)
+	c.serve(l, msgs)
 }
 
 // attach makes l the session's link: the first hello starts the session
 // (asking for view consent), a later one with the same session ID resumes
 // it without asking again.
-func (c *Customer) attach(l *link, hello Msg) bool {
+func (c *Customer) attach(l *link, hello Msg, msgs <-chan Msg) bool {
 	c.mu.Lock()
 	first := c.session == ""
 	switch {
@@ -279,7 +280,22 @@ func (c *Customer) attach(l *link, hello Msg) bool {
 	if first {
 		c.cfg.OnEvent(Event{Kind: EvJoined, Name: hello.Name, Peer: c.hostPeer.String(), Session: hello.Session,
 			Text: hello.Name + " has joined the session"})
-		view := c.cfg.AutoView || c.ask("view", hello.Name)
+		view, left := c.cfg.AutoView, ""
+		if !view {
+			view, left = c.askWhileThere("view", hello.Name, msgs)
+		}
+		switch {
+		case left != "":
+			c.finish(left, nil)
+			return false
+		case !view:
+			// Nothing to do for a rep who may not look: the session ends
+			// for both, and both are told why.
+			c.cfg.OnEvent(Event{Kind: EvConsent, View: boolp(false), Control: boolp(false)})
+			l.sayGoodbye("the customer did not allow viewing")
+			c.finish("you did not allow viewing: the session has ended", nil)
+			return false
+		}
 		c.mu.Lock()
 		c.view = view
 		c.mu.Unlock()
@@ -304,6 +320,37 @@ func (c *Customer) attach(l *link, hello Msg) bool {
 	}
 	return true
 }
+
+// askWhileThere asks the person while watching the link: if the rep
+// leaves before the answer, the question is withdrawn and left says why.
+func (c *Customer) askWhileThere(what, by string, msgs <-chan Msg) (yes bool, left string) {
+	stop, gone := make(chan struct{}), make(chan string, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case m, ok := <-msgs:
+				if !ok || m.Type == TypeEnd {
+					gone <- orDefault(m.Reason, by+" left before you answered")
+					c.withdrawQuestion(what)
+					return
+				}
+			}
+		}
+	}()
+	yes = c.ask(what, by)
+	close(stop)
+	select {
+	case left = <-gone:
+		return false, left
+	default:
+		return yes, ""
+	}
+}
+
+// withdrawQuestion answers a pending question "no" on the person's behalf.
+func (c *Customer) withdrawQuestion(what string) { c.Answer(what, false) }
 
 // ask puts a consent question to the person and waits for Answer.
 func (c *Customer) ask(what, by string) bool {
@@ -344,10 +391,10 @@ func (c *Customer) Pending() string {
 	return ""
 }
 
-func (c *Customer) serve(l *link, done chan struct{}) {
+func (c *Customer) serve(l *link, msgs <-chan Msg) {
 	for {
-		m, err := l.recv()
-		if err != nil {
+		m, ok := <-msgs
+		if !ok {
 			c.linkLost(l)
 			return
 		}

@@ -34,6 +34,11 @@ var (
 	ErrCustomerLost = errors.New("lost the connection to the customer")
 )
 
+// endedError is the customer's "no" before the session opened.
+type endedError struct{ reason string }
+
+func (e *endedError) Error() string { return e.reason }
+
 // HostConfig configures the host rep's side.
 type HostConfig struct {
 	Host host.Host
@@ -166,7 +171,15 @@ func (h *Host) Run(ctx context.Context) error {
 		defer h.cfg.Host.RemoveStreamHandler(pid)
 	}
 	l, err := h.open(ctx, false)
-	if err != nil {
+	var ended *endedError
+	switch {
+	case errors.As(err, &ended): // the customer said no
+		h.finish(ended.reason, nil)
+		return nil
+	case err != nil && ctx.Err() != nil: // the rep gave up waiting
+		h.finish("you left before the customer answered", nil)
+		return nil
+	case err != nil:
 		return fmt.Errorf("open session: %w", err)
 	}
 	// Hole punching may have finished while the session was opening.
@@ -216,17 +229,32 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 	}
 	go l.pinger(h.done)
 	// The customer may take a while to answer the view question; its
-	// pings keep recv from timing out meanwhile.
+	// pings keep recv from timing out meanwhile. A rep who gives up
+	// (Ctrl-C) says goodbye, so the question is withdrawn at once.
+	if !resume { // a resume's timeout must not end the session
+		stop := context.AfterFunc(ctx, func() {
+			l.sayGoodbye(h.cfg.Name + " left before you answered")
+			s.Reset()
+		})
+		defer stop()
+	}
 	var w Msg
 	for {
 		w, err = l.recv()
 		if err != nil {
 			s.Reset()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, err
 		}
 		if w.Type != TypePing {
 			break
 		}
+	}
+	if w.Type == TypeEnd && !resume {
+		s.Reset()
+		return nil, &endedError{reason: orDefault(w.Reason, "the customer ended the session")}
 	}
 	if w.Type != TypeWelcome || w.Session != h.id {
 		s.Reset()

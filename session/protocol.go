@@ -241,6 +241,26 @@ func (l *link) recv() (Msg, error) {
 	return DecodeMsg(b)
 }
 
+// incoming reads the link's messages (pings aside) into a channel, closed
+// when the link ends, so a side can wait for a person and for the other
+// end at once.
+func (l *link) incoming() <-chan Msg {
+	ch := make(chan Msg, 16)
+	go func() {
+		defer close(ch)
+		for {
+			m, err := l.recv()
+			if err != nil {
+				return
+			}
+			if m.Type != TypePing {
+				ch <- m
+			}
+		}
+	}()
+	return ch
+}
+
 // pinger keeps the link's read deadline alive at the other end.
 func (l *link) pinger(done <-chan struct{}) {
 	t := time.NewTicker(PingInterval)
