@@ -52,6 +52,8 @@ type console struct {
 	out  repTerminal
 	page string
 	opts *ConsoleOptions
+	// quitting: quit was typed once while sessions run.
+	quitting bool
 }
 
 func runConsole(ctx context.Context, opts *ConsoleOptions) error {
@@ -75,6 +77,7 @@ func runConsole(ctx context.Context, opts *ConsoleOptions) error {
 	c.openPage()
 	lines := make(chan string)
 	go readLines(opts.IO.In, lines)
+	defer c.goOffline()
 	for {
 		select {
 		case <-ctx.Done():
@@ -89,6 +92,17 @@ func runConsole(ctx context.Context, opts *ConsoleOptions) error {
 			}
 		}
 	}
+}
+
+// goOffline ends the sessions this console runs, saying so, so nobody is
+// left with "the representative ended the session" and no reason.
+func (c *console) goOffline() {
+	n := c.p.Sessions()
+	if n == 0 {
+		return
+	}
+	c.out.ev.Emit("offline", map[string]any{"sessions": n}, "Going offline: ending "+plural(n, "session")+" this console runs")
+	c.p.EndSessions(c.p.DisplayName("") + " went offline")
 }
 
 func readLines(in io.Reader, out chan<- string) {
@@ -114,6 +128,12 @@ func (c *console) command(ctx context.Context, line string) bool {
 	switch strings.ToLower(verb) {
 	case "":
 	case "quit", "exit", "/quit":
+		if n := c.p.Sessions(); n > 0 && !c.quitting {
+			c.quitting = true
+			ev.Emit("quit_confirm", map[string]any{"sessions": n}, "This console runs "+plural(n, "session")+
+				" (hosted for another terminal, or accepted here); quitting ends them. Type quit again to go offline anyway.")
+			return false
+		}
 		return true
 	case "accept", "a":
 		_, err = c.p.Accept(ctx, arg, c.opts.NoBrowser)
@@ -133,6 +153,9 @@ func (c *console) command(ctx context.Context, line string) bool {
 		c.openPage()
 	default:
 		ev.Emit("help", nil, "commands: accept ID, decline ID, alerts, reps [TEXT], page, quit")
+	}
+	if verb != "quit" && verb != "exit" && verb != "/quit" {
+		c.quitting = false
 	}
 	if err != nil {
 		ev.Emit("error", map[string]any{"error": err.Error()}, "error: "+err.Error())

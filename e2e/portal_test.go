@@ -247,6 +247,38 @@ func TestJoinWhileTheConsoleRunsIsHostedByIt(t *testing.T) {
 	l.waitReps("Alice", map[string]float64{"Alice": 0})
 }
 
+// TestQuittingTheConsoleSaysItEndsItsSessions: 'quit' in a console that
+// hosts a session for another terminal asks first; quitting then ends it
+// for everyone with the reason, and the other terminal ends cleanly.
+func TestQuittingTheConsoleSaysItEndsItsSessions(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	ps := startPortalSession(t, x, nil, []string{"--allow-view"}, "Alice")
+	l, share, key := ps.l, ps.share, ps.key
+	console := l.start("Alice", "console", "--no-browser")
+	console.WaitEvent("online", 30*time.Second)
+	join := l.start("Alice", "join", "--no-browser", key)
+	join.WaitEvent("viewer", 30*time.Second)
+	share.WaitEvent("consent", 30*time.Second)
+	console.Say("quit")
+	if n := console.WaitEvent("quit_confirm", 10*time.Second)["sessions"]; n != float64(1) {
+		t.Fatalf("the console says it runs %v sessions", n)
+	}
+	console.Say("quit")
+	console.WaitEvent("offline", 10*time.Second)
+	if code := console.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("console exited %d", code)
+	}
+	if got := share.WaitEvent("ended", 10*time.Second).Str("reason"); got != "Alice went offline" {
+		t.Fatalf("the customer was told %q", got)
+	}
+	if got := join.WaitEvent("ended", 10*time.Second).Str("reason"); got != "Alice went offline" {
+		t.Fatalf("the hosting terminal was told %q", got)
+	}
+	if code := join.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("the hosting terminal exited %d: %s", code, join.Stderr())
+	}
+}
+
 // TestViewerInviteDialogAndAlerts: in Chromium, the host's invite dialog
 // lists the reps online with a search box and invites one; the invited
 // rep's own viewer shows the next alert with its buttons.

@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -67,8 +68,9 @@ type Handler func(ctx context.Context, req Request, in io.Reader, send func(any)
 
 // Server is a listening socket.
 type Server struct {
-	ln   net.Listener
-	path string
+	ln    net.Listener
+	path  string
+	conns sync.WaitGroup
 }
 
 // Listen claims the socket for configDir. It fails with an error naming the
@@ -104,7 +106,11 @@ func (s *Server) Serve(ctx context.Context, h Handler) {
 		if err != nil {
 			return
 		}
-		go s.serveConn(ctx, c, h)
+		s.conns.Add(1)
+		go func() {
+			defer s.conns.Done()
+			s.serveConn(ctx, c, h)
+		}()
 	}
 }
 
@@ -155,11 +161,24 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// Close stops listening and removes the socket.
+// Close stops listening, gives the requests being answered a moment to
+// send their last words, and removes the socket.
 func (s *Server) Close() {
 	s.ln.Close()
 	_ = os.Remove(s.path)
+	done := make(chan struct{})
+	go func() {
+		s.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(CloseWait):
+	}
 }
+
+// CloseWait bounds how long Close waits for requests being answered.
+const CloseWait = 3 * time.Second
 
 // Call sends a request to the process serving configDir and passes each
 // reply's data to onData until the final reply. stdin, if not nil, is

@@ -9,6 +9,7 @@ import (
 
 	"assist/gossip"
 	"assist/ipc"
+	"assist/session"
 )
 
 // Client talks to the rep's running process over its local socket.
@@ -109,7 +110,16 @@ func (c Client) Join(ctx context.Context, r JoinRequest, commands <-chan Command
 		// No more commands (stdin closed): stay, the session goes on.
 	}()
 	defer pw.Close()
-	return do(ctx, c, OpJoin, r, pr, func(e Event) bool { show(e); return true })
+	ended := false
+	err := do(ctx, c, OpJoin, r, pr, func(e Event) bool {
+		ended = ended || e.Kind == EvSession && e.Session.Kind == session.EvEnded
+		show(e)
+		return true
+	})
+	if ended && err != nil && ctx.Err() == nil {
+		return nil // the session ended and said why; the process then went
+	}
+	return err
 }
 
 // Remove takes an attendee out of the hosted session.

@@ -329,3 +329,24 @@ func (p *Process) ReportNetwork(ctx context.Context, show func(Event)) {
 		show(sessionEvent(session.NetworkEvent(st)))
 	}
 }
+
+// EndSessions ends the session this process hosts (for everyone, told
+// why) and leaves the ones it attends, before the process goes away.
+func (p *Process) EndSessions(why string) {
+	p.mu.Lock()
+	var hub *session.Host
+	if p.hosted != nil {
+		hub = p.hosted.hub
+	}
+	guests := make([]*session.Guest, 0, len(p.guests))
+	for g := range p.guests {
+		guests = append(guests, g)
+	}
+	p.mu.Unlock()
+	if hub != nil {
+		hub.End(why)
+	}
+	for _, g := range guests {
+		g.Leave()
+	}
+}

@@ -207,6 +207,9 @@ func (h *Host) Run(ctx context.Context) error {
 		}
 		h.emit(Event{Kind: EvResumed, Text: "connection to the customer restored"})
 	}
+	// An End in progress may still be saying goodbye: Run returns once
+	// everyone has been told (the ended event included).
+	<-h.done
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.endErr
