@@ -37,6 +37,12 @@ func renderRep(e rep.Event) (name string, fields map[string]any, text string) {
 	case rep.EvRevoked:
 		return e.Kind, map[string]any{"portal": e.Portal, "reason": e.Reason},
 			fmt.Sprintf("Portal %s no longer has you (%s): its invitations stop here; 'assist logout %q' forgets it", e.Portal, e.Reason, e.Portal)
+	case rep.EvNode:
+		text := "The rendezvous node is back: your colleagues see you again"
+		if e.Reason == "unreachable" {
+			text = "The rendezvous node is unreachable: colleagues may not see you or your invitations until it is back (retrying)"
+		}
+		return e.Kind, map[string]any{"reason": e.Reason}, text
 	case rep.EvAlert:
 		return e.Kind, map[string]any{"alert": e.Alert}, alertText(*e.Alert)
 	case rep.EvAlertClosed:

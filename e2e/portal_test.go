@@ -279,6 +279,37 @@ func TestQuittingTheConsoleSaysItEndsItsSessions(t *testing.T) {
 	}
 }
 
+// TestRepsComeBackAfterTheRendezvousNodeRestarts: the node forgets which
+// portals it relays when it restarts; the consoles notice they lost it,
+// say so, join again once it is back, and say that too, so a rep who
+// asks who is online hears them.
+func TestRepsComeBackAfterTheRendezvousNodeRestarts(t *testing.T) {
+	dataDir := t.TempDir()
+	rvp := startRendezvous(t, dataDir, []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"})
+	l := newPortalLab(t, rvp.Addrs[0].String(), "Alice", "Bob", "Dave")
+	var consoles []*proctest.Proc
+	for _, name := range []string{"Alice", "Bob"} {
+		c := l.start(name, "console", "--no-browser")
+		c.WaitEvent("online", 30*time.Second)
+		consoles = append(consoles, c)
+	}
+	l.waitReps("Dave", map[string]float64{"Alice": 0, "Bob": 0})
+	rvp.Signal(syscall.SIGTERM)
+	rvp.Wait(15 * time.Second)
+	for _, c := range consoles {
+		if e := c.WaitEvent("node", 30*time.Second); e.Str("reason") != "unreachable" {
+			t.Fatalf("a console says %v", e)
+		}
+	}
+	startRendezvous(t, dataDir, listenOf(rvp.Addrs))
+	for _, c := range consoles {
+		if e := c.WaitEvent("node", 30*time.Second); e.Str("reason") != "back" {
+			t.Fatalf("a console says %v", e)
+		}
+	}
+	l.waitReps("Dave", map[string]float64{"Alice": 0, "Bob": 0})
+}
+
 // TestViewerInviteDialogAndAlerts: in Chromium, the host's invite dialog
 // lists the reps online with a search box and invites one; the invited
 // rep's own viewer shows the next alert with its buttons.

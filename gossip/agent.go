@@ -13,6 +13,7 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"assist/portal"
@@ -23,6 +24,8 @@ import (
 // introduces reps to each other) and keeps the newest revocation list.
 type Bootstrap interface {
 	JoinPortal(ctx context.Context, credential []byte) error
+	// Nodes are the rendezvous nodes' peer IDs.
+	Nodes() []peer.ID
 	Revocations(ctx context.Context, p portal.ID) ([]byte, error)
 	Settings(ctx context.Context, p portal.ID) ([]byte, error)
 }
@@ -53,6 +56,7 @@ const (
 	EvAlertClosed = "alert_closed" // an alert went away (AlertID, By or Reason)
 	EvDeclined    = "declined"     // a rep declined this host's alert (AlertID, Name)
 	EvRevoked     = "revoked"      // this rep's own membership was revoked (Portal)
+	EvNode        = "node"         // the rendezvous node went away (Reason "unreachable") or came back ("back")
 )
 
 // Event is something the rep's agent shows.
@@ -113,6 +117,7 @@ type Agent struct {
 	closed  map[string]closedAlert
 	own     map[string]*ownAlert
 	lastAns time.Time
+	nodeOff bool // the rendezvous node was found gone and not back yet
 	ctx     context.Context
 	cancel  context.CancelFunc
 }
@@ -534,9 +539,46 @@ func (a *Agent) presenceLoop(ctx context.Context) {
 		go a.announce(m, true)
 	}
 	every(ctx, a.cfg.PresenceInterval, func() {
+		a.keepNode(ctx)
 		a.AnnounceNow()
 		a.expire()
 	})
+}
+
+// keepNode joins the portals' topics at the rendezvous node again when
+// this rep lost its connection to the node (a restart forgets who relays
+// what): without it, reps who met through the node no longer hear each
+// other. The rep is told when the node goes and when it is back.
+func (a *Agent) keepNode(ctx context.Context) {
+	b := a.cfg.Bootstrap
+	if b == nil || len(b.Nodes()) == 0 {
+		return
+	}
+	for _, n := range b.Nodes() {
+		if a.cfg.Host.Network().Connectedness(n) == network.Connected {
+			return
+		}
+	}
+	var err error
+	for _, m := range a.memberList() {
+		jctx, cancel := context.WithTimeout(ctx, a.cfg.PresenceInterval)
+		err = b.JoinPortal(jctx, m.ms.Credential)
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	a.mu.Lock()
+	was := a.nodeOff
+	a.nodeOff = err != nil
+	a.mu.Unlock()
+	switch {
+	case err != nil && !was:
+		a.log.Warn("rendezvous node unreachable", "err", err)
+		a.cfg.OnEvent(Event{Kind: EvNode, Reason: "unreachable"})
+	case err == nil && was:
+		a.cfg.OnEvent(Event{Kind: EvNode, Reason: "back"})
+	}
 }
 
 // AnnounceNow publishes presence at once (the session count changed).

@@ -348,6 +348,15 @@ func (c *Client) roundTrip(ctx context.Context, server peer.AddrInfo, req reques
 	return resp, nil
 }
 
+// Nodes are the configured rendezvous nodes' peer IDs.
+func (c *Client) Nodes() []peer.ID {
+	out := make([]peer.ID, len(c.servers))
+	for i, s := range c.servers {
+		out[i] = s.ID
+	}
+	return out
+}
+
 // JoinPortal asks every rendezvous node to relay the gossip topic of the
 // portal cred belongs to; cred must be this peer's own credential.
 func (c *Client) JoinPortal(ctx context.Context, cred []byte) error {

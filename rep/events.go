@@ -33,6 +33,7 @@ type Event struct {
 const (
 	EvPortal       = "portal"        // logged in to Portal as Name
 	EvRevoked      = "revoked"       // Portal no longer has this rep (Reason)
+	EvNode         = "node"          // the rendezvous node is unreachable, or back (Reason)
 	EvAlert        = "alert"         // an invitation for this rep (Alert)
 	EvAlertClosed  = "alert_closed"  // an alert went away (AlertID; By took it, or Reason)
 	EvInvitation   = "invitation"    // one of this host's invitations changed (Update)

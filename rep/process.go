@@ -209,6 +209,8 @@ func (p *Process) gossipEvent(e gossip.Event) {
 		p.emit(Event{Kind: EvRevoked, Portal: e.Portal, Reason: e.Reason})
 	case gossip.EvDeclined:
 		p.change(e.AlertID, ChangeDeclined, e.Name)
+	case gossip.EvNode:
+		p.emit(Event{Kind: EvNode, Reason: e.Reason})
 	}
 }
 
