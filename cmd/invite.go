@@ -139,9 +139,9 @@ func runInviteCode(ctx context.Context, opts *InviteOptions) error {
 	}
 	ev := NewEvents(opts.IO.Out, opts.JSON)
 	fields := map[string]any{"code": inv.Code, "link": inv.Link, "rights": inv.Rights, "max_uses": inv.MaxUses,
-		"valid": "until the session ends, the code is used up or cancelled", "command": "assist join " + inv.Code, "join_page": inv.JoinPage}
-	text := fmt.Sprintf("Invitation code: %s (%s, %s)\nThe specialist runs:  assist join %s\nSession link:         %s",
-		inv.Code, inv.Rights, plural(inv.MaxUses, "specialist"), inv.Code, inv.Link)
+		"valid": "until the session ends, the code is used up or cancelled", "command": inv.Command, "join_page": inv.JoinPage}
+	text := fmt.Sprintf("Invitation code: %s (%s, %s)\nThe specialist runs:  %s\nSession link:         %s",
+		inv.Code, inv.Rights, plural(inv.MaxUses, "specialist"), inv.Command, inv.Link)
 	if inv.JoinPage != "" {
 		text += "\nJoin page:            " + inv.JoinPage + " (the specialist types the code there)"
 	}

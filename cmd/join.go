@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"assist/rep"
-	"assist/shortcode"
 )
 
 // JoinOptions are the flags of 'assist join'.
@@ -66,8 +65,14 @@ line in this terminal to chat:
 }
 
 func runJoin(ctx context.Context, opts *JoinOptions) error {
-	if _, err := shortcode.ParseLink(opts.Code); err != nil {
+	_, rv, err := rep.ParseJoin(opts.Code)
+	if err != nil {
 		return err
+	}
+	if len(opts.Peer.Rendezvous) == 0 && len(rv) > 0 {
+		// The link says where its code is registered: a fresh install
+		// needs nothing else.
+		opts.Peer.Rendezvous = rv
 	}
 	req := rep.JoinRequest{Code: opts.Code, Name: opts.Name, NoBrowser: opts.NoBrowser, ShareScreen: opts.ShareScreen, Display: opts.Display}
 	term := &joinTerminal{out: repTerminal{ev: NewEvents(opts.IO.Out, opts.Peer.JSON)}}

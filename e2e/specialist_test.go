@@ -5,6 +5,7 @@ import (
 	"image"
 	"io"
 	"net/mail"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,13 +70,16 @@ func TestExternalSpecialists(t *testing.T) {
 	}
 	invitation := p.WaitEvent("invitation", time.Second)
 	codeText := invitation.Str("code")
-	checkEmail(t, eml, codeText)
+	checkEmail(t, eml, codeText, rv)
 	if invitation.Str("join_page") != ps.rv.JoinPage || ps.rv.JoinPage == "" {
 		t.Fatalf("invitation names join page %q, the node serves %q", invitation.Str("join_page"), ps.rv.JoinPage)
 	}
-	checkJoinPage(t, ps.rv.JoinPage, codeText)
+	command := checkJoinPage(t, ps.rv.JoinPage, codeText)
 
-	sam := specialistRun(t, rv, codeText, "Sam Specialist")
+	// Sam has a fresh install: the join page's command, as pasted, is all
+	// he needs (plus his name, and loopback only for the test).
+	pasted := append(append(strings.Fields(command)[1:], "--json", "--no-browser", "--name", "Sam Specialist"), loopListen...)
+	sam := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "ASSIST_RENDEZVOUS=", "DISPLAY="}, pasted...)
 	samURL := sam.WaitEvent("viewer", 30*time.Second).Str("url")
 	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("text") == "Sam Specialist has joined the session" })
 	alice.WaitEventWhere("attendees", 30*time.Second, func(e proctest.Event) bool {
@@ -111,9 +115,12 @@ func TestExternalSpecialists(t *testing.T) {
 	expectClickAndText(t, rec, 222, 111, "fixed")
 
 	// Four more fill the session; the sixth is refused, the host told.
-	for i := 2; i <= 5; i++ {
+	for i := 2; i <= 4; i++ {
 		specialistRun(t, rv, codeText, fmt.Sprintf("Specialist %d", i)).WaitEvent("viewer", 30*time.Second)
 	}
+	// The fifth has a fresh install and only the invitation's link.
+	link := append([]string{"join", "--json", "--no-browser", "--name", "Specialist 5", invitation.Str("link")}, loopListen...)
+	proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "ASSIST_RENDEZVOUS=", "DISPLAY="}, link...).WaitEvent("viewer", 30*time.Second)
 	if msg := specialistFails(t, rv, codeText, "Number Six"); !strings.Contains(msg, "already has 5 external specialists") {
 		t.Fatalf("sixth specialist: %s", msg)
 	}
@@ -139,7 +146,7 @@ func TestExternalSpecialists(t *testing.T) {
 }
 
 // checkEmail parses the .eml as an email and finds the link, the code and the rights.
-func checkEmail(t *testing.T, path, code string) {
+func checkEmail(t *testing.T, path, code, rv string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -160,7 +167,7 @@ func checkEmail(t *testing.T, path, code string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"assist://join/" + code, "assist join " + code, "view the customer's screen"} {
+	for _, want := range []string{"assist://join/" + code + "?rv=" + url.QueryEscape(rv), "assist join --rendezvous " + rv + " " + code, "view the customer's screen"} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("the email lacks %q:\n%s", want, body)
 		}
@@ -213,7 +220,7 @@ func TestMakeInstallRegistersTheLinkHandler(t *testing.T) {
 
 // checkJoinPage types the code on the rendezvous node's join page in
 // Chromium: it is told how to join, and only the lookup part was sent.
-func checkJoinPage(t *testing.T, page, code string) {
+func checkJoinPage(t *testing.T, page, code string) (command string) {
 	t.Helper()
 	ctx := chromium(t)
 	err := chromedp.Do(ctx,
@@ -224,15 +231,17 @@ func checkJoinPage(t *testing.T, page, code string) {
 	if err != nil {
 		t.Fatalf("join page: %v", err)
 	}
-	command, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#command`)))
-	if err != nil || strings.TrimSpace(command) != "assist join "+code {
-		t.Fatalf("join page says %q (%v), want 'assist join %s'", command, err, code)
+	command, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#command`)))
+	command = strings.TrimSpace(command)
+	if err != nil || !strings.HasPrefix(command, "assist join --rendezvous /ip4/127.0.0.1/") || !strings.HasSuffix(command, " "+code) {
+		t.Fatalf("join page says %q (%v), want 'assist join --rendezvous ADDRESS %s'", command, err, code)
 	}
 	digits := strings.ReplaceAll(code, "-", "")
 	sent, err := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType("resource").map(e => e.name).join(" ")`))
 	if err != nil || !strings.Contains(sent, "lookup="+digits[:len(digits)-5]) || strings.Contains(sent, digits[:len(digits)-1]) {
 		t.Fatalf("the page asked the node %q: want the lookup part only", sent)
 	}
+	return command
 }
 
 // TestHostViewerInvitesAndModeratesSpecialists: from the host's page in

@@ -348,6 +348,18 @@ func (c *Client) roundTrip(ctx context.Context, server peer.AddrInfo, req reques
 	return resp, nil
 }
 
+// Addrs are the configured rendezvous nodes' addresses, each with /p2p/ID,
+// as a person would give them to --rendezvous.
+func (c *Client) Addrs() []string {
+	var out []string
+	for _, s := range c.servers {
+		for _, a := range s.Addrs {
+			out = append(out, a.String()+"/p2p/"+s.ID.String())
+		}
+	}
+	return out
+}
+
 // Nodes are the configured rendezvous nodes' peer IDs.
 func (c *Client) Nodes() []peer.ID {
 	out := make([]peer.ID, len(c.servers))

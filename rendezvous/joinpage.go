@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // The join page: a specialist who got an invitation code types it on a web
@@ -30,8 +32,39 @@ func (n *Node) serveJoinPage(ln net.Listener) {
 		_, _ = w.Write(joinPage)
 	})
 	mux.HandleFunc("GET /status", n.codeStatus)
+	mux.HandleFunc("GET /info", n.nodeInfo)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	_ = srv.Serve(ln)
+}
+
+// nodeInfo answers {"rendezvous": MULTIADDR}: this node's libp2p address
+// under the host name the page was opened with, so the command the page
+// shows works as pasted on the specialist's machine.
+func (n *Node) nodeInfo(w http.ResponseWriter, r *http.Request) {
+	name, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		name = r.Host
+	}
+	proto := "dns"
+	if ip := net.ParseIP(name); ip != nil {
+		proto = "ip4"
+		if ip.To4() == nil {
+			proto = "ip6"
+		}
+	}
+	var tail string
+	for _, a := range n.Host.Addrs() {
+		if port, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+			tail = "/tcp/" + port
+			break
+		}
+		if port, err := a.ValueForProtocol(ma.P_UDP); err == nil && tail == "" {
+			tail = "/udp/" + port + "/quic-v1"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]string{"rendezvous": "/" + proto + "/" + name + tail + "/p2p/" + n.Host.ID().String()})
 }
 
 // codeStatus answers {"state":"open"|"cancelled"|"ended"|"expired"|"used"|

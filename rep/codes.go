@@ -62,8 +62,9 @@ func (p *Process) InviteCode(ctx context.Context, r CodeRequest) (Invitation, er
 		return Invitation{}, fmt.Errorf("register the invitation code: %w", err)
 	}
 	uses := max(1, r.MaxUses)
+	rv := p.cfg.Rendezvous.Addrs()
 	inv := Invitation{ID: reg.Code.Lookup, Kind: KindCode, To: "external specialists", Portal: cred.PortalName,
-		Code: reg.Code.String(), Link: "assist://join/" + reg.Code.String(), JoinPage: reg.JoinPage,
+		Code: reg.Code.String(), Link: JoinLink(reg.Code.String(), rv), Command: JoinCommand(reg.Code.String(), rv), JoinPage: reg.JoinPage,
 		Rights: access, MaxUses: uses, AllowShare: r.AllowShare, HostName: hub.Name()}
 	p.mu.Lock()
 	p.codes[reg.Code.Lookup] = reg
@@ -201,5 +202,6 @@ func (p *Process) renewCodes() {
 
 // ParseCode reads a code as typed, or from an assist://join/CODE link.
 func ParseCode(s string) (shortcode.Code, error) {
-	return shortcode.ParseLink(s)
+	code, _, err := ParseJoin(s)
+	return code, err
 }

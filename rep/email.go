@@ -24,9 +24,9 @@ Invitation code: %s (valid for %s, until the session ends)
 
 To join, install assist and either
   - open this link: %s
-  - or run: assist join %s
+  - or run: %s
 You will be asked for your name; everyone in the session sees it.
-%s`, inv.HostName, rights, inv.Code, people(inv.MaxUses), inv.Link, inv.Code, inv.joinPageLine())
+%s`, inv.HostName, rights, inv.Code, people(inv.MaxUses), inv.Link, inv.Command, inv.joinPageLine())
 }
 
 func (inv *Invitation) joinPageLine() string {

@@ -94,6 +94,7 @@ type Invitation struct {
 	// A code's.
 	Code       string   `json:"code,omitempty"`
 	Link       string   `json:"link,omitempty"`
+	Command    string   `json:"command,omitempty"` // joins from a fresh install
 	JoinPage   string   `json:"join_page,omitempty"`
 	Rights     string   `json:"rights,omitempty"`
 	MaxUses    int      `json:"max_uses,omitempty"`

@@ -107,14 +107,6 @@ func ValidLookup(s string) bool {
 // LinkPrefix starts a link that carries a code: assist://join/CODE.
 const LinkPrefix = "assist://join/"
 
-// ParseLink reads a code as typed, or out of an assist://join/CODE link.
-func ParseLink(s string) (Code, error) {
-	if rest, ok := strings.CutPrefix(strings.TrimSpace(s), LinkPrefix); ok {
-		s = strings.TrimSuffix(rest, "/")
-	}
-	return Parse(s)
-}
-
 // Parse reads a code as a person typed it: spaces, dashes and dots between
 // digits are ignored.
 func Parse(s string) (Code, error) {
