@@ -289,6 +289,17 @@ func TestHostViewerInvitesAndModeratesSpecialists(t *testing.T) {
 		t.Fatalf("raise Sam: %v", err)
 	}
 	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("rights") == "control" })
+	// His request reaches the customer in his name; once granted, the
+	// customer is told everyone who watches and who may control.
+	sam.Say("/control")
+	if q := share.WaitEvent("consent_request", 30*time.Second); q.Str("what") != "control" || q.Str("name") != "Sam (in Alice's session)" {
+		t.Fatalf("the customer was asked %v", q)
+	}
+	share.Say("y")
+	consent := share.WaitEventWhere("consent", 30*time.Second, func(e proctest.Event) bool { return e["control"] == true })
+	if fmt.Sprint(consent["watching"]) != "[Alice Sam]" || fmt.Sprint(consent["controlling"]) != "[Alice Sam]" {
+		t.Fatalf("the customer is told %v watch and %v control", consent["watching"], consent["controlling"])
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#codes li[data-code="`+code+`"] button.cancel`))); err != nil {
 		t.Fatalf("cancel the code: %v", err)
 	}

@@ -369,7 +369,13 @@ func (h *Host) serveAttendee(a *attendee) {
 			may := a.Rights == rights.Control
 			h.mu.Unlock()
 			if may {
-				_ = h.RequestControl()
+				// The customer hears who asks, unless that is a masked
+				// rep: then the host asks in its own name.
+				by := a.Name
+				if a.Masked {
+					by = ""
+				}
+				_ = h.requestControl(by)
 			}
 		case TypeEnd:
 			return

@@ -405,7 +405,7 @@ func (c *Customer) serve(l *link, msgs <-chan Msg) {
 			}
 		case TypeRequest:
 			if m.What == "control" {
-				go c.requestControl()
+				go c.requestControl(m.Name)
 			}
 		case TypeAttendees:
 			c.cfg.OnEvent(Event{Kind: EvAttendees, Attendees: m.Attendees})
@@ -431,10 +431,15 @@ func orDefault(s, d string) string {
 	return s
 }
 
-func (c *Customer) requestControl() {
+// requestControl asks the person whether by (an attendee of the rep's
+// session; "" for the rep) may control the screen.
+func (c *Customer) requestControl(by string) {
 	c.mu.Lock()
 	name := c.repName
 	c.mu.Unlock()
+	if by != "" && by != name {
+		name = by + " (in " + name + "'s session)"
+	}
 	yes := c.cfg.AutoControl || c.ask("control", name)
 	c.setControl(yes)
 }

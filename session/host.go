@@ -532,15 +532,23 @@ func (h *Host) Chat(text string, internal bool) error {
 }
 
 // RequestControl asks the customer for control.
-func (h *Host) RequestControl() error {
+func (h *Host) RequestControl() error { return h.requestControl("") }
+
+// requestControl asks the customer for control on behalf of an attendee
+// the customer can see (by), or of the host ("").
+func (h *Host) requestControl(by string) error {
 	h.mu.Lock()
 	l := h.link
 	h.mu.Unlock()
 	if l == nil {
 		return ErrNotConnected
 	}
-	h.emit(Event{Kind: EvNotice, Text: "asked the customer for control"})
-	return l.send(Msg{Type: TypeRequest, What: "control"})
+	text := "asked the customer for control"
+	if by != "" {
+		text = "asked the customer for control for " + by
+	}
+	h.emit(Event{Kind: EvNotice, Text: text})
+	return l.send(Msg{Type: TypeRequest, What: "control", Name: by})
 }
 
 // Input forwards an input event to the customer. It is refused here when
