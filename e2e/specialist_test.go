@@ -91,12 +91,19 @@ func TestExternalSpecialists(t *testing.T) {
 		}
 		return false
 	})
+	// Sam's own connection and frames, as the host's are: in --json ...
+	sam.WaitEvent("link", 30*time.Second)
+	if e := sam.WaitEvent("connection", 30*time.Second); e.Str("path") != "direct" || e.Str("transport") == "" {
+		t.Fatalf("sam's connection event %v", e)
+	}
+	sam.WaitEvent("frame", 30*time.Second)
 	v := dialViewer(t, samURL)
-	// The specialist's page is told it is view only (and shows it).
-	v.waitEvent("state", 10*time.Second, func(e map[string]any) bool { return e["rights"] == "view" })
+	// ... and on his page, which is told it is view only (and shows it).
+	v.waitEvent("state", 10*time.Second, func(e map[string]any) bool { return e["rights"] == "view" && e["path"] == "direct" })
 	canvas, lossy := waitForPicture(t, v, want)
 	comparePictures(t, want, canvas, lossy)
 	win.Close()
+	v.waitEvent("frame", 10*time.Second, nil) // the change reaches his page's statistics
 
 	// View only: Sam's click and typing are dropped at the host.
 	rec, err := xlab.RecordInput(x.Display, image.Rect(0, 0, w, h))

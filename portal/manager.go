@@ -1,12 +1,13 @@
 package portal
 
 import (
-	"assist/rights"
 	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/rights"
 )
 
 // Manager holds a portal's key: it issues and revokes credentials and

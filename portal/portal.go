@@ -9,7 +9,6 @@
 package portal
 
 import (
-	"assist/rights"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
+
+	"assist/rights"
 )
 
 // Errors a caller acts on.

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"assist/rights"
 	"bytes"
 	"errors"
 	"testing"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/rights"
 )
 
 func newPeer(t testing.TB) peer.ID {

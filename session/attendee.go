@@ -1,7 +1,6 @@
 package session
 
 import (
-	"assist/rights"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"assist/p2p"
+	"assist/rights"
 	"assist/screen"
 )
 

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"assist/rights"
 	"bytes"
 	"context"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"assist/input"
 	"assist/internal/p2ptest"
 	"assist/portal"
+	"assist/rights"
 	"assist/shortcode"
 )
 

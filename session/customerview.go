@@ -1,14 +1,14 @@
 package session
 
 import (
-	"assist/internal/fanout"
-	"assist/rights"
 	"context"
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"assist/input"
+	"assist/internal/fanout"
+	"assist/rights"
 	"assist/screen"
 )
 

@@ -1,11 +1,10 @@
 package session
 
 import (
-	"assist/internal/fanout"
-	"assist/rights"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -15,6 +14,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"assist/input"
+	"assist/internal/fanout"
+	"assist/p2p"
+	"assist/rights"
 	"assist/screen"
 )
 
@@ -40,8 +42,13 @@ type Guest struct {
 	shared *screen.Mirror // a specialist's shared screen, through the host
 	fan    fanout.Fanout[Event]
 	done   chan struct{}
+	// linkPath and linkTransport: how the attendee link was opened.
+	linkPath, linkTransport string
+
+	stats frameStats // of the customer's screen as it arrives here
 
 	mu        sync.Mutex
+	path      p2p.Path // how this attendee reaches the host
 	welcome   Msg
 	attendees []Attendee
 	history   []Chat
@@ -86,6 +93,12 @@ func JoinSession(ctx context.Context, cfg GuestConfig) (*Guest, error) {
 		return nil, fmt.Errorf("the session's host answered %q", w.Type)
 	}
 	g := &Guest{cfg: cfg, l: l, mirror: screen.NewMirror(), shared: screen.NewMirror(), done: make(chan struct{}), welcome: w, view: w.View, control: w.Control, rights: w.Rights}
+	g.stats.report = g.emit
+	g.linkPath = "direct"
+	if p2p.IsRelayed(s.Conn().RemoteMultiaddr()) {
+		g.linkPath = "relayed"
+	}
+	g.linkTransport = p2p.TransportOf(s.Conn().RemoteMultiaddr())
 	return g, nil
 }
 
@@ -94,8 +107,15 @@ func (g *Guest) Run(ctx context.Context) error {
 	go g.l.pinger(g.done)
 	feedCtx, stopFeed := context.WithCancel(ctx)
 	defer stopFeed()
-	go g.follow(feedCtx, FeedProtocol, g.mirror)
-	go g.follow(feedCtx, SharedFeedProtocol, g.shared)
+	g.emit(Event{Kind: EvLink, Path: g.linkPath, Transport: g.linkTransport})
+	go g.follow(feedCtx, FeedProtocol, g.mirror, true)
+	go g.follow(feedCtx, SharedFeedProtocol, g.shared, false)
+	go followPath(feedCtx, g.cfg.Host, g.cfg.Session.ID, func(p p2p.Path) {
+		g.mu.Lock()
+		g.path = p
+		g.mu.Unlock()
+	}, func(p, _ p2p.Path) { g.emit(connectionEvent(p)) })
+
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -157,13 +177,27 @@ func (g *Guest) describeRights() string {
 	return s
 }
 
-// follow keeps a feed of one of the host's mirrors open.
-func (g *Guest) follow(ctx context.Context, pid protocol.ID, m *screen.Mirror) {
+// follow keeps a feed of one of the host's mirrors open; counted, its
+// frames are reported (frame events, at most once a second).
+func (g *Guest) follow(ctx context.Context, pid protocol.ID, m *screen.Mirror, counted bool) {
+	apply := m.Apply
+	if counted {
+		apply = func(msg screen.Message) {
+			m.Apply(msg)
+			if msg.Kind == screen.MsgFrameEnd {
+				g.stats.frame(msg.End)
+			}
+		}
+	}
 	for ctx.Err() == nil && !g.isEnded() {
 		s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "feed"), g.cfg.Session.ID, pid)
 		if err == nil {
 			stop := context.AfterFunc(ctx, func() { s.Reset() })
-			_ = screen.Receive(s, m.Apply)
+			var r io.Reader = s
+			if counted {
+				r = g.stats.counting(s)
+			}
+			_ = screen.Receive(r, apply)
 			stop()
 			s.Reset()
 		}
@@ -255,9 +289,9 @@ func (g *Guest) Done() <-chan struct{} { return g.done }
 func (g *Guest) Snapshot() Event {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	e := Event{Kind: EvState, Session: g.welcome.Session, View: boolp(g.view), Control: boolp(g.control),
+	e := withPath(Event{Kind: EvState, Session: g.welcome.Session, View: boolp(g.view), Control: boolp(g.control),
 		Attendees: g.attendees, History: append([]Chat(nil), g.history...), Name: g.cfg.Name,
-		Frames: g.mirror.Frames(), Rights: g.rights}
+		Frames: g.mirror.Frames(), Rights: g.rights}, g.path)
 	if g.ended {
 		e.Reason = g.reason
 	}

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"assist/internal/fanout"
-	"assist/rights"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,7 +16,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"assist/input"
+	"assist/internal/fanout"
 	"assist/p2p"
+	"assist/rights"
 	"assist/screen"
 )
 
@@ -121,11 +121,8 @@ func (h *Host) Screen() *screen.Mirror { return h.mirror }
 func (h *Host) Snapshot() Event {
 	view, control := h.Consent()
 	p := h.Path()
-	e := Event{Kind: EvState, Session: h.id, View: boolp(view), Control: boolp(control), Attendees: h.Attendees(),
-		History: h.History(), Name: h.cfg.Name, Frames: h.mirror.Frames()}
-	if p.Connected {
-		e.Path, e.Transport, e.RTTMs = p.Kind(), p.Transport, float64(p.RTT.Microseconds())/1000
-	}
+	e := withPath(Event{Kind: EvState, Session: h.id, View: boolp(view), Control: boolp(control), Attendees: h.Attendees(),
+		History: h.History(), Name: h.cfg.Name, Frames: h.mirror.Frames()}, p)
 	if h.isEnded() {
 		e.Reason = "the session has ended"
 	}
@@ -447,22 +444,44 @@ func (h *Host) receiveScreen(ctx context.Context) {
 func (h *Host) WatchPath(ctx context.Context) { go h.watchPath(ctx) }
 
 func (h *Host) watchPath(ctx context.Context) {
-	var last p2p.Path
-	for p := range p2p.WatchPath(ctx, h.cfg.Host, h.cfg.Customer.ID, 2*time.Second) {
+	followPath(ctx, h.cfg.Host, h.cfg.Customer.ID, func(p p2p.Path) {
 		h.mu.Lock()
 		h.path = p
 		h.mu.Unlock()
-		if p.Connected && !p.SameRoute(last) {
-			h.emit(Event{Kind: EvConnection, Peer: p.Peer.String(), Path: p.Kind(), Transport: p.Transport,
-				RTTMs: float64(p.RTT.Microseconds()) / 1000})
-			if last.Connected && last.Relayed && !p.Relayed {
-				go h.migrate(ctx)
-			}
+	}, func(p, before p2p.Path) {
+		h.emit(connectionEvent(p))
+		if before.Connected && before.Relayed && !p.Relayed {
+			go h.migrate(ctx)
 		}
-		if p.Connected {
-			last = p
+	})
+}
+
+// followPath follows how h reaches p until ctx ends: store gets every
+// reading, changed each new route, with the one before it.
+func followPath(ctx context.Context, h host.Host, p peer.ID, store func(p2p.Path), changed func(now, before p2p.Path)) {
+	var last p2p.Path
+	for cur := range p2p.WatchPath(ctx, h, p, 2*time.Second) {
+		store(cur)
+		if cur.Connected && !cur.SameRoute(last) {
+			changed(cur, last)
+		}
+		if cur.Connected {
+			last = cur
 		}
 	}
+}
+
+func connectionEvent(p p2p.Path) Event {
+	return Event{Kind: EvConnection, Peer: p.Peer.String(), Path: p.Kind(), Transport: p.Transport,
+		RTTMs: float64(p.RTT.Microseconds()) / 1000}
+}
+
+// withPath adds a connection's path to a snapshot.
+func withPath(e Event, p p2p.Path) Event {
+	if p.Connected {
+		e.Path, e.Transport, e.RTTMs = p.Kind(), p.Transport, float64(p.RTT.Microseconds())/1000
+	}
+	return e
 }
 
 // Path is how the host reaches the customer now.
