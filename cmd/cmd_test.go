@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"assist/rep"
 )
 
@@ -242,4 +244,19 @@ func TestPortalCommandsSayTheTruth(t *testing.T) {
 	if code, out, _ := run("version"); code != 0 || !strings.HasPrefix(out, "assist ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
+}
+
+// TestEveryCommandHasExamples: 'assist X --help' always shows how it is used.
+func TestEveryCommandHasExamples(t *testing.T) {
+	io, _, _ := testIO()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() != "help" && c.Example == "" && c.HasParent() {
+			t.Errorf("%s has no examples", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewRootCmd(io))
 }

@@ -122,5 +122,7 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdStopShare(io),
 		NewCmdVersion(io),
 	)
+	root.InitDefaultCompletionCmd() // so the completion commands get examples too
+	decorate(root)
 	return root
 }

@@ -166,6 +166,13 @@ func TestRepInvitedByNameAcceptsFromConsoleAndSeesTheScreen(t *testing.T) {
 		t.Fatal("assist invite failed after the accept")
 	}
 	alice.WaitEventWhere("joined", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Bob" })
+	// The shell completes the reps online and the session's attendees.
+	if out := assist(t, l.homes["Alice"], "__complete", "invite", "--rep", "C"); !strings.Contains(out, "Carol\tAcme\n") || strings.Contains(out, "Bob") {
+		t.Fatalf("completing 'invite --rep C': %q", out)
+	}
+	if out := assist(t, l.homes["Alice"], "__complete", "rights", ""); !strings.Contains(out, "Bob\trep, control\n") || strings.Contains(out, "Customer") {
+		t.Fatalf("completing 'rights': %q", out)
+	}
 	share.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool {
 		return e.Str("text") == "Bob has joined the session"
 	})

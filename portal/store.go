@@ -46,6 +46,24 @@ type State struct {
 
 func portalDir(configDir, name string) string { return filepath.Join(configDir, "portals", name) }
 
+// Managed lists the portals whose key is in configDir (this user manages them).
+func Managed(configDir string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(configDir, "portals"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(configDir, "portals", e.Name(), "portal.key")); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
 // CreatePortal makes a new portal under configDir; an existing one is
 // never overwritten (its reps' credentials would all become worthless).
 func CreatePortal(configDir, name string) (*Manager, error) {

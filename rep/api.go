@@ -30,6 +30,7 @@ import (
 //	remove        AttendeeRequest  -
 //	rights        AttendeeRequest  -
 //	stop_share    -                -
+//	attendees     -                session.Attendee, one per person in the hosted session
 //
 // Version 2 (this one) made every operation typed; version 1 had untyped
 // arguments and relayed a join's raw terminal.
@@ -48,6 +49,7 @@ const (
 	OpRemove     = "remove"
 	OpRights     = "rights"
 	OpStopShare  = "stop_share"
+	OpAttendees  = "attendees"
 )
 
 // RepsRequest filters the reps online.
@@ -142,6 +144,13 @@ var operations = map[string]operation{
 		return p.SetRights(r.Name, r.Rights)
 	})},
 	OpStopShare: {serve: typed(func(_ context.Context, p *Process, _ none, _ *call) error { return p.StopShare() })},
+	OpAttendees: {serve: typed(func(_ context.Context, p *Process, _ none, c *call) error {
+		hub, err := p.hostedHub()
+		if err != nil {
+			return err
+		}
+		return sendAll(c, hub.Attendees())
+	})},
 }
 
 func sendAll[T any](c *call, items []T) error {

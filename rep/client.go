@@ -132,6 +132,13 @@ func (c Client) SetRights(ctx context.Context, name, to string) error {
 	return do[none](ctx, c, OpRights, AttendeeRequest{Name: name, Rights: to}, nil, nil)
 }
 
+// Attendees lists who is in the hosted session.
+func (c Client) Attendees(ctx context.Context) ([]session.Attendee, error) {
+	var out []session.Attendee
+	err := do(ctx, c, OpAttendees, nil, nil, func(a session.Attendee) bool { out = append(out, a); return true })
+	return out, err
+}
+
 // StopShare ends a specialist's screen share.
 func (c Client) StopShare(ctx context.Context) error {
 	return do[none](ctx, c, OpStopShare, nil, nil, nil)
