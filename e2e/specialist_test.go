@@ -349,6 +349,7 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 
 	args := append([]string{"join", "--json", "--no-browser", "--name", "Sam", "--share-screen", "--rendezvous", rv}, loopListen...)
 	sam := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), samX.Env()}, append(args, code)...)
+	samURL := sam.WaitEvent("viewer", 30*time.Second).Str("url")
 	sam.WaitEvent("sharing", 30*time.Second)
 	alice.WaitEventWhere("sharing", 30*time.Second, func(e proctest.Event) bool { return e.Str("name") == "Sam" && e.Str("reason") == "" })
 	v := dialViewer(t, aliceURL+"&screen=shared")
@@ -373,6 +374,31 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 		}
 	}
 	pageShows("shows the shared screen", `document.title === 'assist: shared screen' && Number(document.body.dataset.frames) > 0`)
+	// It is the customer's page: chat goes to the representative, nothing
+	// is internal, and it says who watches and what the customer allowed.
+	pageShows("is the customer's own", `document.getElementById('text').placeholder === 'Message to the representative' &&
+		document.getElementById('internal').parentElement.hidden && document.getElementById('control').hidden &&
+		document.getElementById('consent').textContent.includes('granted') &&
+		!!document.querySelector('#attendees li[data-name="Alice"]') && !!document.querySelector('#attendees li[data-name="Sam"]')`)
+	// A host's page opened after the share started offers to show it and to
+	// stop it (Sam's own, view-only page has no control to request).
+	hostPage, cancelHost := chromedp.NewContext(ctx)
+	defer cancelHost()
+	if err := chromedp.Do(hostPage, chromedp.Navigate(aliceURL)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(hostPage, chromedp.Poll[bool](`!document.getElementById('shared-link').hidden &&
+		document.getElementById('shared-link').textContent === "Show Sam's screen" && !document.getElementById('stop-share').hidden`)); err != nil {
+		t.Fatalf("a host page opened during the share does not offer it: %v", err)
+	}
+	samPage, cancelSam := chromedp.NewContext(ctx)
+	defer cancelSam()
+	if err := chromedp.Do(samPage, chromedp.Navigate(samURL)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(samPage, chromedp.Poll[bool](`document.body.dataset.rights === 'view' && document.getElementById('control').hidden`)); err != nil {
+		t.Fatalf("a view-only specialist's page: %v", err)
+	}
 
 	assist(t, l.homes["Alice"], "stop-share")
 	sam.WaitEvent("share_stopped", 30*time.Second)

@@ -23,9 +23,13 @@ type SharedView struct {
 	mirror *screen.Mirror
 	fan    fanout.Fanout[Event]
 
-	mu      sync.Mutex
-	history []Chat
-	ended   bool
+	mu        sync.Mutex
+	history   []Chat
+	attendees []Attendee
+	view      bool
+	control   bool
+	sharer    string
+	ended     bool
 }
 
 func newSharedView(c *Customer) *SharedView {
@@ -38,8 +42,18 @@ func (v *SharedView) event(e Event) {
 	if e.Kind == EvChat && e.Chat != nil {
 		v.history = append(v.history, *e.Chat)
 	}
-	if e.Kind == EvEnded {
+	switch e.Kind {
+	case EvEnded:
 		v.ended = true
+	case EvAttendees:
+		v.attendees = e.Attendees
+	case EvConsent:
+		v.view, v.control = *e.View, *e.Control
+	case EvSharing:
+		v.sharer = e.Name
+		if e.Reason != "" {
+			v.sharer = ""
+		}
 	}
 	v.mu.Unlock()
 	v.fan.Publish(e)
@@ -58,7 +72,8 @@ func (v *SharedView) Subscribe() (<-chan Event, func()) { return v.fan.Subscribe
 func (v *SharedView) Snapshot() Event {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	e := Event{Kind: EvState, History: append([]Chat(nil), v.history...), Frames: v.mirror.Frames(), Rights: rights.View}
+	e := Event{Kind: EvState, History: append([]Chat(nil), v.history...), Frames: v.mirror.Frames(), Rights: rights.View,
+		Attendees: v.attendees, View: boolp(v.view), Control: boolp(v.control), Sharer: v.sharer}
 	if v.ended {
 		e.Reason = "the session has ended"
 	}

@@ -33,6 +33,8 @@ type Event struct {
 	History   []Chat     `json:"history,omitempty"`
 	// Rights of this attendee ("view" or "control"), for an attendee's viewer.
 	Rights string `json:"rights,omitempty"`
+	// Sharer is who shares a screen into the session now (EvState).
+	Sharer string `json:"sharer,omitempty"`
 	// Network state of this peer (EvNetwork).
 	Reachability string   `json:"reachability,omitempty"`
 	Addrs        []string `json:"addrs,omitempty"`

@@ -55,6 +55,7 @@ type Guest struct {
 	view      bool
 	control   bool
 	rights    string
+	sharer    string // who shares a screen now
 	ended     bool
 	reason    string
 }
@@ -150,6 +151,12 @@ func (g *Guest) Run(ctx context.Context) error {
 			}
 			g.emit(Event{Kind: EvNotice, Text: m.Text, Rights: m.Rights})
 		case TypeSharing:
+			g.mu.Lock()
+			g.sharer = m.Name
+			if m.Reason != "" {
+				g.sharer = ""
+			}
+			g.mu.Unlock()
 			if m.Reason != "" {
 				g.shared.Reset()
 			}
@@ -291,7 +298,7 @@ func (g *Guest) Snapshot() Event {
 	defer g.mu.Unlock()
 	e := withPath(Event{Kind: EvState, Session: g.welcome.Session, View: boolp(g.view), Control: boolp(g.control),
 		Attendees: g.attendees, History: append([]Chat(nil), g.history...), Name: g.cfg.Name,
-		Frames: g.mirror.Frames(), Rights: g.rights}, g.path)
+		Frames: g.mirror.Frames(), Rights: g.rights, Sharer: g.sharer}, g.path)
 	if g.ended {
 		e.Reason = g.reason
 	}

@@ -122,7 +122,7 @@ func (h *Host) Snapshot() Event {
 	view, control := h.Consent()
 	p := h.Path()
 	e := withPath(Event{Kind: EvState, Session: h.id, View: boolp(view), Control: boolp(control), Attendees: h.Attendees(),
-		History: h.History(), Name: h.cfg.Name, Frames: h.mirror.Frames()}, p)
+		History: h.History(), Name: h.cfg.Name, Frames: h.mirror.Frames(), Sharer: h.share.by()}, p)
 	if h.isEnded() {
 		e.Reason = "the session has ended"
 	}

@@ -29,17 +29,25 @@ type sharedScreen struct {
 	mu     sync.Mutex
 	stop   context.CancelFunc // ends the share in progress; nil: none
 	sharer peer.ID
+	name   string // the sharer's, as everyone sees it
 }
 
-// claim makes p the sharer unless someone already shares.
-func (s *sharedScreen) claim(p peer.ID, stop context.CancelFunc) bool {
+// claim makes p (called name) the sharer unless someone already shares.
+func (s *sharedScreen) claim(p peer.ID, name string, stop context.CancelFunc) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stop != nil {
 		return false
 	}
-	s.stop, s.sharer = stop, p
+	s.stop, s.sharer, s.name = stop, p, name
 	return true
+}
+
+// by names who shares now ("" nobody).
+func (s *sharedScreen) by() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
 }
 
 // release ends the claim and forgets the picture.
@@ -49,7 +57,7 @@ func (s *sharedScreen) release() {
 	if s.stop != nil { // once: a new share's picture is not touched
 		s.mirror.Reset()
 	}
-	s.stop, s.sharer = nil, ""
+	s.stop, s.sharer, s.name = nil, "", ""
 }
 
 // stopBy stops the share if p is the one sharing.
@@ -95,7 +103,7 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 		_ = a.link.send(Msg{Type: TypeNotice, Text: "screen sharing is not allowed in this session"})
 		s.Reset()
 		return
-	case !h.share.claim(from, cancel):
+	case !h.share.claim(from, a.Name, cancel):
 		_ = a.link.send(Msg{Type: TypeNotice, Text: "someone else is sharing a screen now"})
 		s.Reset()
 		return

@@ -296,10 +296,11 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	// of a specialist's shared screen says so and clears when it ends.
 	_, host := s.sess.(Moderator)
 	shared := mirror != s.sess.Screen()
+	customer := false // the customer's own page of a specialist's screen
 	if sv, ok := s.sess.(SharedViewOnly); ok && sv.SharedScreenOnly() {
-		shared = true
+		shared, customer = true, true
 	}
-	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host, "shared": shared, "can_share": share != nil}); err != nil {
+	if err := writeJSON(ctx, c, map[string]any{"event": "role", "host": host, "shared": shared, "customer": customer, "can_share": share != nil}); err != nil {
 		return
 	}
 	if s.portal != nil {
