@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,5 +102,55 @@ echo "$@" >> "`+log+`"
 	ran, _ := os.ReadFile(log)
 	if !strings.Contains(string(ran), "update") || !strings.Contains(string(ran), "install -y -qq --no-install-recommends xvfb dunst") {
 		t.Fatalf("apt-get ran %q", ran)
+	}
+}
+
+// TestMakeDemoTellsTheStory: the demo's customer, rendezvous node, portal
+// and colleague come up; the command it prints invites Bob, whose console
+// accepts; Ctrl-C (to the whole process group, as a terminal sends it)
+// leaves nothing running.
+func TestMakeDemoTellsTheStory(t *testing.T) {
+	if _, err := exec.LookPath("xterm"); err != nil {
+		t.Skip("xterm is not installed (make test installs it)")
+	}
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := proctest.Start(t, "bash", []string{"ASSIST_BIN=" + assistBin, "DISPLAY=", "WAYLAND_DISPLAY="}, filepath.Join(root, "scripts", "demo.sh"))
+	line := func(has string) string {
+		t.Helper()
+		return demo.WaitEventWhere("non-json", 60*time.Second, func(e proctest.Event) bool { return strings.Contains(e.Str("line"), has) }).Str("line")
+	}
+	export := strings.Fields(line("export ASSIST_HOME="))
+	env := []string{export[1], export[2]}
+	work := filepath.Dir(strings.TrimPrefix(export[1], "ASSIST_HOME="))
+	line("Customer consent: view granted")
+
+	inv := proctest.Start(t, assistBin, env, "invite", "--rep", "Bob", "--json")
+	if got := inv.WaitEvent("invite_accepted", 30*time.Second).Str("name"); got != "Bob" {
+		t.Fatalf("accepted by %q", got)
+	}
+	line("Bob has joined the session")
+	// The customer's window (on the shared screen) shows the question it
+	// was asked and who joined.
+	var customer []byte
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		customer, _ = os.ReadFile(filepath.Join(work, "customer.log"))
+		if strings.Contains(string(customer), "Allow? [y/n]") && strings.Contains(string(customer), "Bob has joined the session") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the customer's window showed %q", customer)
+		}
+	}
+
+	_ = syscall.Kill(-demo.Cmd.Process.Pid, syscall.SIGINT)
+	demo.Wait(20 * time.Second)
+	if out, _ := exec.Command("pgrep", "-f", work).Output(); len(out) > 0 {
+		t.Fatalf("processes left after Ctrl-C: %s", out)
+	}
+	if _, err := os.Stat(work); !os.IsNotExist(err) {
+		t.Fatalf("the demo left %s behind", work)
 	}
 }

@@ -87,6 +87,7 @@ type Host struct {
 	ended       bool
 	ending      bool
 	endErr      error
+	endReason   string // what everyone was told, for a link that opens late
 	done        chan struct{}
 	attendees   map[peer.ID]*attendee
 	invitations map[string]*Invitation
@@ -170,7 +171,7 @@ func (h *Host) Run(ctx context.Context) error {
 	l, err := h.open(ctx, false)
 	var ended *endedError
 	switch {
-	case errors.As(err, &ended): // the customer said no
+	case errors.As(err, &ended): // the customer said no, or it ended while opening
 		h.finish(ended.reason, nil)
 		return nil
 	case err != nil && ctx.Err() != nil: // the rep gave up waiting
@@ -237,6 +238,20 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 			s.Reset()
 		})
 		defer stop()
+		// Ended (End) while the customer is still answering: tell them.
+		opened := make(chan struct{})
+		defer close(opened)
+		go func() {
+			select {
+			case <-h.done:
+				h.mu.Lock()
+				reason := h.endReason
+				h.mu.Unlock()
+				l.sayGoodbye(reason)
+				s.Reset()
+			case <-opened:
+			}
+		}()
 	}
 	var w Msg
 	for {
@@ -261,8 +276,16 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 		return nil, fmt.Errorf("customer answered %q, not welcome", w.Type)
 	}
 	h.mu.Lock()
-	h.link = l
+	over, reason := h.ended || h.ending, h.endReason
+	if !over {
+		h.link = l
+	}
 	h.mu.Unlock()
+	if over { // ended while the customer was answering: tell the customer too
+		l.sayGoodbye(reason)
+		s.Reset()
+		return nil, &endedError{reason: reason}
+	}
 	linkPath := "direct"
 	if p2p.IsRelayed(s.Conn().RemoteMultiaddr()) {
 		linkPath = "relayed"
@@ -601,6 +624,9 @@ func (h *Host) End(reason string) {
 	h.mu.Lock()
 	l := h.link
 	h.ending = true
+	if h.endReason == "" {
+		h.endReason = reason
+	}
 	h.mu.Unlock()
 	h.sayGoodbyeToAttendees(reason)
 	if l != nil {
@@ -624,6 +650,9 @@ func (h *Host) finish(reason string, err error) {
 		return
 	}
 	h.ended, h.endErr = true, err
+	if h.endReason == "" {
+		h.endReason = reason
+	}
 	if h.link != nil {
 		h.link.close()
 	}
