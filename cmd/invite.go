@@ -112,7 +112,7 @@ func runInvite(ctx context.Context, opts *InviteOptions) error {
 		name, fields, text := renderUpdate(u)
 		if u.Change == rep.ChangeAlerted {
 			text = fmt.Sprintf("Invitation %s sent to %s (open until %s)", shortAlert(u.Invitation.ID), u.Invitation.To,
-				u.Invitation.Expires.Local().Format(time.Kitchen))
+				u.Invitation.Expires.Local().Format(clock))
 			if !opts.Invite.NoWait {
 				text += "; waiting for an answer… (Ctrl-C withdraws it)"
 			}

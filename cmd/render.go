@@ -3,7 +3,6 @@ package cmd
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"assist/gossip"
 	"assist/rep"
@@ -94,7 +93,7 @@ func renderUpdate(u rep.Update) (name string, fields map[string]any, text string
 	switch u.Change {
 	case rep.ChangeAlerted:
 		fields["to"], fields["masked"], fields["expires"] = inv.To, inv.Masked, inv.Expires
-		return "invited", fields, fmt.Sprintf("Invited %s (alert %s, open until %s)", inv.To, shortAlert(inv.ID), inv.Expires.Local().Format(time.Kitchen))
+		return "invited", fields, fmt.Sprintf("Invited %s (alert %s, open until %s)", inv.To, shortAlert(inv.ID), inv.Expires.Local().Format(clock))
 	case rep.ChangeAccepted:
 		fields["name"] = inv.By
 		return "invite_accepted", fields, inv.By + " accepted the invitation"
@@ -142,7 +141,7 @@ func alertText(al gossip.Alert) string {
 	if al.Comment != "" {
 		s += fmt.Sprintf(": %q", al.Comment)
 	}
-	return s + fmt.Sprintf(". Type 'accept %s' (open until %s)", shortAlert(al.ID), al.Expires.Local().Format(time.Kitchen))
+	return s + fmt.Sprintf(". Type 'accept %s' (open until %s)", shortAlert(al.ID), al.Expires.Local().Format(clock))
 }
 
 func shortAlert(id string) string { return id[:min(6, len(id))] }
@@ -156,7 +155,7 @@ func joinText(e session.Event) string {
 	case session.EvConsent:
 		return fmt.Sprintf("Customer consent: view %s, control %s", yesNo(*e.View), yesNo(*e.Control))
 	case session.EvChat:
-		return fmt.Sprintf("[%s] %s: %s", e.Chat.Time.Local().Format("15:04"), e.Chat.From, e.Chat.Text)
+		return fmt.Sprintf("[%s] %s: %s", e.Chat.Time.Local().Format(clock), e.Chat.From, e.Chat.Text)
 	case session.EvConnection:
 		if e.RTTMs == 0 {
 			return fmt.Sprintf("Connection to the customer: %s over %s", e.Path, e.Transport)
@@ -183,3 +182,6 @@ func plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
+
+// clock is how times are shown everywhere (terminal and pages): 24-hour.
+const clock = "15:04"

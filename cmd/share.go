@@ -198,7 +198,7 @@ func (u *shareUI) text(e session.Event) string {
 	switch e.Kind {
 	case session.EvKey:
 		return fmt.Sprintf("\nYour support key:\n\n%s\n    %s\n\nRead it to your support representative. It is valid until %s.\n",
-			banner(e.Key), e.Key, e.Expires.Local().Format("15:04"))
+			banner(e.Key), e.Key, e.Expires.Local().Format(clock))
 	case session.EvJoined:
 		u.rep = e.Name
 		return e.Text
@@ -213,7 +213,7 @@ func (u *shareUI) text(e session.Event) string {
 		}
 		return fmt.Sprintf("Watching your screen: %s. Control: %s.", watching, control)
 	case session.EvChat:
-		return fmt.Sprintf("[%s] %s: %s", e.Chat.Time.Local().Format("15:04"), e.Chat.From, e.Chat.Text)
+		return fmt.Sprintf("[%s] %s: %s", e.Chat.Time.Local().Format(clock), e.Chat.From, e.Chat.Text)
 	case session.EvAttendees:
 		var names []string
 		for _, a := range e.Attendees {

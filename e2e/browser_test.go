@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/draw"
 	"image/png"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +141,79 @@ func TestViewerRefusesRequestsWithoutTokenOrFromElsewhere(t *testing.T) {
 	_, resp, err := websocket.Dial(ctx, "ws://"+u.Host+"/ws?t="+token, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("foreign-origin socket: err=%v resp=%v", err, resp)
+	}
+}
+
+// TestViewerLayoutAt1280And800: on screenshots and layout boxes, at a
+// normal and a narrow width: the customer's screen has a frame, keeps its
+// size (the side panel goes below when narrow), attendees stay one line
+// each, chat times read HH:MM. ASSIST_SHOTS=DIR keeps the screenshots.
+func TestViewerLayoutAt1280And800(t *testing.T) {
+	const w, h = 640, 480
+	s := startSupportSession(t, w, h, "--allow-view")
+	showDesktop(t, s.X.Display, w, h, 5)
+	s.Share.Say("hello from the customer")
+	s.Join.WaitEvent("chat", 30*time.Second)
+	ctx := chromium(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL)); err != nil {
+		t.Fatal(err)
+	}
+	// 800x900: a narrow window, tall enough that the side panel below
+	// leaves the picture its size.
+	for _, size := range []struct{ w, h, stageMin int }{{1280, 800, 900}, {800, 900, 760}} {
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(size.w), int64(size.h)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.body.dataset.frames) >= 1 && document.querySelectorAll('#attendees li').length === 2`)); err != nil {
+			t.Fatalf("%dpx: the page never showed the session: %v", size.w, err)
+		}
+		type box struct{ X, Y, W, H float64 }
+		layout, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(() => {
+			const r = e => { const b = e.getBoundingClientRect(); return {X: b.x, Y: b.y, W: b.width, H: b.height}; };
+			return { canvas: r(document.getElementById('screen')), stage: r(document.getElementById('stage')),
+				rows: [...document.querySelectorAll('#attendees li')].map(li => r(li).H),
+				times: [...document.querySelectorAll('#log .time')].map(e => e.textContent) };
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		num := func(m any, k string) float64 { v, _ := m.(map[string]any)[k].(float64); return v }
+		canvas := box{num(layout["canvas"], "X"), num(layout["canvas"], "Y"), num(layout["canvas"], "W"), num(layout["canvas"], "H")}
+		if sw := num(layout["stage"], "W"); sw < float64(size.stageMin) {
+			t.Errorf("%dpx: the screen's area is %.0f px wide, want at least %d", size.w, sw, size.stageMin)
+		}
+		if canvas.W != w || canvas.H != h {
+			t.Errorf("%dpx: the screen is shown at %.0fx%.0f, want %dx%d", size.w, canvas.W, canvas.H, w, h)
+		}
+		for _, rh := range layout["rows"].([]any) {
+			if rh.(float64) > 30 {
+				t.Errorf("%dpx: an attendee row is %.0f px high: it wraps", size.w, rh)
+			}
+		}
+		for _, tm := range layout["times"].([]any) {
+			if ok, _ := regexp.MatchString(`^\d\d:\d\d$`, tm.(string)); !ok {
+				t.Errorf("%dpx: a chat time reads %q, want HH:MM", size.w, tm)
+			}
+		}
+		shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir := os.Getenv("ASSIST_SHOTS"); dir != "" {
+			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("viewer-%d.png", size.w)), shot, 0o644)
+		}
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The frame: the pixels just outside the picture are neither the
+		// stage's black nor the picture.
+		for _, p := range []image.Point{{int(canvas.X) - 1, int(canvas.Y + canvas.H/2)}, {int(canvas.X + canvas.W/2), int(canvas.Y) - 1}} {
+			r, g, b, _ := img.At(p.X, p.Y).RGBA()
+			if r>>8 < 0x40 || g>>8 < 0x40 || b>>8 < 0x40 {
+				t.Errorf("%dpx: no frame around the screen at %v: rgb(%d,%d,%d)", size.w, p, r>>8, g>>8, b>>8)
+			}
+		}
 	}
 }
