@@ -243,6 +243,10 @@ func checkJoinPage(t *testing.T, page, code string) (command string) {
 	if err != nil || !strings.HasPrefix(command, "assist join --rendezvous /ip4/127.0.0.1/") || !strings.HasSuffix(command, " "+code) {
 		t.Fatalf("join page says %q (%v), want 'assist join --rendezvous ADDRESS %s'", command, err, code)
 	}
+	// The viewer's theme: the same background, not a page of its own.
+	if bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`)); err != nil || bg != "rgb(20, 22, 26)" {
+		t.Fatalf("the join page's background is %q (%v), the viewer's is rgb(20, 22, 26)", bg, err)
+	}
 	digits := strings.ReplaceAll(code, "-", "")
 	sent, err := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType("resource").map(e => e.name).join(" ")`))
 	if err != nil || !strings.Contains(sent, "lookup="+digits[:len(digits)-5]) || strings.Contains(sent, digits[:len(digits)-1]) {
