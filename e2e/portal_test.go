@@ -451,6 +451,9 @@ func TestConsolePageListsRepsAndAnswersInvitations(t *testing.T) {
 	l.waitReps("Alice", map[string]float64{"Bob": 0})
 	assist(t, l.homes["Alice"], "invite", "--rep", "Bob", "--comment", "first-try", "--no-wait")
 	poll("shows the invitation with its comment", `[...document.querySelectorAll('#alerts li')].some(li => li.textContent.includes('first-try') && li.textContent.includes('Alice invites you'))`)
+	poll("says so in its Activity pane", `document.getElementById('log-title').textContent === 'Activity' &&
+		document.getElementById('log').textContent.includes('Alice invites you to a session: first-try') &&
+		getComputedStyle(document.getElementById('log')).display !== 'none' && document.getElementById('log').getBoundingClientRect().height > 20`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#alerts li button:not(.accept)`))); err != nil {
 		t.Fatal(err)
 	}
