@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -454,6 +456,14 @@ func TestConsolePageListsRepsAndAnswersInvitations(t *testing.T) {
 	poll("says so in its Activity pane", `document.getElementById('log-title').textContent === 'Activity' &&
 		document.getElementById('log').textContent.includes('Alice invites you to a session: first-try') &&
 		getComputedStyle(document.getElementById('log')).display !== 'none' && document.getElementById('log').getBoundingClientRect().height > 20`)
+	if dir := os.Getenv("ASSIST_SHOTS"); dir != "" {
+		for _, w := range []int64{1280, 800} {
+			_ = chromedp.Do(ctx, chromedp.EmulateViewport(w, 800))
+			if shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("console-%d.png", w)), shot, 0o644)
+			}
+		}
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#alerts li button:not(.accept)`))); err != nil {
 		t.Fatal(err)
 	}
