@@ -173,7 +173,8 @@ func TestViewerLayoutAt1280And800(t *testing.T) {
 			const r = e => { const b = e.getBoundingClientRect(); return {X: b.x, Y: b.y, W: b.width, H: b.height}; };
 			return { canvas: r(document.getElementById('screen')), stage: r(document.getElementById('stage')),
 				rows: [...document.querySelectorAll('#attendees li')].map(li => r(li).H),
-				times: [...document.querySelectorAll('#log .time')].map(e => e.textContent) };
+				times: [...document.querySelectorAll('#log .time')].map(e => e.textContent),
+				host: document.querySelector('#attendees li[data-name="Alice"]').textContent };
 		})()`))
 		if err != nil {
 			t.Fatal(err)
@@ -190,6 +191,11 @@ func TestViewerLayoutAt1280And800(t *testing.T) {
 			if rh.(float64) > 30 {
 				t.Errorf("%dpx: an attendee row is %.0f px high: it wraps", size.w, rh)
 			}
+		}
+		// The rep's own entry says what the rights mean, not "control"
+		// next to a top bar that says control: no.
+		if host, _ := layout["host"].(string); host != "Alicehost · may control" {
+			t.Errorf("%dpx: the host's entry reads %q", size.w, host)
 		}
 		for _, tm := range layout["times"].([]any) {
 			if ok, _ := regexp.MatchString(`^\d\d:\d\d$`, tm.(string)); !ok {

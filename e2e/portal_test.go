@@ -453,6 +453,8 @@ func TestConsolePageListsRepsAndAnswersInvitations(t *testing.T) {
 	l.waitReps("Alice", map[string]float64{"Bob": 0})
 	assist(t, l.homes["Alice"], "invite", "--rep", "Bob", "--comment", "first-try", "--no-wait")
 	poll("shows the invitation with its comment", `[...document.querySelectorAll('#alerts li')].some(li => li.textContent.includes('first-try') && li.textContent.includes('Alice invites you'))`)
+	poll("puts Accept and Decline side by side", `(() => { const b = [...document.querySelectorAll('#alerts li .buttons button')].map(x => x.getBoundingClientRect());
+		return b.length === 2 && Math.abs(b[0].top - b[1].top) < 1 && b[0].right <= b[1].left; })()`)
 	poll("says so in its Activity pane", `document.getElementById('log-title').textContent === 'Activity' &&
 		document.getElementById('log').textContent.includes('Alice invites you to a session: first-try') &&
 		getComputedStyle(document.getElementById('log')).display !== 'none' && document.getElementById('log').getBoundingClientRect().height > 20`)

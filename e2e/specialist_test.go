@@ -395,6 +395,16 @@ func TestSpecialistSharesTheirScreen(t *testing.T) {
 		document.getElementById('shared-link').textContent === "Show Sam's screen" && !document.getElementById('stop-share').hidden`)); err != nil {
 		t.Fatalf("a host page opened during the share does not offer it: %v", err)
 	}
+	// ... in a colour that reads (contrast of at least 4.5:1, WCAG AA).
+	contrast, err := chromedp.Run(hostPage, chromedp.Evaluate[float64](`(() => {
+		const rgb = c => c.match(/\d+/g).slice(0, 3).map(Number).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+		const lum = c => { const [r, g, b] = rgb(c); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+		const st = getComputedStyle(document.getElementById('shared-link'));
+		const [a, b] = [lum(st.color), lum(st.backgroundColor)].sort((x, y) => y - x);
+		return (a + 0.05) / (b + 0.05); })()`))
+	if err != nil || contrast < 4.5 {
+		t.Fatalf("'Show Sam's screen' has a contrast of %.1f:1 (%v)", contrast, err)
+	}
 	samPage, cancelSam := chromedp.NewContext(ctx)
 	defer cancelSam()
 	if err := chromedp.Do(samPage, chromedp.Navigate(samURL)); err != nil {
