@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"assist/desktop"
 	"assist/rep"
 	"assist/rights"
 )
@@ -146,7 +147,7 @@ func runInviteCode(ctx context.Context, opts *InviteOptions) error {
 		text += "\nJoin page:            " + inv.JoinPage + " (the specialist types the code there)"
 	}
 	ev.Emit("invitation", fields, text)
-	if copyToClipboard(inv.Link) {
+	if desktop.Copy(inv.Link) {
 		ev.Emit("clipboard", map[string]any{"copied": inv.Link}, "The link is on your clipboard.")
 	}
 	if opts.Email == "" {

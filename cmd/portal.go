@@ -14,7 +14,6 @@ import (
 	"assist/p2p"
 	"assist/portal"
 	"assist/rendezvous"
-	"assist/rights"
 )
 
 // NewCmdPortal builds 'assist portal', the manager's commands.
@@ -206,9 +205,9 @@ func newCmdPortalSettings(io *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			change, err := settingsChange(externals, share, maxRights)
+			change, err := portal.SettingsChange(externals, share, maxRights)
 			if err != nil {
-				return err
+				return usageErrorf("%v", err)
 			}
 			if change == nil { // only show: nothing changes, not even the version
 				_, st, err := portal.LoadPortal(dir, a[0])
@@ -233,46 +232,6 @@ func newCmdPortalSettings(io *IO) *cobra.Command {
 	c.Flags().StringVar(&maxRights, "max-rights", "", "the most a specialist may get: view or control")
 	c.Flags().StringVar(&share, "specialist-share", "", "let specialists share their own screen: on or off")
 	return c
-}
-
-// settingsChange checks the settings flags and returns the change they
-// ask for (nil: none).
-func settingsChange(externals, share, maxRights string) (func(*portal.Settings), error) {
-	onOff := func(flag, v string) (bool, error) {
-		if v != "on" && v != "off" {
-			return false, usageErrorf("--%s takes on or off, not %q", flag, v)
-		}
-		return v == "on", nil
-	}
-	var sets []func(*portal.Settings)
-	if externals != "" {
-		on, err := onOff("externals", externals)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, func(s *portal.Settings) { s.ExternalsAllowed = on })
-	}
-	if share != "" {
-		on, err := onOff("specialist-share", share)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, func(s *portal.Settings) { s.SpecialistShare = on })
-	}
-	if maxRights != "" {
-		if !rights.Valid(maxRights) {
-			return nil, usageErrorf("--max-rights is view or control, not %q", maxRights)
-		}
-		sets = append(sets, func(s *portal.Settings) { s.MaxRights = maxRights })
-	}
-	if len(sets) == 0 {
-		return nil, nil
-	}
-	return func(s *portal.Settings) {
-		for _, set := range sets {
-			set(s)
-		}
-	}, nil
 }
 
 func settingsLine(name string, s *portal.Settings) string {

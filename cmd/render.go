@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"assist/desktop"
 	"assist/gossip"
 	"assist/rep"
 	"assist/session"
@@ -19,7 +20,7 @@ func (t repTerminal) show(e rep.Event) {
 		return
 	}
 	if e.Kind == rep.EvAlert {
-		notifyDesktop("assist: "+e.Alert.HostName+" invites you", strings.TrimSpace(e.Alert.Comment+" — accept "+shortAlert(e.Alert.ID)))
+		desktop.Notify("assist: "+e.Alert.HostName+" invites you", strings.TrimSpace(e.Alert.Comment+" — accept "+shortAlert(e.Alert.ID)))
 	}
 	t.ev.Emit(name, fields, text)
 }

@@ -3,10 +3,9 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 
 	"assist/config"
+	"assist/desktop"
 	"assist/ipc"
 	"assist/rep"
 )
@@ -69,34 +68,7 @@ func notRunning(err error) error {
 
 // openBrowser opens url where a graphical session can show it.
 func openBrowser(url string, log interface{ Debug(string, ...any) }) {
-	if !hasDesktop() {
-		return
-	}
-	path, err := exec.LookPath("xdg-open")
-	if err != nil {
-		return
-	}
-	c := exec.Command(path, url)
-	if err := c.Start(); err != nil {
-		log.Debug("open browser", "err", err)
-		return
-	}
-	go func() { _ = c.Wait() }()
-}
-
-// notifyDesktop shows a desktop notification where one can be shown.
-func notifyDesktop(title, body string) {
-	if !hasDesktop() {
-		return
-	}
-	path, err := exec.LookPath("notify-send")
-	if err != nil {
-		return
-	}
-	c := exec.Command(path, "--app-name=assist", title, body)
-	if c.Start() == nil {
-		go func() { _ = c.Wait() }()
+	if !desktop.OpenURL(url) {
+		log.Debug("no browser opened", "url", url)
 	}
 }
-
-func hasDesktop() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"assist/desktop"
-	"assist/rights"
 	"assist/screen"
 	"assist/session"
 	"assist/viewer"
@@ -147,9 +146,7 @@ func listDisplays(out io.Writer) error {
 // shareUI prints the customer's events.
 type shareUI struct {
 	ev           *Events
-	attendees    []session.Attendee // the latest list the host sent
 	json         bool
-	rep          string
 	reach        string // last reachability shown
 	onSharedView func()
 }
@@ -159,39 +156,7 @@ func (u *shareUI) show(e session.Event) {
 		go u.onSharedView()
 		return
 	}
-	fields := eventFields(e)
-	if e.Kind == session.EvAttendees {
-		u.attendees = e.Attendees
-	}
-	if e.Kind == session.EvConsent {
-		fields["watching"], fields["controlling"] = u.watching(*e.View, *e.Control)
-	}
-	u.ev.Emit(e.Kind, fields, u.text(e))
-}
-
-// watching names who sees the screen and who may control it: everyone in
-// the session the customer is shown (the host, visible reps, specialists),
-// and of them whoever has control rights.
-func (u *shareUI) watching(view, control bool) (see, ctl []string) {
-	see, ctl = []string{}, []string{}
-	for _, a := range u.attendees {
-		if a.Role == session.RoleCustomer {
-			continue
-		}
-		if view {
-			see = append(see, a.Name)
-		}
-		if control && a.Rights == rights.Control {
-			ctl = append(ctl, a.Name)
-		}
-	}
-	if view && len(see) == 0 && u.rep != "" { // before the first list
-		see = append(see, u.rep)
-	}
-	if control && len(ctl) == 0 && u.rep != "" {
-		ctl = append(ctl, u.rep)
-	}
-	return see, ctl
+	u.ev.Emit(e.Kind, eventFields(e), u.text(e))
 }
 
 func (u *shareUI) text(e session.Event) string {
@@ -199,17 +164,13 @@ func (u *shareUI) text(e session.Event) string {
 	case session.EvKey:
 		return fmt.Sprintf("\nYour support key:\n\n%s\n    %s\n\nRead it to your support representative. It is valid until %s.\n",
 			banner(e.Key), e.Key, e.Expires.Local().Format(clock))
-	case session.EvJoined:
-		u.rep = e.Name
-		return e.Text
 	case session.EvConsent:
-		see, ctl := u.watching(*e.View, *e.Control)
 		watching, control := "nobody", "only you"
-		if len(see) > 0 {
-			watching = strings.Join(see, ", ")
+		if len(e.Watching) > 0 {
+			watching = strings.Join(e.Watching, ", ")
 		}
-		if len(ctl) > 0 {
-			control = strings.Join(ctl, ", ") + " (type /control off to take it back)"
+		if len(e.Controlling) > 0 {
+			control = strings.Join(e.Controlling, ", ") + " (type /control off to take it back)"
 		}
 		return fmt.Sprintf("Watching your screen: %s. Control: %s.", watching, control)
 	case session.EvChat:

@@ -126,3 +126,43 @@ func open(data []byte, rec record.Record) (ID, error) {
 	}
 	return peer.IDFromPublicKey(env.PublicKey)
 }
+
+// SettingsChange reads a change of settings as a manager gives it ("on" or
+// "off", a right; "" leaves a setting as it is) and returns it (nil: none).
+func SettingsChange(externals, share, maxRights string) (func(*Settings), error) {
+	onOff := func(flag, v string) (bool, error) {
+		if v != "on" && v != "off" {
+			return false, fmt.Errorf("--%s takes on or off, not %q", flag, v)
+		}
+		return v == "on", nil
+	}
+	var sets []func(*Settings)
+	if externals != "" {
+		on, err := onOff("externals", externals)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, func(s *Settings) { s.ExternalsAllowed = on })
+	}
+	if share != "" {
+		on, err := onOff("specialist-share", share)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, func(s *Settings) { s.SpecialistShare = on })
+	}
+	if maxRights != "" {
+		if !rights.Valid(maxRights) {
+			return nil, fmt.Errorf("--max-rights is view or control, not %q", maxRights)
+		}
+		sets = append(sets, func(s *Settings) { s.MaxRights = maxRights })
+	}
+	if len(sets) == 0 {
+		return nil, nil
+	}
+	return func(s *Settings) {
+		for _, set := range sets {
+			set(s)
+		}
+	}, nil
+}

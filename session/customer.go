@@ -17,6 +17,7 @@ import (
 	"assist/p2p"
 	"assist/pairing"
 	"assist/rendezvous"
+	"assist/rights"
 	"assist/screen"
 )
 
@@ -69,6 +70,7 @@ type Customer struct {
 	// A specialist's shared screen, when the host forwards one.
 	shared      *SharedView
 	sharedShown bool
+	attendees   []Attendee // the latest list the host sent, for consent events
 }
 
 // NewCustomer prepares the customer's side; Run starts it.
@@ -299,7 +301,7 @@ func (c *Customer) attach(l *link, hello Msg, msgs <-chan Msg) bool {
 		c.mu.Lock()
 		c.view = view
 		c.mu.Unlock()
-		c.cfg.OnEvent(Event{Kind: EvConsent, View: boolp(view), Control: boolp(c.gate.Control())})
+		c.cfg.OnEvent(c.consentEvent(view, c.gate.Control()))
 	} else if !moved {
 		c.cfg.OnEvent(Event{Kind: EvResumed, Text: "connection to " + hello.Name + " restored"})
 	}
@@ -408,6 +410,9 @@ func (c *Customer) serve(l *link, msgs <-chan Msg) {
 				go c.requestControl(m.Name)
 			}
 		case TypeAttendees:
+			c.mu.Lock()
+			c.attendees = m.Attendees
+			c.mu.Unlock()
 			c.cfg.OnEvent(Event{Kind: EvAttendees, Attendees: m.Attendees})
 		case TypeNotice:
 			c.cfg.OnEvent(Event{Kind: EvNotice, Text: m.Text})
@@ -452,7 +457,35 @@ func (c *Customer) setControl(allowed bool) {
 	if l != nil {
 		_ = l.send(Msg{Type: TypeConsent, View: view, Control: allowed})
 	}
-	c.cfg.OnEvent(Event{Kind: EvConsent, View: boolp(view), Control: boolp(allowed)})
+	c.cfg.OnEvent(c.consentEvent(view, allowed))
+}
+
+// consentEvent tells the customer what they allow and to whom: everyone
+// in the session they are shown (the host, visible reps, specialists)
+// watches, and of them whoever has control rights may control.
+func (c *Customer) consentEvent(view, control bool) Event {
+	c.mu.Lock()
+	list, rep := c.attendees, c.repName
+	c.mu.Unlock()
+	see, ctl := []string{}, []string{}
+	for _, a := range list {
+		if a.Role == RoleCustomer {
+			continue
+		}
+		if view {
+			see = append(see, a.Name)
+		}
+		if control && a.Rights == rights.Control {
+			ctl = append(ctl, a.Name)
+		}
+	}
+	if view && len(see) == 0 { // before the host's first list
+		see = append(see, rep)
+	}
+	if control && len(ctl) == 0 {
+		ctl = append(ctl, rep)
+	}
+	return Event{Kind: EvConsent, View: boolp(view), Control: boolp(control), Watching: see, Controlling: ctl}
 }
 
 // TakeControlBack withdraws control consent at once.

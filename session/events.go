@@ -35,6 +35,10 @@ type Event struct {
 	Rights string `json:"rights,omitempty"`
 	// Sharer is who shares a screen into the session now (EvState).
 	Sharer string `json:"sharer,omitempty"`
+	// Watching and Controlling: whom the customer's consent lets see the
+	// screen and control it (the customer's EvConsent).
+	Watching    []string `json:"watching,omitempty"`
+	Controlling []string `json:"controlling,omitempty"`
 	// Network state of this peer (EvNetwork).
 	Reachability string   `json:"reachability,omitempty"`
 	Addrs        []string `json:"addrs,omitempty"`

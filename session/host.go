@@ -229,51 +229,10 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 		return nil, err
 	}
 	go l.pinger(h.done)
-	// The customer may take a while to answer the view question; its
-	// pings keep recv from timing out meanwhile. A rep who gives up
-	// (Ctrl-C) says goodbye, so the question is withdrawn at once.
-	if !resume { // a resume's timeout must not end the session
-		stop := context.AfterFunc(ctx, func() {
-			l.sayGoodbye(h.cfg.Name + " left before you answered")
-			s.Reset()
-		})
-		defer stop()
-		// Ended (End) while the customer is still answering: tell them.
-		opened := make(chan struct{})
-		defer close(opened)
-		go func() {
-			select {
-			case <-h.done:
-				h.mu.Lock()
-				reason := h.endReason
-				h.mu.Unlock()
-				l.sayGoodbye(reason)
-				s.Reset()
-			case <-opened:
-			}
-		}()
-	}
-	var w Msg
-	for {
-		w, err = l.recv()
-		if err != nil {
-			s.Reset()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, err
-		}
-		if w.Type != TypePing {
-			break
-		}
-	}
-	if w.Type == TypeEnd && !resume {
+	w, err := h.awaitWelcome(ctx, l, resume)
+	if err != nil {
 		s.Reset()
-		return nil, &endedError{reason: orDefault(w.Reason, "the customer ended the session")}
-	}
-	if w.Type != TypeWelcome || w.Session != h.id {
-		s.Reset()
-		return nil, fmt.Errorf("customer answered %q, not welcome", w.Type)
+		return nil, err
 	}
 	h.mu.Lock()
 	over, reason := h.ended || h.ending, h.endReason
@@ -286,11 +245,62 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 		s.Reset()
 		return nil, &endedError{reason: reason}
 	}
+	h.linked(l, w, resume)
+	return l, nil
+}
+
+// awaitWelcome waits for the customer's welcome. The customer may take a
+// while to answer the view question; its pings keep recv from timing out
+// meanwhile. On a first open, a rep who gives up (ctx) or an End says
+// goodbye, so the question is withdrawn at once; a resume's timeout must
+// not end the session.
+func (h *Host) awaitWelcome(ctx context.Context, l *link, resume bool) (Msg, error) {
+	if !resume {
+		stop := context.AfterFunc(ctx, func() {
+			l.sayGoodbye(h.cfg.Name + " left before you answered")
+			l.s.Reset()
+		})
+		defer stop()
+		opened := make(chan struct{})
+		defer close(opened)
+		go func() {
+			select {
+			case <-h.done:
+				h.mu.Lock()
+				reason := h.endReason
+				h.mu.Unlock()
+				l.sayGoodbye(reason)
+				l.s.Reset()
+			case <-opened:
+			}
+		}()
+	}
+	for {
+		w, err := l.recv()
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return Msg{}, ctx.Err()
+		case err != nil:
+			return Msg{}, err
+		case w.Type == TypePing:
+			continue
+		case w.Type == TypeEnd && !resume:
+			return Msg{}, &endedError{reason: orDefault(w.Reason, "the customer ended the session")}
+		case w.Type != TypeWelcome || w.Session != h.id:
+			return Msg{}, fmt.Errorf("customer answered %q, not welcome", w.Type)
+		}
+		return w, nil
+	}
+}
+
+// linked tells everyone the link to the customer is up, and catches the
+// customer up on consent, chat and attendees.
+func (h *Host) linked(l *link, w Msg, resume bool) {
 	linkPath := "direct"
-	if p2p.IsRelayed(s.Conn().RemoteMultiaddr()) {
+	if p2p.IsRelayed(l.s.Conn().RemoteMultiaddr()) {
 		linkPath = "relayed"
 	}
-	h.emit(Event{Kind: EvLink, Path: linkPath, Transport: p2p.TransportOf(s.Conn().RemoteMultiaddr())})
+	h.emit(Event{Kind: EvLink, Path: linkPath, Transport: p2p.TransportOf(l.s.Conn().RemoteMultiaddr())})
 	if !resume {
 		h.emit(Event{Kind: EvJoined, Name: "Customer", Peer: h.cfg.Customer.ID.String(), Text: "connected to the customer"})
 	}
@@ -299,7 +309,6 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 		_ = l.send(Msg{Type: TypeChat, Chat: &m})
 	}
 	h.sendAttendees()
-	return l, nil
 }
 
 // migrate moves the session's streams onto a new direct connection after
