@@ -260,3 +260,13 @@ func TestEveryCommandHasExamples(t *testing.T) {
 	}
 	walk(NewRootCmd(io))
 }
+
+// TestTextFromTheNetworkCannotSteerTheTerminal: a chat line with escape
+// sequences is shown, not obeyed.
+func TestTextFromTheNetworkCannotSteerTheTerminal(t *testing.T) {
+	var out bytes.Buffer
+	NewEvents(&out, false).Emit("chat", nil, "[12:00] Sam: \x1b[2J\x1b]0;owned\x07hi\x9b1m\nnext line\ttab")
+	if strings.ContainsAny(out.String(), "\x1b\x07\u009b") || !strings.Contains(out.String(), "hi") || !strings.Contains(out.String(), "\nnext line\ttab") {
+		t.Fatalf("shown as %q", out.String())
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"unicode"
 
 	"assist/session"
 )
@@ -40,7 +41,7 @@ func (e *Events) Emit(event string, fields map[string]any, human string) {
 	defer e.mu.Unlock()
 	if !e.json {
 		if human != "" {
-			fmt.Fprintln(e.out, human)
+			fmt.Fprintln(e.out, printable(human))
 		}
 		return
 	}
@@ -74,4 +75,16 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, usageErrorf("--log-level %q: use debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// printable keeps text from the network (chat, names, comments) from
+// steering the terminal: control characters other than newline and tab,
+// escape sequences included, are shown as U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
 }
