@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"assist/desktop"
 	"assist/rep"
 )
 
@@ -115,7 +116,7 @@ func readLines(in io.Reader, out chan<- string) {
 
 func (c *console) openPage() {
 	if !c.opts.NoBrowser {
-		openBrowser(c.page, nopLogger{})
+		desktop.OpenURL(c.page)
 	}
 }
 
@@ -162,7 +163,3 @@ func (c *console) command(ctx context.Context, line string) bool {
 	}
 	return false
 }
-
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}

@@ -13,7 +13,6 @@ package rep
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -317,8 +316,6 @@ func (p *Process) Decline(ctx context.Context, id string) error {
 	}
 	return p.agent.Decline(ctx, id)
 }
-
-func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 // ReportNetwork shows this peer's network state as it changes (reachable,
 // behind a NAT, through the relay), until ctx ends.
