@@ -193,7 +193,12 @@ func (h *Host) admit(from peer.ID, m Msg) (*attendee, *Invitation, error) {
 	}
 	inv.used++
 	inv.takenBy = name
-	a := &attendee{Attendee: Attendee{Name: name, Role: role, Peer: from.String(), Rights: inv.Rights, Masked: inv.Masked && role == RoleRep},
+	masked := inv.Masked && role == RoleRep
+	granted := inv.Rights
+	if masked { // nobody the customer cannot see touches its machine
+		granted = rights.View
+	}
+	a := &attendee{Attendee: Attendee{Name: name, Role: role, Peer: from.String(), Rights: granted, Masked: masked},
 		peer: from, joined: time.Now(), mayShare: inv.AllowShare && role == RoleSpecialist}
 	if h.attendees == nil {
 		h.attendees = map[peer.ID]*attendee{}
@@ -276,6 +281,9 @@ func (h *Host) SetRights(name, to string) error {
 	a, err := h.attendeeNamed(name)
 	if err != nil {
 		return err
+	}
+	if a.Masked && to == rights.Control {
+		return fmt.Errorf("%s is masked: the customer cannot see them, so they cannot control the customer's screen", a.Name)
 	}
 	h.mu.Lock()
 	a.Rights = to
@@ -368,14 +376,8 @@ func (h *Host) serveAttendee(a *attendee) {
 			h.mu.Lock()
 			may := a.Rights == rights.Control
 			h.mu.Unlock()
-			if may {
-				// The customer hears who asks, unless that is a masked
-				// rep: then the host asks in its own name.
-				by := a.Name
-				if a.Masked {
-					by = ""
-				}
-				_ = h.requestControl(by)
+			if may { // a masked rep never may: it has view rights only
+				_ = h.requestControl(a.Name)
 			}
 		case TypeEnd:
 			return

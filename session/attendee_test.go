@@ -146,6 +146,11 @@ func TestMaskedRepLeavesNoTraceAtTheCustomer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	f := startSession(t, ctx)
+	// Everything the customer was sent so far has arrived.
+	if err := f.hub.Chat("marker-before-masked-join", false); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, f.custEvents, "marker-before-masked-join")
 
 	bob, bobCred := f.rep(t, "Bobby Masked")
 	inv := f.invite("inv-bob", bob.ID(), true)
@@ -155,8 +160,30 @@ func TestMaskedRepLeavesNoTraceAtTheCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _ = g.Run(ctx) }()
-	if r, masked := g.Rights(); !masked || r != rights.Control {
+	// Nobody the customer cannot see touches its machine: a masked rep
+	// views, and cannot be raised to control.
+	if r, masked := g.Rights(); !masked || r != rights.View {
 		t.Fatalf("rights %q masked %v", r, masked)
+	}
+	if err := f.hub.SetRights("Bobby Masked", rights.Control); err == nil {
+		t.Fatal("a masked rep was given control")
+	}
+	// Nor can the customer count masked reps: its list is not sent again.
+	for e := range f.hostEvents {
+		if e.Kind == EvAttendees && len(e.Attendees) == 3 {
+			break
+		}
+	}
+	if err := f.hub.Chat("marker-after-masked-join", false); err != nil {
+		t.Fatal(err)
+	}
+	for e := range f.custEvents {
+		if e.Kind == EvAttendees {
+			t.Fatalf("the customer got an attendee list again when a masked rep joined: %v", e.Attendees)
+		}
+		if e.Kind == EvChat && e.Chat.Text == "marker-after-masked-join" {
+			break
+		}
 	}
 	// Bob sees the customer's screen through the host.
 	deadline := time.Now().Add(20 * time.Second)
@@ -455,5 +482,28 @@ func TestOneShareAtATimeAndItEndsWithItsSharer(t *testing.T) {
 	}
 	if w, h := ben.SharedScreen().Size(); w != 0 || h != 0 {
 		t.Fatalf("Ben still holds a %dx%d shared picture", w, h)
+	}
+}
+
+// TestTheCustomerSpeaksAsTheCustomer: chat the customer's process sends
+// in someone else's name is recorded and passed on as the customer's.
+func TestTheCustomerSpeaksAsTheCustomer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	f.customer.mu.Lock()
+	l := f.customer.link
+	f.customer.mu.Unlock()
+	forged := Chat{Seq: 1000, From: "Alice", Role: RoleHost, Text: "forged-by-the-customer", Time: time.Now(), Internal: true}
+	if err := l.send(Msg{Type: TypeChat, Chat: &forged}); err != nil {
+		t.Fatal(err)
+	}
+	for e := range f.hostEvents {
+		if e.Kind == EvChat && e.Chat.Text == forged.Text {
+			if e.Chat.From != "Customer" || e.Chat.Role != RoleCustomer || e.Chat.Internal {
+				t.Fatalf("recorded as %+v", *e.Chat)
+			}
+			return
+		}
 	}
 }

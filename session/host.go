@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,7 +88,8 @@ type Host struct {
 	ended       bool
 	ending      bool
 	endErr      error
-	endReason   string // what everyone was told, for a link that opens late
+	endReason   string     // what everyone was told, for a link that opens late
+	customerSaw []Attendee // the attendee list last sent to the customer
 	done        chan struct{}
 	attendees   map[peer.ID]*attendee
 	invitations map[string]*Invitation
@@ -308,6 +310,9 @@ func (h *Host) linked(l *link, w Msg, resume bool) {
 	for _, m := range h.chat.since(w.LastSeq) {
 		_ = l.send(Msg{Type: TypeChat, Chat: &m})
 	}
+	h.mu.Lock()
+	h.customerSaw = nil // a new link gets the list again
+	h.mu.Unlock()
 	h.sendAttendees()
 }
 
@@ -382,7 +387,8 @@ func (h *Host) serve(l *link) {
 		switch m.Type {
 		case TypeChat:
 			if m.Chat != nil && h.chat.received(*m.Chat) {
-				m.Chat.Internal = false
+				// The customer speaks as the customer, whatever it sends.
+				m.Chat.From, m.Chat.Role, m.Chat.Internal = "Customer", RoleCustomer, false
 				h.addHistory(*m.Chat)
 				h.emit(Event{Kind: EvChat, Chat: m.Chat}) // in the transcript first
 				h.toAttendees(Msg{Type: TypeChat, Chat: m.Chat}, "")
@@ -545,12 +551,19 @@ func (h *Host) Attendees() []Attendee {
 // sendAttendees tells everyone who is in the session; the customer's copy
 // leaves out every masked rep.
 func (h *Host) sendAttendees() {
+	list := h.Attendees()
+	seen := customerAttendees(list)
 	h.mu.Lock()
 	l := h.link
+	// The customer's list changes only when what it may see changes: a
+	// masked rep coming or going must not show as a list sent again.
+	changed := !slices.Equal(seen, h.customerSaw)
+	if l != nil && changed {
+		h.customerSaw = seen
+	}
 	h.mu.Unlock()
-	list := h.Attendees()
-	if l != nil {
-		_ = l.send(Msg{Type: TypeAttendees, Attendees: customerAttendees(list)})
+	if l != nil && changed {
+		_ = l.send(Msg{Type: TypeAttendees, Attendees: seen})
 	}
 	h.toAttendees(Msg{Type: TypeAttendees, Attendees: list}, "")
 	h.emit(Event{Kind: EvAttendees, Attendees: list})
