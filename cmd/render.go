@@ -137,7 +137,7 @@ func alertText(al gossip.Alert) string {
 	}
 	s := fmt.Sprintf("Invitation %s: %s invites %s to a session", shortAlert(al.ID), al.HostName, who)
 	if al.Masked {
-		s += " (masked: the customer will not see you)"
+		s += " (masked: the customer will not see you, and you only watch)"
 	}
 	if al.Comment != "" {
 		s += fmt.Sprintf(": %q", al.Comment)
