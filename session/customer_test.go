@@ -3,6 +3,9 @@ package session
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +177,36 @@ func FuzzDecodeMsg(f *testing.F) {
 			t.Fatal("accepted a message without type")
 		}
 	})
+}
+
+// TestATranscriptThatCannotBeWrittenIsSaidAndMarked: on a full disk the
+// host says once that the transcript is incomplete, and when writing works
+// again the transcript marks how many entries it lost.
+func TestATranscriptThatCannotBeWrittenIsSaidAndMarked(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	events := make(chan Event, 16)
+	h := NewHost(HostConfig{OnEvent: func(e Event) { events <- e }})
+	tr := &Transcript{f: full, Path: "/dev/full"}
+	for _, text := range []string{"one", "two"} {
+		h.record(tr, Event{Kind: EvChat, Chat: &Chat{From: "Alice", Text: text}})
+	}
+	if e := <-events; e.Kind != EvError || !strings.Contains(e.Text, "transcript cannot be written") {
+		t.Fatalf("said %+v", e)
+	}
+	select {
+	case e := <-events:
+		t.Fatalf("said twice: %+v", e)
+	default:
+	}
+	path := filepath.Join(t.TempDir(), "t.jsonl")
+	tr.f, _ = os.Create(path)
+	h.record(tr, Event{Kind: EvChat, Chat: &Chat{From: "Alice", Text: "three"}})
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"event":"transcript_gap"`) || !strings.Contains(lines[0], "2 events could not be written") || !strings.Contains(lines[1], "three") {
+		t.Fatalf("transcript after the gap:\n%s", b)
+	}
 }

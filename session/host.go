@@ -90,9 +90,11 @@ type Host struct {
 	endErr      error
 	endReason   string     // what everyone was told, for a link that opens late
 	customerSaw []Attendee // the attendee list last sent to the customer
-	done        chan struct{}
-	attendees   map[peer.ID]*attendee
-	invitations map[string]*Invitation
+	// transcriptFailing: the last transcript write failed (said once).
+	transcriptFailing bool
+	done              chan struct{}
+	attendees         map[peer.ID]*attendee
+	invitations       map[string]*Invitation
 }
 
 // NewHost prepares the host's side; Run starts it.
@@ -145,7 +147,22 @@ func (h *Host) emit(e Event) {
 	h.cfg.OnEvent(e)
 	h.fan.Publish(e)
 	if t := h.transcript.Load(); t != nil && e.Kind != EvFrame {
-		_ = t.Append(e)
+		h.record(t, e)
+	}
+}
+
+// record appends e to the transcript; the first failure of a run of them
+// is said (not recorded: it could not be), and the transcript marks the gap.
+func (h *Host) record(t *Transcript, e Event) {
+	err := t.Append(e)
+	h.mu.Lock()
+	first := err != nil && !h.transcriptFailing
+	h.transcriptFailing = err != nil
+	h.mu.Unlock()
+	if first {
+		warn := Event{Kind: EvError, Session: h.id, Text: "the session's transcript cannot be written (" + err.Error() + "); it is incomplete until it can"}
+		h.cfg.OnEvent(warn)
+		h.fan.Publish(warn)
 	}
 }
 

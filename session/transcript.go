@@ -16,7 +16,14 @@ type Transcript struct {
 	mu   sync.Mutex
 	f    *os.File
 	Path string
+	// lost counts the entries that could not be written since the last
+	// one that could; the next entry written is preceded by a gap record.
+	lost int
 }
+
+// EvTranscriptGap marks, in a transcript, entries that could not be
+// written (a full disk): the transcript is incomplete there.
+const EvTranscriptGap = "transcript_gap"
 
 // TranscriptEntry is one line of a transcript.
 type TranscriptEntry struct {
@@ -45,10 +52,21 @@ func (t *Transcript) Append(e Event) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, err := t.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write transcript: %w", err)
+	if t.lost > 0 {
+		gap, _ := json.Marshal(TranscriptEntry{Time: time.Now().UTC(), Event: Event{Kind: EvTranscriptGap,
+			Text: fmt.Sprintf("%d events could not be written here: the transcript is incomplete", t.lost)}})
+		b = append(append(gap, '\n'), b...)
 	}
-	return t.f.Sync()
+	_, err = t.f.Write(append(b, '\n'))
+	if err == nil {
+		err = t.f.Sync()
+	}
+	if err != nil {
+		t.lost++
+		return fmt.Errorf("write transcript %s: %w", t.Path, err)
+	}
+	t.lost = 0
+	return nil
 }
 
 // Close closes the file.
