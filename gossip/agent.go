@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -117,7 +118,8 @@ type Agent struct {
 	closed  map[string]closedAlert
 	own     map[string]*ownAlert
 	lastAns time.Time
-	nodeOff bool // the rendezvous node was found gone and not back yet
+	nodeOff bool        // the rendezvous node was found gone and not back yet
+	keeping atomic.Bool // a keepNode runs
 	ctx     context.Context
 	cancel  context.CancelFunc
 }
@@ -539,7 +541,14 @@ func (a *Agent) presenceLoop(ctx context.Context) {
 		go a.announce(m, true)
 	}
 	every(ctx, a.cfg.PresenceInterval, func() {
-		a.keepNode(ctx)
+		// Off the presence loop: reaching a node that is down takes a
+		// while, and presence and expiry must go on meanwhile.
+		if a.keeping.CompareAndSwap(false, true) {
+			go func() {
+				defer a.keeping.Store(false)
+				a.keepNode(ctx)
+			}()
+		}
 		a.AnnounceNow()
 		a.expire()
 	})

@@ -77,8 +77,9 @@ func (p *Process) InviteCode(ctx context.Context, r CodeRequest) (Invitation, er
 	hub.AddInvitation(session.Invitation{ID: inv.ID, Specialist: true, Rights: access, MaxUses: uses, AllowShare: r.AllowShare})
 	// The session counts the uses: a specialist refused for a full session
 	// must not use the code up, as a proof at the guard would.
-	guard.Add(reg.Code, string(reg.Kind), pairing.Unlimited)
+	// Open before the guard answers for it, so no use comes first.
 	opened, _ := p.change(inv.ID, ChangeOpened, "")
+	guard.Add(reg.Code, string(reg.Kind), pairing.Unlimited)
 	return opened, nil
 }
 

@@ -77,12 +77,14 @@ func (p *Process) Invite(ctx context.Context, r InviteRequest) (Invitation, erro
 		Expires: inv.Expires, Comment: inv.Comment})
 	al := gossip.Alert{ID: inv.ID, Session: hub.ID(), Addrs: p.dialAddrs(), Target: inv.target, Masked: inv.Masked,
 		Comment: inv.Comment, Ticket: ticket, Expires: inv.Expires}
+	// Alerted before it is published: an answer can then never arrive
+	// before the state it answers (the state machine would drop it).
+	alerted, _ := p.change(inv.ID, ChangeAlerted, "")
 	if err := p.agent.Invite(ctx, cred.Portal, al); err != nil {
 		p.change(inv.ID, ChangeCancelled, "")
 		return Invitation{}, err
 	}
 	p.cfg.Clock.AfterFunc(ttl, func() { p.change(inv.ID, ChangeExpired, "") })
-	alerted, _ := p.change(inv.ID, ChangeAlerted, "")
 	return alerted, nil
 }
 
