@@ -210,3 +210,33 @@ func TestATranscriptThatCannotBeWrittenIsSaidAndMarked(t *testing.T) {
 		t.Fatalf("transcript after the gap:\n%s", b)
 	}
 }
+
+// TestAnEndWhileTheCustomerIsAskedSaysWhy: the host ends the session
+// (going offline) while the customer is still asked to allow viewing, and
+// its context is cancelled at once too: the customer hears the End's
+// reason, not "left before you answered", whichever comes first.
+func TestAnEndWhileTheCustomerIsAskedSaysWhy(t *testing.T) {
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		_, _, rv, events := startCustomerOn(t, ctx, p2ptest.NewHost(t, nil))
+		code, err := shortcode.Parse(waitKind(t, events, EvKey).Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, owner := claimKey(t, ctx, rv, code)
+		runCtx, stopRun := context.WithCancel(ctx)
+		hub := NewHost(HostConfig{Host: rep, Name: "Alice", Customer: owner})
+		done := make(chan error, 1)
+		go func() { done <- hub.Run(runCtx) }()
+		waitKind(t, events, EvConsentRequest)
+		hub.End("Alice went offline")
+		stopRun()
+		if got := waitKind(t, events, EvEnded).Reason; got != "Alice went offline" {
+			t.Fatalf("the customer was told %q", got)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		cancel()
+	}
+}

@@ -275,21 +275,26 @@ func (h *Host) open(ctx context.Context, resume bool) (*link, error) {
 // not end the session.
 func (h *Host) awaitWelcome(ctx context.Context, l *link, resume bool) (Msg, error) {
 	if !resume {
-		stop := context.AfterFunc(ctx, func() {
-			l.sayGoodbye(h.cfg.Name + " left before you answered")
-			l.s.Reset()
-		})
+		// One goodbye, whoever ends it: an End's reason if there was one
+		// (it may also cancel ctx), else the rep gave up waiting.
+		var once sync.Once
+		bye := func(gaveUp string) {
+			once.Do(func() {
+				h.mu.Lock()
+				reason := orDefault(h.endReason, gaveUp)
+				h.mu.Unlock()
+				l.sayGoodbye(reason)
+				l.s.Reset()
+			})
+		}
+		stop := context.AfterFunc(ctx, func() { bye(h.cfg.Name + " left before you answered") })
 		defer stop()
 		opened := make(chan struct{})
 		defer close(opened)
 		go func() {
 			select {
 			case <-h.done:
-				h.mu.Lock()
-				reason := h.endReason
-				h.mu.Unlock()
-				l.sayGoodbye(reason)
-				l.s.Reset()
+				bye("the session has ended")
 			case <-opened:
 			}
 		}()
