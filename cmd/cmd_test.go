@@ -40,11 +40,11 @@ func TestJoinFlags(t *testing.T) {
 	io, _, _ := testIO()
 	var got *JoinOptions
 	c := NewCmdJoin(io, func(_ context.Context, o *JoinOptions) error { got = o; return nil })
-	c.SetArgs([]string{"--name", "Alice", "--no-browser", "482-193-7751"})
+	c.SetArgs([]string{"--name", "Alice", "--no-browser", "482-193-775-125"})
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Name != "Alice" || !got.NoBrowser || got.Code != "482-193-7751" {
+	if got.Name != "Alice" || !got.NoBrowser || got.Code != "482-193-775-125" {
 		t.Fatalf("parsed %+v", got)
 	}
 }
@@ -72,7 +72,7 @@ func TestMainExitCodes(t *testing.T) {
 		t.Fatalf("usage error does not point to --help: %q", errOut.String())
 	}
 	io, _, errOut = testIO()
-	if code := Main([]string{"join", "123-456-7890"}, io); code != exitError {
+	if code := Main([]string{"join", "123-456-789-012"}, io); code != exitError {
 		t.Fatalf("mistyped key: exit %d", code)
 	}
 	if !strings.Contains(errOut.String(), "mistyped") {
@@ -85,7 +85,7 @@ func TestJoinWithoutRendezvousSaysWhatToDo(t *testing.T) {
 	t.Setenv("ASSIST_RENDEZVOUS", "")
 	io, _, errOut := testIO()
 	// A well-formed key, so the failure is the missing rendezvous node.
-	if code := Main([]string{"join", "000-000-0000"}, io); code == exitOK {
+	if code := Main([]string{"join", "000-000-000-000"}, io); code == exitOK {
 		t.Fatal("join without rendezvous succeeded")
 	}
 	if msg := errOut.String(); !strings.Contains(msg, "--rendezvous") || !strings.Contains(msg, "ASSIST_RENDEZVOUS") {
@@ -94,7 +94,7 @@ func TestJoinWithoutRendezvousSaysWhatToDo(t *testing.T) {
 }
 
 func TestBannerIsFiveRows(t *testing.T) {
-	b := banner("482-193-7751")
+	b := banner("482-193-775-125")
 	if n := strings.Count(b, "\n"); n != 5 {
 		t.Fatalf("banner has %d rows", n)
 	}

@@ -9,9 +9,9 @@ var examples = map[string]string{
 	"assist share": `  assist share                   # prints a support key to read to the representative
   assist share --list-displays   # which monitors there are
   assist share --display 1`,
-	"assist join": `  assist join 482-193-7751
-  assist join --name "Alice Smith" 482-193-7751
-  assist join 'assist://join/482-193-7751?rv=%2Fip4%2F…'   # a specialist's invitation link`,
+	"assist join": `  assist join 482-193-775-125
+  assist join --name "Alice Smith" 482-193-775-125
+  assist join 'assist://join/482-193-775-125?rv=%2Fip4%2F…'   # a specialist's invitation link`,
 	"assist rendezvous": `  assist rendezvous --data-dir /var/lib/assist \
     --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/udp/4001/quic-v1 --http :8080`,
 	"assist id":                    `  assist id`,
@@ -24,7 +24,7 @@ var examples = map[string]string{
 	"assist logout":                `  assist logout "Acme Support"`,
 	"assist console":               "  assist console\n  assist console --no-browser --json",
 	"assist invite":                "  assist invite --rep Bob --comment \"printer driver, ticket 4711\"\n  assist invite --portal \"Acme Support\" --mask\n  assist invite --external --access view --email sam@example.com",
-	"assist invite cancel":         `  assist invite cancel 482-193-7751`,
+	"assist invite cancel":         `  assist invite cancel 482-193-775-125`,
 	"assist reps":                  "  assist reps\n  assist reps --portal \"Acme Support\" bob",
 	"assist accept":                `  assist accept 3f9a2c      # the ID the console showed`,
 	"assist decline":               `  assist decline 3f9a2c`,

@@ -66,6 +66,8 @@ Its identity and codes live in --data-dir and survive restarts.`,
 	f.IntVar(&n.LookupPerPeer.Burst, "lookup-burst", n.LookupPerPeer.Burst, "lookup burst per peer")
 	f.Float64Var(&n.LookupPerIP.Per, "lookup-ip-rate", n.LookupPerIP.Per, "lookups per second per IP address")
 	f.IntVar(&n.LookupPerIP.Burst, "lookup-ip-burst", n.LookupPerIP.Burst, "lookup burst per IP address")
+	f.Float64Var(&n.LookupPerNet.Per, "lookup-net-rate", n.LookupPerNet.Per, "lookups per second per IPv6 /56 (an IPv4 address counts as its own)")
+	f.IntVar(&n.LookupPerNet.Burst, "lookup-net-burst", n.LookupPerNet.Burst, "lookup burst per IPv6 /56")
 	f.Float64Var(&n.RegisterPerPeer.Per, "register-rate", n.RegisterPerPeer.Per, "registrations and cancellations per second per peer")
 	f.IntVar(&n.RegisterPerPeer.Burst, "register-burst", n.RegisterPerPeer.Burst, "registration burst per peer")
 	f.DurationVar(&n.StreamTimeout, "stream-timeout", n.StreamTimeout, "longest wait for one request")

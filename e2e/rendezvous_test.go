@@ -103,12 +103,12 @@ func newCodeOwner(t *testing.T, rv peer.AddrInfo) *codeOwner {
 
 func (o *codeOwner) register(t *testing.T, ttl time.Duration) *rendezvous.Registration {
 	t.Helper()
-	reg, err := o.client.Register(ctxFor(t, 20*time.Second), rendezvous.KindSupport, ttl)
+	reg, err := o.client.Register(ctxFor(t, 20*time.Second), ttl)
 	if err != nil {
 		t.Fatalf("register: %v", err)
 	}
 	o.regs[reg.Code.Lookup] = reg
-	o.guard.Add(reg.Code, string(reg.Kind), 1)
+	o.guard.Add(reg.Code, pairing.KindSupport, 1)
 	return reg
 }
 
@@ -122,7 +122,7 @@ func join(ctx context.Context, h host.Host, rv peer.AddrInfo, typed string) (*pa
 	if err != nil {
 		return nil, err
 	}
-	return pairing.Claim(ctx, h, peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}, string(rec.Kind), code)
+	return pairing.Claim(ctx, h, peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}, code)
 }
 
 func TestRendezvousProcessRegisterResolveConnectAndRestart(t *testing.T) {

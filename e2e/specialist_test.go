@@ -118,6 +118,10 @@ func TestExternalSpecialists(t *testing.T) {
 	// Raised to control by the host: now it arrives.
 	assist(t, l.homes["Alice"], "rights", "Sam Specialist", "control")
 	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return strings.Contains(e.Str("text"), "control") })
+	// Control rights are not the customer's yes: Sam asks, and the
+	// customer (who allows control up front here) answers for him.
+	sam.Say("/control")
+	sam.WaitEventWhere("notice", 30*time.Second, func(e proctest.Event) bool { return e.Str("text") == "the customer allowed you to control" })
 	v.sendClickAndText(222, 111, "fixed")
 	expectClickAndText(t, rec, 222, 111, "fixed")
 

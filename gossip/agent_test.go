@@ -39,7 +39,7 @@ func newLab(t testing.TB) *lab {
 		// Hundreds of reps on one machine share an IP, join at once and
 		// (here) refresh revocation lists several times a second.
 		cfg.LookupPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
-		cfg.LookupPerIP = rendezvous.Rate{Per: 100000, Burst: 100000}
+		cfg.LookupPerIP, cfg.LookupPerNet = rendezvous.Rate{Per: 100000, Burst: 100000}, rendezvous.Rate{Per: 100000, Burst: 100000}
 		cfg.RegisterPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
 	})
 	dir := t.TempDir()
@@ -149,7 +149,7 @@ func (l *lab) startHostedSession(t *testing.T, ctx context.Context, hostRep *rep
 		t.Fatal(err)
 	}
 	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
-	if _, err := pairing.Claim(ctx, hostRep.host, owner, string(rec.Kind), code); err != nil {
+	if _, err := pairing.Claim(ctx, hostRep.host, owner, code); err != nil {
 		t.Fatal(err)
 	}
 	hub := session.NewHost(session.HostConfig{Host: hostRep.host, Name: hostRep.name, Customer: owner,

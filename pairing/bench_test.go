@@ -22,7 +22,7 @@ func BenchmarkClaim(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	for b.Loop() {
-		if _, err := Claim(ctx, joiner, p2ptest.Info(owner), "support", code); err != nil {
+		if _, err := Claim(ctx, joiner, p2ptest.Info(owner), code); err != nil {
 			b.Fatal(err)
 		}
 	}

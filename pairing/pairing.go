@@ -13,6 +13,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,23 +28,40 @@ import (
 
 // ProtocolID is the pairing protocol.
 //
-// Wire layout, version 1.0.0: p2p frames of JSON, at most maxMessageSize
+// Wire layout, version 2.0.0: p2p frames of JSON, at most maxMessageSize
 // bytes each, on one stream.
 //
-//	joiner -> owner  {"lookup":"48219","kind":"support","pake":<SPAKE2 message A>}
+//	joiner -> owner  {"lookup":"4821","accepts":["support","invitation"],"pake":<SPAKE2 message A>}
 //	owner  -> joiner {"status":"continue","pake":<SPAKE2 message B>}
-//	                 or {"status":"unknown"|"burned"|"used"|"busy"}
+//	                 or {"status":"unknown"|"burned"|"used"}
 //	joiner -> owner  {"confirm":<HMAC(key, "joiner", ids, A, B)>}
-//	owner  -> joiner {"status":"ok","confirm":<HMAC(key, "owner", ids, A, B)>}
+//	owner  -> joiner {"status":"ok","kind":"support","confirm":<HMAC(key, "owner", ids, A, B)>}
+//	                 or {"status":"not_accepted","kind":"support","confirm":...} (nothing used)
 //	                 or {"status":"wrong","attempts_left":2} or {"status":"burned"}
 //
 // The joiner confirms first, so an owner impostor learns nothing it can
 // test offline beyond its one guess; the owner confirms last, so a joiner
-// knows it reached the real owner.
-const ProtocolID = "/assist/pair/1.0.0"
+// knows it reached the real owner. The code's kind is told only to a
+// joiner that proved the code: nobody else learns whether a code opens a
+// customer's machine or an invitation.
+const ProtocolID = "/assist/pair/2.0.0"
+
+// What a code opens: its owner's business, told to a joiner that proved it.
+const (
+	// KindSupport is a support key: a customer waiting for a rep.
+	KindSupport = "support"
+	// KindInvitation is an invitation into a running session.
+	KindInvitation = "invitation"
+)
 
 // MaxAttempts is how many wrong secrets burn a code.
 const MaxAttempts = 3
+
+// MaxPending bounds the attempts on one code that have not confirmed yet.
+// A new attempt pushes the oldest out: such an attempt has tested no
+// guess (SPAKE2's message B lets nobody test one offline), so stalled
+// attempts can neither lock the real joiner out nor pile up.
+const MaxPending = 4
 
 const maxMessageSize = 4 << 10
 
@@ -53,10 +71,19 @@ var (
 	ErrBurned    = shortcode.ErrBurned
 	ErrUsed      = shortcode.ErrUsed
 	ErrNotActive = errors.New("this code is no longer active")
-	ErrBusy      = errors.New("too many attempts with this code at once: try again in a moment")
 	ErrImpostor  = errors.New("the peer behind this code could not prove it knows the code (someone may be impersonating it): check the code and try again")
 	ErrProtocol  = errors.New("pairing protocol error")
+	// ErrPushedOut: too many attempts on the code at once pushed this one
+	// out before it finished; nothing was used. Trying again works.
+	ErrPushedOut = errors.New("the code's owner is answering many attempts at once (someone may be guessing): try again")
 )
+
+// NotAcceptedError: the code is right but opens a kind the joiner said it
+// cannot take now (a support key while this joiner already hosts a
+// session). Nothing was used.
+type NotAcceptedError struct{ Kind string }
+
+func (e *NotAcceptedError) Error() string { return fmt.Sprintf("the code is right but opens a %s, which cannot be taken now", e.Kind) }
 
 // WrongCodeError is a wrong secret; it says how many attempts remain.
 type WrongCodeError struct{ AttemptsLeft int }
@@ -69,13 +96,14 @@ func (e *WrongCodeError) Error() string {
 func (e *WrongCodeError) Is(target error) bool { return target == ErrWrongCode }
 
 type hello struct {
-	Lookup string `json:"lookup"`
-	Kind   string `json:"kind"`
-	Pake   []byte `json:"pake"`
+	Lookup  string   `json:"lookup"`
+	Accepts []string `json:"accepts,omitempty"` // empty: any kind
+	Pake    []byte   `json:"pake"`
 }
 
 type reply struct {
 	Status       string `json:"status"`
+	Kind         string `json:"kind,omitempty"`
 	Pake         []byte `json:"pake,omitempty"`
 	Confirm      []byte `json:"confirm,omitempty"`
 	AttemptsLeft int    `json:"attempts_left,omitempty"`
@@ -89,7 +117,8 @@ type confirm struct {
 type Pairing struct {
 	Peer   peer.ID
 	Lookup string
-	Kind   string
+	// Kind is what the code opens, as its owner says.
+	Kind string
 	// Key is a fresh secret both sides share; later protocols may use it.
 	Key []byte
 }
@@ -112,14 +141,16 @@ type guarded struct {
 	kind     string
 	usesLeft int
 	failures int
-	inFlight int
+	pending  []network.Stream // attempts that have not confirmed, oldest first
 }
 
 // Guard is the owner's side: it answers pairing attempts for its codes.
 type Guard struct {
-	host    host.Host
-	hooks   Hooks
-	timeout time.Duration
+	host host.Host
+	// helloTimeout bounds the wait for an attempt's first message and
+	// stepTimeout the wait for its confirmation.
+	helloTimeout, stepTimeout time.Duration
+	hooks                     Hooks
 
 	mu    sync.Mutex
 	codes map[string]*guarded
@@ -128,7 +159,8 @@ type Guard struct {
 
 // NewGuard registers the pairing protocol on h.
 func NewGuard(h host.Host, hooks Hooks) *Guard {
-	g := &Guard{host: h, hooks: hooks, timeout: 15 * time.Second, codes: map[string]*guarded{}, ended: map[string]string{}}
+	g := &Guard{host: h, hooks: hooks, helloTimeout: 5 * time.Second, stepTimeout: 10 * time.Second,
+		codes: map[string]*guarded{}, ended: map[string]string{}}
 	h.SetStreamHandler(ProtocolID, g.handle)
 	return g
 }
@@ -165,64 +197,57 @@ func (g *Guard) Retire(lookup string) {
 func (g *Guard) Remove(lookup string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.dropPendingLocked(g.codes[lookup])
 	delete(g.codes, lookup)
 }
 
-// begin reserves an attempt. Attempts in flight count against the limit,
-// so parallel guesses cannot exceed MaxAttempts between them.
-func (g *Guard) begin(lookup string) (*guarded, string) {
+// begin enters an attempt as pending, pushing the oldest pending attempt
+// out when there are MaxPending already.
+func (g *Guard) begin(lookup string, s network.Stream) (*guarded, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if why, ok := g.ended[lookup]; ok {
 		return nil, why
 	}
 	c, ok := g.codes[lookup]
-	switch {
-	case !ok:
+	if !ok {
 		return nil, "unknown"
-	case c.failures+c.inFlight >= MaxAttempts:
-		return nil, "busy"
 	}
-	c.inFlight++
+	if len(c.pending) >= MaxPending {
+		c.pending[0].Reset()
+		c.pending = c.pending[1:]
+	}
+	c.pending = append(c.pending, s)
 	return c, ""
 }
 
-// finish settles an attempt and reports the code's state afterwards.
-func (g *Guard) finish(c *guarded, ok bool, from peer.ID) (status string, attemptsLeft int) {
+// abandon forgets an attempt that ended before it confirmed: it tested
+// no guess, so it costs the code nothing.
+func (g *Guard) abandon(c *guarded, s network.Stream) {
 	g.mu.Lock()
-	c.inFlight--
+	defer g.mu.Unlock()
+	c.pending = slices.DeleteFunc(c.pending, func(p network.Stream) bool { return p == s })
+}
+
+// settle tests a confirmation and counts the outcome. Tests run one at a
+// time under the lock, so parallel attempts never test more than
+// MaxAttempts guesses between them: once a code is burned, the
+// confirmations still in flight are not even looked at.
+func (g *Guard) settle(c *guarded, s network.Stream, right bool, accepts []string) (status string, attemptsLeft int) {
+	g.mu.Lock()
+	c.pending = slices.DeleteFunc(c.pending, func(p network.Stream) bool { return p == s })
+	if why, ok := g.ended[c.code.Lookup]; ok || g.codes[c.code.Lookup] != c {
+		g.mu.Unlock()
+		return orDefault(why, "unknown"), 0
+	}
 	var hook func()
-	if ok {
-		status = "ok"
-		if c.usesLeft != Unlimited {
-			c.usesLeft--
-		}
-		if c.usesLeft == 0 {
-			g.endLocked(c.code.Lookup, "used")
-			if g.hooks.UsedUp != nil {
-				hook = func() { g.hooks.UsedUp(c.code.Lookup) }
-			}
-		}
-	} else {
-		c.failures++
-		attemptsLeft = MaxAttempts - c.failures
-		status = "wrong"
-		if attemptsLeft <= 0 {
-			status = "burned"
-			g.endLocked(c.code.Lookup, "burned")
-			if g.hooks.Burned != nil {
-				hook = func() { g.hooks.Burned(c.code.Lookup) }
-			}
-		}
-		if g.hooks.WrongGuess != nil {
-			prev := hook
-			hook = func() {
-				g.hooks.WrongGuess(c.code.Lookup, from, max(0, attemptsLeft))
-				if prev != nil {
-					prev()
-				}
-			}
-		}
+	switch {
+	case right && len(accepts) > 0 && !slices.Contains(accepts, c.kind):
+		status = "not_accepted"
+	case right:
+		status, hook = g.useLocked(c)
+	default:
+		status, attemptsLeft, hook = g.failLocked(c, s.Conn().RemotePeer())
 	}
 	g.mu.Unlock()
 	if hook != nil {
@@ -231,16 +256,68 @@ func (g *Guard) finish(c *guarded, ok bool, from peer.ID) (status string, attemp
 	return status, attemptsLeft
 }
 
+func (g *Guard) useLocked(c *guarded) (string, func()) {
+	if c.usesLeft != Unlimited {
+		c.usesLeft--
+	}
+	if c.usesLeft != 0 {
+		return "ok", nil
+	}
+	g.endLocked(c.code.Lookup, "used")
+	if g.hooks.UsedUp == nil {
+		return "ok", nil
+	}
+	return "ok", func() { g.hooks.UsedUp(c.code.Lookup) }
+}
+
+func (g *Guard) failLocked(c *guarded, from peer.ID) (status string, left int, hook func()) {
+	c.failures++
+	left = MaxAttempts - c.failures
+	status = "wrong"
+	burned := left <= 0
+	if burned {
+		status = "burned"
+		g.endLocked(c.code.Lookup, "burned")
+	}
+	return status, max(0, left), func() {
+		if g.hooks.WrongGuess != nil {
+			g.hooks.WrongGuess(c.code.Lookup, from, max(0, left))
+		}
+		if burned && g.hooks.Burned != nil {
+			g.hooks.Burned(c.code.Lookup)
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 func (g *Guard) endLocked(lookup, why string) {
-	if g.codes[lookup] != nil {
+	if c := g.codes[lookup]; c != nil {
+		g.dropPendingLocked(c)
 		delete(g.codes, lookup)
 		g.ended[lookup] = why
 	}
 }
 
+// dropPendingLocked ends the attempts still waiting on a code that ended.
+func (g *Guard) dropPendingLocked(c *guarded) {
+	if c == nil {
+		return
+	}
+	for _, s := range c.pending {
+		s.Reset()
+	}
+	c.pending = nil
+}
+
 func (g *Guard) handle(s network.Stream) {
 	defer s.Close()
-	if err := s.SetDeadline(time.Now().Add(g.timeout)); err != nil {
+	if err := s.SetDeadline(time.Now().Add(g.helloTimeout)); err != nil {
 		s.Reset()
 		return
 	}
@@ -250,60 +327,84 @@ func (g *Guard) handle(s network.Stream) {
 		s.Reset()
 		return
 	}
-	c, refusal := g.begin(h.Lookup)
+	c, refusal := g.begin(h.Lookup, s)
 	if c == nil {
 		_ = p2p.WriteJSON(s, reply{Status: refusal})
 		return
 	}
-	ok, key := g.prove(s, r, c, h)
-	status, left := g.finish(c, ok, s.Conn().RemotePeer())
-	if ok {
+	_ = s.SetDeadline(time.Now().Add(g.stepTimeout))
+	key, right, err := g.prove(s, r, c, h)
+	if err != nil { // gone before confirming: no guess was tested
+		g.abandon(c, s)
+		s.Reset()
+		return
+	}
+	status, left := g.settle(c, s, right, h.Accepts)
+	switch status {
+	case "ok":
 		// Authorize before the joiner hears "ok" and opens its next stream.
 		if g.hooks.Paired != nil {
 			g.hooks.Paired(Pairing{Peer: s.Conn().RemotePeer(), Lookup: c.code.Lookup, Kind: c.kind, Key: key.session})
 		}
-		_ = p2p.WriteJSON(s, reply{Status: status, Confirm: key.ownerMAC})
-		return
+		fallthrough
+	case "not_accepted":
+		_ = p2p.WriteJSON(s, reply{Status: status, Kind: c.kind, Confirm: key.ownerMAC})
+	default:
+		_ = p2p.WriteJSON(s, reply{Status: status, AttemptsLeft: left})
 	}
-	_ = p2p.WriteJSON(s, reply{Status: status, AttemptsLeft: left})
 }
 
 type proven struct{ session, ownerMAC []byte }
 
-// prove runs the owner's half of the exchange. Any failure, including a
-// joiner that hangs up before confirming, counts as a wrong guess: the
-// joiner may have learned enough to test one guess.
-func (g *Guard) prove(s network.Stream, r *bufio.Reader, c *guarded, h hello) (bool, proven) {
+// prove runs the owner's half of the exchange up to the joiner's
+// confirmation and says whether it is right. An error means the joiner
+// never confirmed (it stalled, hung up, or sent garbage): without a
+// confirmation it has tested no guess.
+func (g *Guard) prove(s network.Stream, r *bufio.Reader, c *guarded, h hello) (proven, bool, error) {
 	joiner, owner := s.Conn().RemotePeer(), g.host.ID()
-	p, err := pake.InitCurve(password(c.kind, c.code, joiner, owner), 1, curve)
+	p, err := pake.InitCurve(password(c.code, joiner, owner), 1, curve)
 	if err != nil {
-		return false, proven{}
+		return proven{}, false, err
 	}
 	key, err := update(p, h.Pake, 0)
 	if err != nil {
-		return false, proven{}
+		return proven{}, false, err
 	}
 	msgB := p.Bytes()
 	if err := p2p.WriteJSON(s, reply{Status: "continue", Pake: msgB}); err != nil {
-		return false, proven{}
+		return proven{}, false, err
 	}
 	var conf confirm
 	if err := p2p.ReadJSON(r, maxMessageSize, &conf); err != nil {
-		return false, proven{}
+		return proven{}, false, err
 	}
 	want := confirmation(key, "joiner", joiner, owner, h.Pake, msgB)
 	if !hmac.Equal(conf.Confirm, want) {
-		return false, proven{}
+		return proven{}, false, nil
 	}
-	return true, proven{session: key, ownerMAC: confirmation(key, "owner", joiner, owner, h.Pake, msgB)}
+	return proven{session: key, ownerMAC: confirmation(key, "owner", joiner, owner, h.Pake, msgB)}, true, nil
 }
 
 // Claim proves code to its owner and returns the pairing. The owner's
 // addresses come from the code's record at the rendezvous node.
-func Claim(ctx context.Context, h host.Host, owner peer.AddrInfo, kind string, code shortcode.Code) (*Pairing, error) {
+// accepts lists the kinds the joiner can take now (nil: any); the owner
+// says a code of another kind is right without using it.
+//
+// An attempt the owner pushed out (others crowded the code) is tried
+// again, a few times: it used nothing.
+func Claim(ctx context.Context, h host.Host, owner peer.AddrInfo, code shortcode.Code, accepts ...string) (*Pairing, error) {
 	if err := h.Connect(ctx, owner); err != nil {
 		return nil, fmt.Errorf("connect to the code's owner: %w", err)
 	}
+	for try := 1; ; try++ {
+		p, err := claimOnce(ctx, h, owner, code, accepts)
+		if !errors.Is(err, ErrPushedOut) || try == 5 || ctx.Err() != nil {
+			return p, err
+		}
+	}
+}
+
+func claimOnce(ctx context.Context, h host.Host, owner peer.AddrInfo, code shortcode.Code, accepts []string) (*Pairing, error) {
 	s, err := h.NewStream(network.WithAllowLimitedConn(ctx, "pairing"), owner.ID, ProtocolID)
 	if err != nil {
 		return nil, fmt.Errorf("open pairing stream: %w", err)
@@ -314,26 +415,26 @@ func Claim(ctx context.Context, h host.Host, owner peer.AddrInfo, kind string, c
 	} else {
 		_ = s.SetDeadline(time.Now().Add(30 * time.Second))
 	}
-	pairing, err := claim(s, h.ID(), owner.ID, kind, code)
+	pairing, err := claim(s, h.ID(), owner.ID, code, accepts)
 	if err != nil {
 		s.Reset()
 	}
 	return pairing, err
 }
 
-func claim(s network.Stream, joiner, owner peer.ID, kind string, code shortcode.Code) (*Pairing, error) {
+func claim(s network.Stream, joiner, owner peer.ID, code shortcode.Code, accepts []string) (*Pairing, error) {
 	r := bufio.NewReader(s)
-	p, err := pake.InitCurve(password(kind, code, joiner, owner), 0, curve)
+	p, err := pake.InitCurve(password(code, joiner, owner), 0, curve)
 	if err != nil {
 		return nil, fmt.Errorf("start PAKE: %w", err)
 	}
 	msgA := p.Bytes()
-	if err := p2p.WriteJSON(s, hello{Lookup: code.Lookup, Kind: kind, Pake: msgA}); err != nil {
+	if err := p2p.WriteJSON(s, hello{Lookup: code.Lookup, Accepts: accepts, Pake: msgA}); err != nil {
 		return nil, fmt.Errorf("send pairing request: %w", err)
 	}
 	var rep reply
 	if err := p2p.ReadJSON(r, maxMessageSize, &rep); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+		return nil, readErr(err)
 	}
 	if rep.Status != "continue" {
 		return nil, statusErr(rep)
@@ -347,17 +448,30 @@ func claim(s network.Stream, joiner, owner peer.ID, kind string, code shortcode.
 	}
 	var final reply
 	if err := p2p.ReadJSON(r, maxMessageSize, &final); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+		return nil, readErr(err)
 	}
-	if final.Status != "ok" {
+	if final.Status != "ok" && final.Status != "not_accepted" {
 		return nil, statusErr(final)
 	}
 	if !hmac.Equal(final.Confirm, confirmation(key, "owner", joiner, owner, msgA, rep.Pake)) {
 		return nil, ErrImpostor
 	}
-	return &Pairing{Peer: owner, Lookup: code.Lookup, Kind: kind, Key: key}, nil
+	if final.Status == "not_accepted" {
+		return nil, &NotAcceptedError{Kind: final.Kind}
+	}
+	return &Pairing{Peer: owner, Lookup: code.Lookup, Kind: final.Kind, Key: key}, nil
 }
 
+// readErr: the owner resets an attempt only to push it out (or because
+// the code just ended, which the next try says).
+func readErr(err error) error {
+	if errors.Is(err, network.ErrReset) {
+		return fmt.Errorf("%w (%v)", ErrPushedOut, err)
+	}
+	return fmt.Errorf("%w: %v", ErrProtocol, err)
+}
+
+// statusErr turns a refusal into the joiner's error.
 func statusErr(r reply) error {
 	switch r.Status {
 	case "wrong":
@@ -368,8 +482,6 @@ func statusErr(r reply) error {
 		return ErrUsed
 	case "unknown":
 		return ErrNotActive
-	case "busy":
-		return ErrBusy
 	}
 	return fmt.Errorf("%w: unexpected status %q", ErrProtocol, r.Status)
 }

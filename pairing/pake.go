@@ -18,7 +18,7 @@ import (
 // croc uses; the only maintained Go PAKE module our proxy serves). It knows
 // nothing of identities, so we bind both peer IDs in two places:
 //
-//   - the password it runs on is SHA-256 over a domain tag, the code's kind,
+//   - the password it runs on is SHA-256 over a domain tag, the code's
 //     lookup and secret, the joiner's and the owner's peer IDs. A party that
 //     talks to someone other than the peer it thinks (a rendezvous node
 //     relaying the exchange to a third peer) computes another password, and
@@ -30,9 +30,9 @@ import (
 
 const curve = "p256"
 
-func password(kind string, code shortcode.Code, joiner, owner peer.ID) []byte {
+func password(code shortcode.Code, joiner, owner peer.ID) []byte {
 	h := sha256.New()
-	for _, part := range []string{"assist/pair/v1", kind, code.Lookup, code.Secret, string(joiner), string(owner)} {
+	for _, part := range []string{"assist/pair/v2", code.Lookup, code.Secret, string(joiner), string(owner)} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

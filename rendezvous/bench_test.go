@@ -16,7 +16,7 @@ func BenchmarkResolveOverNetwork(b *testing.B) {
 	cfg := DefaultNodeConfig()
 	cfg.DataDir = b.TempDir()
 	cfg.Listen = []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
-	cfg.LookupPerPeer, cfg.LookupPerIP = Rate{}, Rate{}
+	cfg.LookupPerPeer, cfg.LookupPerIP, cfg.LookupPerNet = Rate{}, Rate{}, Rate{}
 	node, err := NewNode(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -25,7 +25,7 @@ func BenchmarkResolveOverNetwork(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	owner := NewClient(p2ptest.NewHost(b, nil), nodeInfo(node))
-	reg, err := owner.Register(ctx, KindSupport, time.Hour)
+	reg, err := owner.Register(ctx, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

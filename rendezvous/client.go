@@ -153,7 +153,6 @@ func NewClient(h host.Host, servers []peer.AddrInfo) *Client {
 // Registration is a code this peer owns at a rendezvous node.
 type Registration struct {
 	Code    shortcode.Code
-	Kind    Kind
 	Expires time.Time
 	// JoinPage is the node's web page where a specialist types the code
 	// ("" if the node serves none).
@@ -165,12 +164,12 @@ type Registration struct {
 // maxRegisterTries bounds retries after random lookups collide.
 const maxRegisterTries = 16
 
-// Register creates a fresh code of the given kind, valid for ttl, pointing
-// at this host's current addresses.
-func (c *Client) Register(ctx context.Context, kind Kind, ttl time.Duration) (*Registration, error) {
+// Register creates a fresh code, valid for ttl, pointing at this host's
+// current addresses. What it opens is the owner's business alone.
+func (c *Client) Register(ctx context.Context, ttl time.Duration) (*Registration, error) {
 	lastErr := ErrUnreachable
 	for _, server := range c.servers {
-		reg, err := c.registerAt(ctx, server, kind, ttl)
+		reg, err := c.registerAt(ctx, server, ttl)
 		if err == nil {
 			return reg, nil
 		}
@@ -182,7 +181,7 @@ func (c *Client) Register(ctx context.Context, kind Kind, ttl time.Duration) (*R
 	return nil, lastErr
 }
 
-func (c *Client) registerAt(ctx context.Context, server peer.AddrInfo, kind Kind, ttl time.Duration) (*Registration, error) {
+func (c *Client) registerAt(ctx context.Context, server peer.AddrInfo, ttl time.Duration) (*Registration, error) {
 	digits := shortcode.MinLookupDigits
 	for range maxRegisterTries {
 		code, err := shortcode.New(digits)
@@ -191,7 +190,7 @@ func (c *Client) registerAt(ctx context.Context, server peer.AddrInfo, kind Kind
 		}
 		// Records carry whole seconds; round up so a code never lives
 		// shorter than asked.
-		reg := &Registration{Code: code, Kind: kind, Expires: time.Now().Add(ttl + time.Second - 1).Truncate(time.Second), server: server}
+		reg := &Registration{Code: code, Expires: time.Now().Add(ttl + time.Second - 1).Truncate(time.Second), server: server}
 		resp, err := c.publish(ctx, reg)
 		if err == nil {
 			reg.JoinPage = resp.JoinPage
@@ -230,7 +229,6 @@ func (c *Client) publish(ctx context.Context, reg *Registration) (response, erro
 	reg.seq = max(reg.seq+1, uint64(time.Now().UnixNano()))
 	rec := &CodeRecord{
 		Lookup:  reg.Code.Lookup,
-		Kind:    reg.Kind,
 		Owner:   c.host.ID(),
 		Expires: reg.Expires.Unix(),
 		Seq:     reg.seq,

@@ -68,29 +68,30 @@ func (n *Node) nodeInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 // codeStatus answers {"state":"open"|"cancelled"|"ended"|"expired"|"used"|
-// "burned"|"not_found"|"support_key","kind":...} for ?lookup=DIGITS, under
-// the same per-IP limit as lookups over libp2p.
+// "burned"|"not_found"} for ?lookup=DIGITS, under the same limits as
+// lookups over libp2p. It cannot say whether a code is a support key or
+// an invitation: the node does not know.
 func (n *Node) codeStatus(w http.ResponseWriter, r *http.Request) {
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if ok, _ := n.lookupIP.reserve(ip, n.cfg.Clock.Now()); !ok {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	if ip == nil {
+		http.Error(w, "no client address", http.StatusBadRequest)
+		return
+	}
+	if ok, _ := n.lookups.allow("", sourceOf(ip), n.cfg.Clock.Now()); !ok {
 		http.Error(w, "too many requests: wait a moment", http.StatusTooManyRequests)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	state := "open"
-	env, err := n.reg.Resolve(r.URL.Query().Get("lookup"))
+	_, err := n.reg.Resolve(r.URL.Query().Get("lookup"))
 	switch {
 	case errors.Is(err, ErrBadRequest):
 		http.Error(w, `{"state":"bad_request"}`, http.StatusBadRequest)
 		return
 	case err != nil:
 		state = string(errResponse(err).Status)
-	default:
-		var rec CodeRecord
-		if _, err := openEnvelope(env, &rec); err != nil || rec.Kind != KindInvitation {
-			state = "support_key"
-		}
 	}
 	_ = json.NewEncoder(w).Encode(map[string]string{"state": state})
 }

@@ -1,6 +1,7 @@
 package rendezvous
 
 import (
+	"net"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -11,6 +12,38 @@ import (
 type Rate struct {
 	Per   float64
 	Burst int
+}
+
+// source is where a request comes from, as the rate limits count it: a
+// host (an IPv4 address, or the /64 an IPv6 user usually holds) within a
+// network (the /56 an IPv6 provider hands one customer, so that a /64 per
+// request buys nothing; an IPv4 address is its own network).
+type source struct{ host, network string }
+
+// relayedSource is any peer that reached the node through its own relay.
+var relayedSource = source{host: "relayed", network: "relayed"}
+
+func sourceOf(ip net.IP) source {
+	if ip4 := ip.To4(); ip4 != nil {
+		return source{host: ip4.String(), network: ip4.String()}
+	}
+	return source{host: ip.Mask(net.CIDRMask(64, 128)).String() + "/64", network: ip.Mask(net.CIDRMask(56, 128)).String() + "/56"}
+}
+
+// lookupLimits are the buckets every lookup (over libp2p or on the join
+// page) takes a token from: its peer's, its host's and its network's.
+type lookupLimits struct{ peer, host, network *keyedLimiter }
+
+func (l *lookupLimits) allow(peerKey string, src source, now time.Time) (bool, time.Duration) {
+	if peerKey != "" {
+		if ok, wait := l.peer.reserve(peerKey, now); !ok {
+			return false, wait
+		}
+	}
+	if ok, wait := l.host.reserve(src.host, now); !ok {
+		return false, wait
+	}
+	return l.network.reserve(src.network, now)
 }
 
 // keyedLimiter gives each key (a peer ID, an IP) its own token bucket. The

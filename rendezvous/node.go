@@ -60,10 +60,11 @@ type NodeConfig struct {
 	Listen   []string
 	Relay    RelayConfig
 	Registry RegistryLimits
-	// Rate limits on lookups (per peer and per IP address) and on
-	// registrations and cancellations (per peer).
+	// Rate limits on lookups (per peer, per IP address or IPv6 /64, per
+	// IPv6 /56) and on registrations and cancellations (per peer).
 	LookupPerPeer   Rate
 	LookupPerIP     Rate
+	LookupPerNet    Rate
 	RegisterPerPeer Rate
 	// StreamTimeout bounds how long one request may take to arrive.
 	StreamTimeout time.Duration
@@ -99,6 +100,7 @@ func DefaultNodeConfig() NodeConfig {
 		Registry:        DefaultRegistryLimits(),
 		LookupPerPeer:   Rate{Per: 2, Burst: 10},
 		LookupPerIP:     Rate{Per: 20, Burst: 100},
+		LookupPerNet:    Rate{Per: 40, Burst: 200},
 		RegisterPerPeer: Rate{Per: 1, Burst: 10},
 		StreamTimeout:   10 * time.Second,
 		SweepInterval:   time.Minute,
@@ -112,8 +114,9 @@ type Node struct {
 	reg  *Registry
 	log  *slog.Logger
 
-	lookupPeer, lookupIP, registerPeer *keyedLimiter
-	portals                            *portalBoard
+	lookups      lookupLimits
+	registerPeer *keyedLimiter
+	portals      *portalBoard
 	stop                               context.CancelFunc
 	httpLn                             net.Listener
 	joinURL                            string
@@ -166,8 +169,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		cfg:          cfg,
 		reg:          reg,
 		log:          cfg.Logger.With("component", "rendezvous"),
-		lookupPeer:   newKeyedLimiter(cfg.LookupPerPeer, 65536),
-		lookupIP:     newKeyedLimiter(cfg.LookupPerIP, 65536),
+		lookups: lookupLimits{peer: newKeyedLimiter(cfg.LookupPerPeer, 65536),
+			host: newKeyedLimiter(cfg.LookupPerIP, 65536), network: newKeyedLimiter(cfg.LookupPerNet, 65536)},
 		registerPeer: newKeyedLimiter(cfg.RegisterPerPeer, 65536),
 	}
 	ctx, stop := context.WithCancel(context.Background())
@@ -263,7 +266,7 @@ func (n *Node) handle(s network.Stream) {
 		s.Close()
 		return
 	}
-	resp := n.answer(s.Conn().RemotePeer(), remoteIP(s.Conn().RemoteMultiaddr()), raw)
+	resp := n.answer(s.Conn().RemotePeer(), remoteSource(s.Conn().RemoteMultiaddr()), raw)
 	if err := p2p.WriteJSON(s, resp); err != nil {
 		s.Reset()
 		return
@@ -272,37 +275,30 @@ func (n *Node) handle(s network.Stream) {
 }
 
 // answer decodes one request from the network and serves it.
-func (n *Node) answer(from peer.ID, ip string, raw []byte) response {
+func (n *Node) answer(from peer.ID, src source, raw []byte) response {
 	var req request
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return response{Status: StatusBadRequest, Message: "malformed request"}
 	}
-	return n.serve(from, ip, req)
+	return n.serve(from, src, req)
 }
 
-func remoteIP(a ma.Multiaddr) string {
+func remoteSource(a ma.Multiaddr) source {
 	if p2p.IsRelayed(a) {
-		return "relayed"
+		return relayedSource
 	}
 	ip, err := manet.ToIP(a)
 	if err != nil {
-		return a.String()
+		return source{host: a.String(), network: a.String()}
 	}
-	if ip4 := ip.To4(); ip4 != nil {
-		return ip4.String()
-	}
-	// One IPv6 user usually has a whole /64.
-	return ip.Mask(net.CIDRMask(64, 128)).String()
+	return sourceOf(ip)
 }
 
-func (n *Node) serve(from peer.ID, ip string, req request) response {
+func (n *Node) serve(from peer.ID, src source, req request) response {
 	now := n.cfg.Clock.Now()
 	switch req.Op {
 	case opResolve:
-		if ok, wait := n.lookupPeer.reserve(string(from), now); !ok {
-			return rateLimited(wait)
-		}
-		if ok, wait := n.lookupIP.reserve(ip, now); !ok {
+		if ok, wait := n.lookups.allow(string(from), src, now); !ok {
 			return rateLimited(wait)
 		}
 		env, err := n.reg.Resolve(req.Lookup)
@@ -331,10 +327,7 @@ func (n *Node) serve(from peer.ID, ip string, req request) response {
 		}
 		return response{Status: StatusOK}
 	case opPortalGet:
-		if ok, wait := n.lookupPeer.reserve(string(from), now); !ok {
-			return rateLimited(wait)
-		}
-		if ok, wait := n.lookupIP.reserve(ip, now); !ok {
+		if ok, wait := n.lookups.allow(string(from), src, now); !ok {
 			return rateLimited(wait)
 		}
 		return n.servePortal(from, req)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -52,23 +53,23 @@ func TestRegisterResolveAndPair(t *testing.T) {
 
 	paired := make(chan peer.ID, 1)
 	guard := pairing.NewGuard(owner, pairing.Hooks{Paired: func(p pairing.Pairing) { paired <- p.Peer }})
-	reg, err := NewClient(owner, nodeInfo(node)).Register(ctx, KindSupport, time.Hour)
+	reg, err := NewClient(owner, nodeInfo(node)).Register(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard.Add(reg.Code, string(reg.Kind), 1)
-	if n := len(reg.Code.Digits()); n != 10 {
-		t.Fatalf("code has %d digits at ordinary load, want 10", n)
+	guard.Add(reg.Code, pairing.KindSupport, 1)
+	if n := len(reg.Code.Digits()); n != 12 {
+		t.Fatalf("code has %d digits at ordinary load, want 12", n)
 	}
 
 	rec, err := NewClient(joiner, nodeInfo(node)).Resolve(ctx, reg.Code.Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Owner != owner.ID() || rec.Kind != KindSupport {
+	if rec.Owner != owner.ID() {
 		t.Fatalf("resolved %+v", rec)
 	}
-	if _, err := pairing.Claim(ctx, joiner, peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}, string(rec.Kind), reg.Code); err != nil {
+	if _, err := pairing.Claim(ctx, joiner, peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}, reg.Code); err != nil {
 		t.Fatalf("claim: %v", err)
 	}
 	if got := <-paired; got != joiner.ID() {
@@ -87,7 +88,7 @@ func TestLookupFloodIsLimitedWhileOthersAreServed(t *testing.T) {
 	})
 	ctx := testContext(t)
 	owner := p2ptest.NewHost(t, nil)
-	reg, err := NewClient(owner, nodeInfo(node)).Register(ctx, KindSupport, time.Hour)
+	reg, err := NewClient(owner, nodeInfo(node)).Register(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestMisbehavingClientsDoNotStopTheNode(t *testing.T) {
 	// Meanwhile a normal client registers and resolves.
 	start := time.Now()
 	owner := p2ptest.NewHost(t, nil)
-	reg, err := NewClient(owner, nodeInfo(node)).Register(ctx, KindSupport, time.Hour)
+	reg, err := NewClient(owner, nodeInfo(node)).Register(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestResolveErrorsAreDistinct(t *testing.T) {
 		reason Reason
 		want   error
 	}{{ReasonCancelled, ErrCancelled}, {ReasonBurned, ErrBurned}, {ReasonUsed, ErrUsed}, {ReasonEnded, ErrEnded}} {
-		reg, err := oc.Register(ctx, KindInvitation, time.Hour)
+		reg, err := oc.Register(ctx, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func TestResolveErrorsAreDistinct(t *testing.T) {
 		}
 	}
 	// Cancelling someone else's code is refused.
-	reg, err := oc.Register(ctx, KindSupport, time.Hour)
+	reg, err := oc.Register(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,14 +289,14 @@ func FuzzAnswer(f *testing.F) {
 	// Limits off: with the defaults, 99 % of the fuzzer's inputs were
 	// answered "rate_limited" before reaching the code under test.
 	unlimited := Rate{Per: 1e9, Burst: 1e9}
-	cfg.LookupPerPeer, cfg.LookupPerIP, cfg.RegisterPerPeer = unlimited, unlimited, unlimited
+	cfg.LookupPerPeer, cfg.LookupPerIP, cfg.LookupPerNet, cfg.RegisterPerPeer = unlimited, unlimited, unlimited, unlimited
 	n, err := NewNode(cfg)
 	if err != nil {
 		f.Fatal(err)
 	}
 	defer n.Close()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		resp := n.answer("fuzzer", "127.0.0.1", raw)
+		resp := n.answer("fuzzer", sourceOf(net.IPv4(127, 0, 0, 1)), raw)
 		if resp.Status == "" {
 			t.Fatal("empty status")
 		}
@@ -313,7 +314,7 @@ func TestExtendKeepsACodeAlive(t *testing.T) {
 	ctx := testContext(t)
 	owner := p2ptest.NewHost(t, nil)
 	c := NewClient(owner, nodeInfo(node))
-	reg, err := c.Register(ctx, KindInvitation, time.Minute)
+	reg, err := c.Register(ctx, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,19 +13,6 @@ import (
 	"assist/shortcode"
 )
 
-// Kind says what a code opens.
-type Kind string
-
-const (
-	// KindSupport is a support key: a customer waiting for a rep.
-	KindSupport Kind = "support"
-	// KindInvitation is an invitation into a running session.
-	KindInvitation Kind = "invitation"
-)
-
-// Valid reports whether k is a known kind.
-func (k Kind) Valid() bool { return k == KindSupport || k == KindInvitation }
-
 // Reason says why a code stopped working before it expired.
 type Reason string
 
@@ -59,10 +46,11 @@ const (
 // CodeRecord maps a code's lookup part to the peer that registered it. The
 // owner signs it (a libp2p record envelope), so neither the rendezvous node
 // nor anyone else can forge or change it, and a joiner can check the
-// signature itself.
+// signature itself. It does not say what the code opens (a customer's
+// machine or an invitation): the owner tells that only to a joiner that
+// proved the code (package pairing).
 type CodeRecord struct {
 	Lookup  string   `json:"lookup"`
-	Kind    Kind     `json:"kind"`
 	Owner   peer.ID  `json:"owner"`
 	Addrs   []string `json:"addrs"`
 	Expires int64    `json:"expires"` // unix seconds
@@ -101,9 +89,6 @@ func (r *CodeRecord) Multiaddrs() []ma.Multiaddr {
 func (r *CodeRecord) validate() error {
 	if !shortcode.ValidLookup(r.Lookup) {
 		return fmt.Errorf("bad lookup %q", r.Lookup)
-	}
-	if !r.Kind.Valid() {
-		return fmt.Errorf("bad kind %q", r.Kind)
 	}
 	if len(r.Addrs) > maxRecordAddrs {
 		return fmt.Errorf("%d addresses, limit %d", len(r.Addrs), maxRecordAddrs)

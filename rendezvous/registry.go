@@ -35,14 +35,13 @@ type RegistryLimits struct {
 
 // DefaultRegistryLimits suit a node serving one support team.
 func DefaultRegistryLimits() RegistryLimits {
-	return RegistryLimits{MaxTTL: 24 * time.Hour, Tombstone: 24 * time.Hour, MaxPerOwner: 32, MaxCodes: 1_000_000}
+	return RegistryLimits{MaxTTL: 24 * time.Hour, Tombstone: 2 * time.Hour, MaxPerOwner: 32, MaxCodes: 1_000_000}
 }
 
 // entry is what the store keeps per lookup.
 type entry struct {
 	Envelope []byte  `json:"envelope"`
 	Owner    peer.ID `json:"owner"`
-	Kind     Kind    `json:"kind"`
 	Expires  int64   `json:"expires"`
 	Seq      uint64  `json:"seq"`
 	Ended    Reason  `json:"ended,omitempty"`
@@ -118,12 +117,13 @@ func (r *Registry) put(lookup string, e *entry) error {
 	return nil
 }
 
-// minDigitsLocked is the shortest lookup length whose space is under 10%
-// full, so a random pick collides rarely and guessing a live code by
-// chance stays hard.
+// minDigitsLocked is the shortest lookup length whose space is under half
+// full, so a random pick is free at least every other time. Lookups are
+// public (anyone may resolve them), so a full space costs no security:
+// the secret part carries all of it.
 func (r *Registry) minDigitsLocked() int {
 	for n := shortcode.MinLookupDigits; n < shortcode.MaxLookupDigits; n++ {
-		if float64(r.byLen[n]) < math.Pow10(n)/10 {
+		if float64(r.byLen[n]) < math.Pow10(n)/2 {
 			return n
 		}
 	}
@@ -169,7 +169,7 @@ func (r *Registry) Register(from peer.ID, envelope []byte) (RegisterResult, erro
 	if r.liveOwnedLocked(from, now) >= r.limits.MaxPerOwner {
 		return RegisterResult{}, fmt.Errorf("%w: %d live codes for one peer", ErrFull, r.limits.MaxPerOwner)
 	}
-	return RegisterResult{}, r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Kind: rec.Kind, Expires: rec.Expires, Seq: rec.Seq})
+	return RegisterResult{}, r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Expires: rec.Expires, Seq: rec.Seq})
 }
 
 func (r *Registry) updateLocked(rec CodeRecord, old *entry, envelope []byte) error {
@@ -180,10 +180,8 @@ func (r *Registry) updateLocked(rec CodeRecord, old *entry, envelope []byte) err
 		return reasonErr(old.Ended)
 	case rec.Seq <= old.Seq:
 		return fmt.Errorf("%w: stale record (seq %d <= %d)", ErrBadRequest, rec.Seq, old.Seq)
-	case rec.Kind != old.Kind:
-		return fmt.Errorf("%w: a code cannot change its kind", ErrBadRequest)
 	}
-	return r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Kind: rec.Kind, Expires: rec.Expires, Seq: rec.Seq})
+	return r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Expires: rec.Expires, Seq: rec.Seq})
 }
 
 func (r *Registry) liveOwnedLocked(owner peer.ID, now time.Time) int {

@@ -38,7 +38,7 @@ func newOwner(t testing.TB) owner {
 
 func (o owner) record(t testing.TB, lookup string, expires time.Time, seq uint64) []byte {
 	t.Helper()
-	env, err := seal(&CodeRecord{Lookup: lookup, Kind: KindSupport, Owner: o.id, Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Expires: expires.Unix(), Seq: seq}, o.key)
+	env, err := seal(&CodeRecord{Lookup: lookup, Owner: o.id, Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Expires: expires.Unix(), Seq: seq}, o.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,14 +172,14 @@ func TestRegistryPersists(t *testing.T) {
 func TestRegistryGrowsLookupWhenCrowded(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	r := openTestRegistry(t, t.TempDir(), clock)
-	r.byLen[5] = 10_000 // 10% of the 5-digit space in use
+	r.byLen[4] = 5_000 // half the 4-digit space in use
 	alice := newOwner(t)
-	res, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 1))
-	if !errors.Is(err, ErrTaken) || res.MinDigits != 6 {
-		t.Fatalf("crowded: %+v %v, want taken with min 6", res, err)
+	res, err := r.Register(alice.id, alice.record(t, "1234", clock.Now().Add(time.Hour), 1))
+	if !errors.Is(err, ErrTaken) || res.MinDigits != 5 {
+		t.Fatalf("crowded: %+v %v, want taken with min 5", res, err)
 	}
-	if _, err := r.Register(alice.id, alice.record(t, "123456", clock.Now().Add(time.Hour), 1)); err != nil {
-		t.Fatalf("6 digits: %v", err)
+	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
+		t.Fatalf("5 digits: %v", err)
 	}
 }
 

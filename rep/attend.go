@@ -5,35 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"assist/desktop"
-	"assist/pairing"
-	"assist/rendezvous"
 	"assist/session"
 	"assist/shortcode"
 	"assist/viewer"
 )
 
-// attend joins a session as an external specialist: give a name, prove
-// the invitation code to the host, follow the session in a viewer.
-func (p *Process) attend(ctx context.Context, code shortcode.Code, rec *rendezvous.CodeRecord, r JoinRequest, term Terminal) error {
+// attend joins a session as an external specialist whose invitation code
+// was just proven (the session admits this peer): give a name, follow the
+// session in a viewer.
+func (p *Process) attend(ctx context.Context, host peer.AddrInfo, code shortcode.Code, r JoinRequest, term Terminal) error {
 	name := strings.TrimSpace(r.Name)
 	if name == "" {
 		var err error
 		if name, err = askName(ctx, term); err != nil {
 			return err
 		}
-	}
-	host := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
-	term.Show(Event{Kind: EvConnecting, Peer: rec.Owner.String(), Name: "representative"})
-	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
-	_, err := pairing.Claim(pctx, p.cfg.Host, host, string(rec.Kind), code)
-	cancel()
-	if err != nil {
-		return claimError("invitation code", "the representative", code, err)
 	}
 	g, err := session.JoinSession(ctx, session.GuestConfig{Host: p.cfg.Host, Session: host, Invite: code.Lookup, Name: name,
 		OnEvent: func(e session.Event) { term.Show(sessionEvent(e)) }})

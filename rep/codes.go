@@ -57,7 +57,7 @@ func (p *Process) InviteCode(ctx context.Context, r CodeRequest) (Invitation, er
 		return Invitation{}, err
 	}
 	p.ensureRelay() // so specialists outside this network get in
-	reg, err := p.cfg.Rendezvous.Register(ctx, rendezvous.KindInvitation, codeTTL)
+	reg, err := p.cfg.Rendezvous.Register(ctx, codeTTL)
 	if err != nil {
 		return Invitation{}, fmt.Errorf("register the invitation code: %w", err)
 	}
@@ -79,7 +79,7 @@ func (p *Process) InviteCode(ctx context.Context, r CodeRequest) (Invitation, er
 	// must not use the code up, as a proof at the guard would.
 	// Open before the guard answers for it, so no use comes first.
 	opened, _ := p.change(inv.ID, ChangeOpened, "")
-	guard.Add(reg.Code, string(reg.Kind), pairing.Unlimited)
+	guard.Add(reg.Code, pairing.KindInvitation, pairing.Unlimited)
 	return opened, nil
 }
 

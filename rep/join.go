@@ -66,35 +66,55 @@ func (p *Process) Join(ctx context.Context, r JoinRequest, term Terminal) error 
 	case err != nil:
 		return fmt.Errorf("code %s: %w", code, err)
 	}
-	switch rec.Kind {
-	case rendezvous.KindInvitation:
-		return p.attend(ctx, code, rec, r, term)
-	case rendezvous.KindSupport:
-		return p.host(ctx, code, rec, r, term)
+	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
+	kind, err := p.claim(ctx, owner, code, term)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("%s is not a support key or an invitation code", code)
+	if kind == pairing.KindInvitation {
+		return p.attend(ctx, owner, code, r, term)
+	}
+	return p.host(ctx, owner, r, term)
 }
 
-// host claims a customer's key and hosts the session until it ends.
-func (p *Process) host(ctx context.Context, code shortcode.Code, rec *rendezvous.CodeRecord, r JoinRequest, term Terminal) error {
-	hub, err := p.claimHosting(r, rec, term)
+// claim proves the code to its owner, who says then what it opens: the
+// rendezvous node does not know. A console that already hosts a session
+// takes invitations only, and a support key it cannot take stays unused.
+func (p *Process) claim(ctx context.Context, owner peer.AddrInfo, code shortcode.Code, term Terminal) (string, error) {
+	// Talking to the rendezvous node told this host its public address;
+	// give libp2p a moment to enable hole punching before the first,
+	// possibly relayed, connection to the code's owner.
+	p2p.WaitHolePunchReady(ctx, p.cfg.Host, 3*time.Second)
+	term.Show(Event{Kind: EvConnecting, Peer: owner.ID.String(), Name: "person who gave you the code"})
+	accepts := []string{pairing.KindInvitation}
+	if !p.isHosting() {
+		accepts = append(accepts, pairing.KindSupport)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	paired, err := pairing.Claim(pctx, p.cfg.Host, owner, code, accepts...)
+	cancel()
+	var refused *pairing.NotAcceptedError
+	switch {
+	case errors.As(err, &refused):
+		return "", fmt.Errorf("support key %s is right, but this console already hosts a session (it stays unused): end that session first, or join from another console: %w", code, ErrAlreadyHosting)
+	case err != nil:
+		return "", claimError(code, err)
+	case paired.Kind != pairing.KindSupport && paired.Kind != pairing.KindInvitation:
+		return "", fmt.Errorf("code %s opens %q, which this version of assist does not know: update it", code, paired.Kind)
+	}
+	return paired.Kind, nil
+}
+
+// host hosts the session of the customer whose key was just proven,
+// until it ends.
+func (p *Process) host(ctx context.Context, customer peer.AddrInfo, r JoinRequest, term Terminal) error {
+	hub, err := p.claimHosting(r, customer, term)
 	if err != nil {
 		return err
 	}
 	defer p.stopHosting()
-	// Talking to the rendezvous node told this host its public address;
-	// give libp2p a moment to enable hole punching before the first,
-	// possibly relayed, connection to the customer.
-	p2p.WaitHolePunchReady(ctx, p.cfg.Host, 3*time.Second)
 	hub.WatchPath(ctx)
-	term.Show(Event{Kind: EvConnecting, Peer: rec.Owner.String(), Name: "customer"})
-	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
-	_, err = pairing.Claim(pctx, p.cfg.Host, peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}, string(rec.Kind), code)
-	cancel()
-	if err != nil {
-		return claimError("support key", "the customer", code, err)
-	}
-	term.Show(Event{Kind: EvPaired, Peer: rec.Owner.String()})
+	term.Show(Event{Kind: EvPaired, Peer: customer.ID.String()})
 	view, err := viewer.Start(hub, p.pagePortal(), p.cfg.Logger)
 	if err != nil {
 		return err
@@ -107,11 +127,11 @@ func (p *Process) host(ctx context.Context, code shortcode.Code, rec *rendezvous
 }
 
 // claimHosting makes this process the host of a new session.
-func (p *Process) claimHosting(r JoinRequest, rec *rendezvous.CodeRecord, term Terminal) (*session.Host, error) {
+func (p *Process) claimHosting(r JoinRequest, customer peer.AddrInfo, term Terminal) (*session.Host, error) {
 	hub := session.NewHost(session.HostConfig{
 		Host:                p.cfg.Host,
 		Name:                p.DisplayName(r.Name),
-		Customer:            peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()},
+		Customer:            customer,
 		TranscriptDir:       filepath.Join(p.cfg.ConfigDir, "transcripts"),
 		OnEvent:             func(e session.Event) { term.Show(sessionEvent(e)) },
 		VerifyRep:           p.verifyRep(),
@@ -172,13 +192,13 @@ func steer(s steerable, term Terminal, end func()) {
 }
 
 // claimError turns a pairing failure into what the person should do next.
-func claimError(what, owner string, code shortcode.Code, err error) error {
+func claimError(code shortcode.Code, err error) error {
 	var wc *pairing.WrongCodeError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.As(err, &wc), errors.Is(err, pairing.ErrBurned), errors.Is(err, pairing.ErrUsed), errors.Is(err, pairing.ErrNotActive):
-		return fmt.Errorf("%s %s: %w", what, code, err)
+		return fmt.Errorf("code %s: %w", code, err)
 	}
-	return fmt.Errorf("could not reach %s with %s %s: %w", owner, what, code, err)
+	return fmt.Errorf("could not reach the person who gave you code %s: %w", code, err)
 }

@@ -98,7 +98,7 @@ func newLab(t *testing.T) *lab {
 	t.Cleanup(cancel)
 	_, rv := rvtest.StartNode(t, func(cfg *rendezvous.NodeConfig) {
 		cfg.LookupPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
-		cfg.LookupPerIP = rendezvous.Rate{Per: 100000, Burst: 100000}
+		cfg.LookupPerIP, cfg.LookupPerNet = rendezvous.Rate{Per: 100000, Burst: 100000}, rendezvous.Rate{Per: 100000, Burst: 100000}
 		cfg.RegisterPerPeer = rendezvous.Rate{Per: 100, Burst: 100}
 	})
 	dir := t.TempDir()

@@ -10,7 +10,7 @@ import (
 
 // A join link carries the code and the rendezvous nodes it is registered
 // at, so a fresh install with nothing configured joins from the link
-// alone: assist://join/482-193-7751?rv=%2Fip4%2F…%2Fp2p%2F12D3…
+// alone: assist://join/482-193-775-125?rv=%2Fip4%2F…%2Fp2p%2F12D3…
 // The nodes only route: the code's secret is still proven to its owner.
 
 // JoinLink is the link for code at the rendezvous nodes rv.

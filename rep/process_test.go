@@ -318,7 +318,7 @@ func TestOpenCodesAreKeptAliveOnTheClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	soon, err := alice.p.cfg.Rendezvous.Register(l.ctx, rendezvous.KindInvitation, time.Hour)
+	soon, err := alice.p.cfg.Rendezvous.Register(l.ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

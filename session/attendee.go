@@ -79,6 +79,11 @@ type attendee struct {
 	link     *link
 	joined   time.Time
 	mayShare bool
+	// The customer said yes to this attendee controlling (allowed), or
+	// was asked and has not answered (asked). Control rights alone are
+	// not enough: nobody steers the customer's machine whom the customer
+	// has not let.
+	controlAsked, controlAllowed bool
 }
 
 // AddInvitation opens inv for joiners until it expires or is used up.
@@ -373,26 +378,70 @@ func (h *Host) serveAttendee(a *attendee) {
 				h.attendeeInput(a, m)
 			}
 		case TypeRequest:
-			h.mu.Lock()
-			may := a.Rights == rights.Control
-			h.mu.Unlock()
-			if may { // a masked rep never may: it has view rights only
-				_ = h.requestControl(a.Name)
-			}
+			h.askControlFor(a)
 		case TypeEnd:
 			return
 		}
 	}
 }
 
-// attendeeInput forwards input only from attendees with control rights;
-// the customer's gate then checks its own consent again.
+// askControlFor asks the customer to let an attendee with control rights
+// steer, once until the customer answers. A masked rep never may: it has
+// view rights only.
+func (h *Host) askControlFor(a *attendee) (asked bool) {
+	h.mu.Lock()
+	ask := a.Rights == rights.Control && !a.controlAllowed && !a.controlAsked
+	a.controlAsked = a.controlAsked || ask
+	h.mu.Unlock()
+	if ask {
+		_ = h.requestControl(a.Name)
+	}
+	return ask
+}
+
+// controlAnswered records the customer's answer to an attendee's request
+// and tells the attendee.
+func (h *Host) controlAnswered(name string, allowed bool) {
+	var told []*link
+	h.mu.Lock()
+	for _, a := range h.attendees {
+		if a.Name == name && a.controlAsked {
+			a.controlAsked, a.controlAllowed = false, allowed
+			told = append(told, a.link)
+		}
+	}
+	h.mu.Unlock()
+	text := "the customer did not let you control"
+	if allowed {
+		text = "the customer allowed you to control"
+	}
+	for _, l := range told {
+		_ = l.send(Msg{Type: TypeNotice, Text: text})
+	}
+}
+
+// forgetControlAnswers: the customer took control back from everyone.
+func (h *Host) forgetControlAnswersLocked() {
+	for _, a := range h.attendees {
+		a.controlAsked, a.controlAllowed = false, false
+	}
+}
+
+// attendeeInput forwards input only from attendees with control rights
+// whom the customer let steer; the customer's gate then checks its own
+// consent again.
 func (h *Host) attendeeInput(a *attendee, m Msg) {
 	h.mu.Lock()
-	may := a.Rights == rights.Control
+	may, allowed := a.Rights == rights.Control, a.controlAllowed
 	h.mu.Unlock()
 	if !may {
 		_ = a.link.send(Msg{Type: TypeNotice, Text: "input dropped: you are view only"})
+		return
+	}
+	if !allowed {
+		if h.askControlFor(a) {
+			_ = a.link.send(Msg{Type: TypeNotice, Text: "the customer is asked to let you control; your input is dropped until they allow it"})
+		}
 		return
 	}
 	if err := h.Input(*m.Input); err != nil && !errors.Is(err, ErrNoControl) {

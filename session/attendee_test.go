@@ -383,16 +383,38 @@ func TestSpecialistRightsAreEnforcedAtTheHost(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := sam.Input(input.Event{Type: input.Click, X: 42, Y: 42}); err != nil {
+	// The customer granted control earlier, but not to Sam: Sam's first
+	// input asks the customer and is dropped, whatever its rights.
+	if err := sam.Input(input.Event{Type: input.Click, X: 41, Y: 41}); err != nil {
 		t.Fatal(err)
+	}
+	for {
+		if e := waitKind(t, f.custEvents, EvConsentRequest); e.What == "control" && strings.Contains(e.Name, "Sam Specialist") {
+			break
+		}
 	}
 	select {
 	case e := <-f.inj.applied:
-		if e.X != 42 {
-			t.Fatalf("view-only input reached the display: %+v", e)
+		t.Fatalf("input from a specialist the customer never allowed reached the display: %+v", e)
+	case <-time.After(300 * time.Millisecond):
+	}
+	f.customer.Answer("control", true)
+	deadline = time.Now().Add(10 * time.Second)
+	for applied := false; !applied; {
+		if time.Now().After(deadline) {
+			t.Fatal("control specialist's input never applied after the customer allowed it")
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("control specialist's input never applied")
+		if err := sam.Input(input.Event{Type: input.Click, X: 42, Y: 42}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case e := <-f.inj.applied:
+			if e.X != 42 {
+				t.Fatalf("input dropped before the customer's yes reached the display: %+v", e)
+			}
+			applied = true
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 
 	// Five specialists at most; the sixth is refused and the host told.

@@ -109,14 +109,14 @@ func (c *Customer) Run(ctx context.Context) error {
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	defer stopRelay()
 	c.keepRelay(relayCtx)
-	reg, err := c.cfg.Rendezvous.Register(ctx, rendezvous.KindSupport, c.cfg.KeyTTL)
+	reg, err := c.cfg.Rendezvous.Register(ctx, c.cfg.KeyTTL)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.reg = reg
 	c.mu.Unlock()
-	c.guard.Add(reg.Code, string(reg.Kind), 1)
+	c.guard.Add(reg.Code, pairing.KindSupport, 1)
 	h.SetStreamHandler(ControlProtocol, c.handleControl)
 	h.SetStreamHandler(ScreenProtocol, c.handleScreen)
 	h.SetStreamHandler(InputProtocol, c.handleInput)
@@ -446,16 +446,29 @@ func (c *Customer) requestControl(by string) {
 		name = by + " (in " + name + "'s session)"
 	}
 	yes := c.cfg.AutoControl || c.ask("control", name)
-	c.setControl(yes)
+	if by == "" {
+		c.setControl(yes, Msg{})
+		return
+	}
+	// The answer is for that attendee: a "no" leaves whoever already
+	// controls as they are, and the host lets only attendees the person
+	// said yes to steer.
+	answer := Msg{Name: by, Answer: "refused"}
+	if yes {
+		answer.Answer = "allowed"
+	}
+	c.setControl(yes || c.gate.Control(), answer)
 }
 
-func (c *Customer) setControl(allowed bool) {
+// setControl sets and tells what the person allows; answer names the
+// attendee whose request this answers, if any.
+func (c *Customer) setControl(allowed bool, answer Msg) {
 	c.gate.SetControl(allowed)
 	c.mu.Lock()
 	view, l := c.view, c.link
 	c.mu.Unlock()
 	if l != nil {
-		_ = l.send(Msg{Type: TypeConsent, View: view, Control: allowed})
+		_ = l.send(Msg{Type: TypeConsent, View: view, Control: allowed, Name: answer.Name, Answer: answer.Answer})
 	}
 	c.cfg.OnEvent(c.consentEvent(view, allowed))
 }
@@ -489,7 +502,7 @@ func (c *Customer) consentEvent(view, control bool) Event {
 }
 
 // TakeControlBack withdraws control consent at once.
-func (c *Customer) TakeControlBack() { c.setControl(false) }
+func (c *Customer) TakeControlBack() { c.setControl(false, Msg{}) }
 
 // linkLost starts the resume window; the session ends if the host does
 // not come back in time.

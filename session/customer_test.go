@@ -67,7 +67,7 @@ func claimKey(t *testing.T, ctx context.Context, rv []peer.AddrInfo, code shortc
 		t.Fatal(err)
 	}
 	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
-	if _, err := pairing.Claim(ctx, rep, owner, string(rec.Kind), code); err != nil {
+	if _, err := pairing.Claim(ctx, rep, owner, code); err != nil {
 		t.Fatal(err)
 	}
 	return rep, owner

@@ -417,6 +417,9 @@ func (h *Host) serve(l *link) {
 			}
 		case TypeConsent:
 			h.setConsent(m.View, m.Control)
+			if m.Answer != "" && m.Name != "" {
+				h.controlAnswered(m.Name, m.Control && m.Answer == "allowed")
+			}
 		case TypeRefused:
 			h.emit(Event{Kind: EvRefused, Text: m.Text})
 		case TypeEnd:
@@ -431,6 +434,9 @@ func (h *Host) setConsent(view, control bool) {
 	changed := view != h.view || control != h.control
 	started := view && h.screenRun == nil
 	h.view, h.control = view, control
+	if !control {
+		h.forgetControlAnswersLocked()
+	}
 	if !control && h.input != nil {
 		h.input.Reset()
 		h.input = nil

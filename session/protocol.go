@@ -141,6 +141,9 @@ type Msg struct {
 	Rights     string       `json:"rights,omitempty"`
 	Masked     bool         `json:"masked,omitempty"`
 	Share      bool         `json:"share,omitempty"` // welcome: this attendee may share a screen
+	// Answer: a consent message that answers an attendee's request for
+	// control (Name) says "allowed" or "refused".
+	Answer string `json:"answer,omitempty"`
 	Input      *input.Event `json:"input,omitempty"`
 }
 

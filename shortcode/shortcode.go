@@ -2,20 +2,24 @@
 // representative over the phone (support keys) and that a representative
 // hands to a specialist (invitations).
 //
-// A code is only digits, shown in groups: 482-193-7751. It has three parts:
+// A code is only digits, shown in groups: 482-193-775-125. It has three
+// parts:
 //
-//	lookup (5+ digits) | secret (4 digits) | check (1 digit)
+//	lookup (4+ digits) | secret (7 digits) | check (1 digit)
 //
 // The lookup part is all the rendezvous node ever sees; it maps to the peer
-// that registered the code. The secret part never leaves the two peers: the
-// joiner proves it to the owner with a PAKE (package pairing), so a
-// rendezvous node that lies gets one online guess in 10^4 and an eavesdropper
-// none. The check digit (Damm algorithm) catches every single mistyped digit
-// and every swap of two neighbours before anything goes on the network, so a
-// typo never costs one of the three attempts a code allows.
+// that registered the code, and anyone may ask for it, so it is public. The
+// secret part never leaves the two peers: the joiner proves it to the owner
+// with a PAKE (package pairing). Whoever knows the lookup (the node
+// included) can only guess the secret online, and the owner burns the code
+// after three wrong guesses: a takeover by guessing succeeds with
+// probability 3/10^7 per code. The check digit (Damm algorithm) catches
+// every single mistyped digit and every swap of two neighbours before
+// anything goes on the network, so a typo never costs one of the three.
 //
-// At ordinary load a code has 10 digits. The lookup part grows by a digit
-// when a rendezvous node's space is crowded (see rendezvous.Registry).
+// At ordinary load a code has 12 digits, like Chrome Remote Desktop's
+// access codes. The lookup part grows by a digit when a rendezvous node's
+// space is crowded (see rendezvous.Registry).
 package shortcode
 
 import (
@@ -27,10 +31,11 @@ import (
 )
 
 const (
-	// SecretDigits is the length of the part proven by PAKE.
-	SecretDigits = 4
-	// MinLookupDigits is the shortest lookup part: 10^5 codes live at once.
-	MinLookupDigits = 5
+	// SecretDigits is the length of the part proven by PAKE: three guesses
+	// at it succeed with probability 3×10⁻⁷.
+	SecretDigits = 7
+	// MinLookupDigits is the shortest lookup part: 10^4 codes at once.
+	MinLookupDigits = 4
 	// MaxLookupDigits bounds the lookup part, and so the length of a code.
 	MaxLookupDigits = 12
 )
@@ -120,7 +125,7 @@ func Parse(s string) (Code, error) {
 	minLen := MinLookupDigits + SecretDigits + 1
 	maxLen := MaxLookupDigits + SecretDigits + 1
 	if !allDigits(digits) || len(digits) < minLen || len(digits) > maxLen {
-		return Code{}, fmt.Errorf("%w: %q (a code is %d or more digits, like 482-193-7751)", ErrMalformed, s, minLen)
+		return Code{}, fmt.Errorf("%w: %q (a code is %d or more digits, like 482-193-775-125)", ErrMalformed, s, minLen)
 	}
 	body, check := digits[:len(digits)-1], digits[len(digits)-1]
 	if damm(body) != check {
@@ -137,7 +142,7 @@ func (c Code) Digits() string {
 }
 
 // String returns the code in groups of three, easy to read aloud; a last
-// group of one digit joins the group before it (482-193-7751).
+// group of one digit joins the group before it (482-193-775-1250).
 func (c Code) String() string {
 	d := c.Digits()
 	var groups []string
