@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Framing shared by every assist protocol.
@@ -72,4 +73,32 @@ func ReadJSON(r *bufio.Reader, max int, v any) error {
 		return fmt.Errorf("decode message: %w", err)
 	}
 	return nil
+}
+
+// Deadlined is a stream each of whose reads and writes must finish within
+// a timeout counted from when it starts (zero: none). A peer that is
+// alive but stops reading, or stops sending when it must send (a screen
+// sender's keepalives), then frees the goroutine that serves it instead
+// of holding it for good.
+type Deadlined struct {
+	S interface {
+		io.ReadWriter
+		SetReadDeadline(time.Time) error
+		SetWriteDeadline(time.Time) error
+	}
+	ReadTimeout, WriteTimeout time.Duration
+}
+
+func (d Deadlined) Read(p []byte) (int, error) {
+	if d.ReadTimeout > 0 {
+		_ = d.S.SetReadDeadline(time.Now().Add(d.ReadTimeout))
+	}
+	return d.S.Read(p)
+}
+
+func (d Deadlined) Write(p []byte) (int, error) {
+	if d.WriteTimeout > 0 {
+		_ = d.S.SetWriteDeadline(time.Now().Add(d.WriteTimeout))
+	}
+	return d.S.Write(p)
 }

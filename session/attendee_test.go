@@ -529,3 +529,47 @@ func TestTheCustomerSpeaksAsTheCustomer(t *testing.T) {
 		}
 	}
 }
+
+// TestAStalledCustomerDoesNotFreezeTheHost: a customer whose machine
+// stops taking input (here its injector blocks, so it stops reading)
+// fills the input stream. Before, Input wrote under the host's lock with
+// no deadline: Consent, the attendee list, everything waited on it.
+func TestAStalledCustomerDoesNotFreezeTheHost(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	f.customer.gate.SetControl(true)
+	f.hub.setConsent(true, true)
+	// Nobody reads f.inj.applied: after 16 events the customer's input
+	// handler blocks, then its stream's window fills.
+	failed := make(chan error, 1)
+	go func() {
+		ev := input.Event{Type: input.Text, Text: strings.Repeat("x", 1000)}
+		for ctx.Err() == nil {
+			if err := f.hub.Input(ev); err != nil {
+				failed <- err
+				return
+			}
+		}
+	}()
+	blocked := time.Now()
+	for {
+		// Each round takes the host's lock while Input may be writing.
+		done := make(chan struct{})
+		go func() { f.hub.Consent(); f.hub.Attendees(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatal("the host's state is locked while an input write waits on a stalled customer")
+		}
+		select {
+		case err := <-failed:
+			t.Logf("input to the stalled customer failed after %v: %v", time.Since(blocked).Round(time.Second), err)
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Since(blocked) > 45*time.Second {
+			t.Fatal("input to a stalled customer never gave up")
+		}
+	}
+}

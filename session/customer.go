@@ -598,7 +598,7 @@ func (c *Customer) handleScreen(s network.Stream) {
 		cancel()
 	}()
 	sender := screen.NewSender(c.cfg.Screen, c.cfg.Sender)
-	if err := sender.Run(ctx, s, nil, nil); err != nil && ctx.Err() == nil {
+	if err := sender.Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, nil); err != nil && ctx.Err() == nil {
 		c.cfg.OnEvent(Event{Kind: EvError, Text: "screen sharing stopped: " + err.Error()})
 	}
 	s.Reset()

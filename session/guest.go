@@ -268,7 +268,7 @@ func (g *Guest) ShareScreen(ctx context.Context, src screen.Source) error {
 	}()
 	stop := context.AfterFunc(g.doneCtx(), cancel)
 	defer stop()
-	err = screen.NewSender(src, screen.DefaultSenderConfig()).Run(ctx, s, nil, nil)
+	err = screen.NewSender(src, screen.DefaultSenderConfig()).Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, nil)
 	s.Reset()
 	if ctx.Err() != nil {
 		return nil

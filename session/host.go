@@ -81,6 +81,7 @@ type Host struct {
 	link        *link
 	view        bool
 	control     bool
+	inputMu     sync.Mutex // serialises input writes, which never hold mu
 	input       network.Stream
 	screenRun   context.CancelFunc
 	path        p2p.Path
@@ -363,11 +364,8 @@ func (h *Host) migrate(ctx context.Context) {
 	if old != nil {
 		old.close() // Run sees the new link in place and serves it
 	}
+	h.dropInput() // the next input opens on the direct connection
 	h.mu.Lock()
-	if h.input != nil {
-		h.input.Reset()
-		h.input = nil
-	}
 	if h.screenRun != nil {
 		h.restartScreenLocked()
 	}
@@ -437,10 +435,6 @@ func (h *Host) setConsent(view, control bool) {
 	if !control {
 		h.forgetControlAnswersLocked()
 	}
-	if !control && h.input != nil {
-		h.input.Reset()
-		h.input = nil
-	}
 	if started {
 		h.restartScreenLocked()
 	}
@@ -448,6 +442,9 @@ func (h *Host) setConsent(view, control bool) {
 		h.stopScreenLocked()
 	}
 	h.mu.Unlock()
+	if !control {
+		h.dropInput()
+	}
 	if changed || started {
 		h.emit(Event{Kind: EvConsent, View: boolp(view), Control: boolp(control)})
 		h.toAttendees(Msg{Type: TypeConsent, View: view, Control: control}, "")
@@ -494,7 +491,7 @@ func (h *Host) receiveScreen(ctx context.Context) {
 		<-ctx.Done()
 		s.Reset()
 	}()
-	_ = screen.Receive(h.stats.counting(s), func(m screen.Message) {
+	_ = screen.Receive(h.stats.counting(p2p.Deadlined{S: s, ReadTimeout: ScreenTimeout}), func(m screen.Message) {
 		h.mirror.Apply(m)
 		if m.Kind == screen.MsgFrameEnd {
 			h.stats.frame(m.End)
@@ -650,23 +647,62 @@ func (h *Host) Input(e input.Event) error {
 		return err
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.control {
+	control := h.control
+	h.mu.Unlock()
+	if !control {
 		return ErrNoControl
 	}
-	if h.input == nil {
-		s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(context.Background(), "input"), h.cfg.Customer.ID, InputProtocol)
-		if err != nil {
-			return err
-		}
-		h.input = s
-	}
-	if err := p2p.WriteJSON(h.input, e); err != nil {
-		h.input.Reset()
-		h.input = nil
+	// Writes take a lock of their own, never mu: a customer that stops
+	// reading stalls input for InputTimeout at most, and nothing else.
+	h.inputMu.Lock()
+	defer h.inputMu.Unlock()
+	s, err := h.inputStream()
+	if err != nil {
 		return err
 	}
+	_ = s.SetWriteDeadline(time.Now().Add(InputTimeout))
+	if err := p2p.WriteJSON(s, e); err != nil {
+		h.mu.Lock()
+		if h.input == s {
+			h.input = nil
+		}
+		h.mu.Unlock()
+		s.Reset()
+		return fmt.Errorf("the customer's machine is not taking input: %w", err)
+	}
 	return nil
+}
+
+// inputStream returns the open input stream or opens one. inputMu held.
+func (h *Host) inputStream() (network.Stream, error) {
+	h.mu.Lock()
+	s := h.input
+	h.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	ctx, cancel := context.WithTimeout(network.WithAllowLimitedConn(context.Background(), "input"), InputTimeout)
+	defer cancel()
+	s, err := h.cfg.Host.NewStream(ctx, h.cfg.Customer.ID, InputProtocol)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.input = s
+	h.mu.Unlock()
+	return s, nil
+}
+
+// dropInput closes the input stream (control was taken back, the link
+// moved, the session ended); a write blocked on it returns at once.
+func (h *Host) dropInput() {
+	h.mu.Lock()
+	s := h.input
+	h.input = nil
+	h.mu.Unlock()
+	if s != nil {
+		s.Reset()
+	}
 }
 
 // End ends the session for everyone.
@@ -706,10 +742,8 @@ func (h *Host) finish(reason string, err error) {
 	if h.link != nil {
 		h.link.close()
 	}
-	if h.input != nil {
-		h.input.Reset()
-	}
 	h.mu.Unlock()
+	h.dropInput()
 	for _, a := range h.attendeeList() {
 		_ = a.link.send(Msg{Type: TypeEnd, Reason: reason})
 		a.link.close()

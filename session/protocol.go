@@ -95,6 +95,12 @@ const MaxControlSize = 64 << 10
 const (
 	PingInterval = 3 * time.Second
 	ReadTimeout  = 10 * time.Second
+	// ScreenTimeout bounds each read and write of a screen stream: its
+	// sender says something (a keepalive at least) every 5 s, and a
+	// receiver that takes no bytes for this long has stalled.
+	ScreenTimeout = 20 * time.Second
+	// InputTimeout bounds writing one input event to the customer.
+	InputTimeout = 5 * time.Second
 )
 
 // Message types on the control stream.

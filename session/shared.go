@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"assist/p2p"
 	"assist/screen"
 )
 
@@ -118,7 +119,7 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 	h.shareNotice(a.Name+" is sharing their screen", Event{Kind: EvSharing, Name: a.Name, Text: a.Name + " is sharing their screen"})
 	// Specialists are never masked: the customer watches along.
 	go h.pushSharedView(ctx)
-	_ = screen.Receive(s, h.share.mirror.Apply)
+	_ = screen.Receive(p2p.Deadlined{S: s, ReadTimeout: ScreenTimeout}, h.share.mirror.Apply)
 	s.Reset()
 	h.share.release() // before the notice: pages that clear find it cleared
 	h.shareNotice(a.Name+" stopped sharing their screen", Event{Kind: EvSharing, Name: a.Name, Reason: "stopped", Text: a.Name + " stopped sharing their screen"})
