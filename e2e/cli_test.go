@@ -47,7 +47,7 @@ func TestARendezvousNodeThatIsDownIsSaidPlainly(t *testing.T) {
 	ln.Close() // nobody listens there now
 	down := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/12D3KooWGTYiaTY1x8SJK5vkjBs7TDyrcduA2PjqZjide6SCfB3S", port)
 	for _, debug := range []bool{false, true} {
-		args := []string{"join", "--no-browser", "--rendezvous", down, "000-000-0000"}
+		args := []string{"join", "--no-browser", "--rendezvous", down, "000-000-000-000"}
 		if debug {
 			args = append(args, "--log-level", "debug")
 		}

@@ -171,7 +171,7 @@ func TestRendezvousProcessCodeErrors(t *testing.T) {
 	t.Run("wrong secret counted then burned", func(t *testing.T) {
 		reg := owner.register(t, time.Hour)
 		wrong := reg.Code
-		wrong.Secret = map[bool]string{true: "0000", false: "1111"}[reg.Code.Secret != "0000"]
+		wrong.Secret = map[bool]string{true: "0000000", false: "1111111"}[reg.Code.Secret != "0000000"]
 		for left := 2; left >= 1; left-- {
 			_, err := join(ctx, joiner, rv.Info, wrong.String())
 			var wc *pairing.WrongCodeError

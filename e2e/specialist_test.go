@@ -19,6 +19,7 @@ import (
 	"assist/internal/proctest"
 	"assist/internal/xlab"
 	"assist/screen"
+	"assist/shortcode"
 )
 
 // specialistRun runs 'assist join CODE' as an external specialist.
@@ -253,7 +254,7 @@ func checkJoinPage(t *testing.T, page, code string) (command string) {
 	}
 	digits := strings.ReplaceAll(code, "-", "")
 	sent, err := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType("resource").map(e => e.name).join(" ")`))
-	if err != nil || !strings.Contains(sent, "lookup="+digits[:len(digits)-5]) || strings.Contains(sent, digits[:len(digits)-1]) {
+	if err != nil || !strings.Contains(sent, "lookup="+digits[:len(digits)-1-shortcode.SecretDigits]) || strings.Contains(sent, digits[:len(digits)-1]) {
 		t.Fatalf("the page asked the node %q: want the lookup part only", sent)
 	}
 	return command

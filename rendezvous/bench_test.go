@@ -13,18 +13,38 @@ import (
 // answers: 8 clients, each its own libp2p host, resolve over QUIC on
 // loopback, each lookup on a fresh stream as in real use. Rate limits off.
 func BenchmarkResolveOverNetwork(b *testing.B) {
+	benchmarkResolve(b, []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, nil)
+}
+
+// BenchmarkResolveUnderStalledStreams is the same over TCP while 48 peers
+// on 8 other addresses hold 3,000 stalled request streams, reopening each
+// as soon as the node resets it.
+func BenchmarkResolveUnderStalledStreams(b *testing.B) {
+	benchmarkResolve(b, []string{"/ip4/127.0.0.20/tcp/0"}, func(n *Node) {
+		a := startStallAttack(b, n, 48, 8, 3000)
+		for a.opened.Load() < 3000 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+func benchmarkResolve(b *testing.B, clientListen []string, attack func(*Node)) {
 	cfg := DefaultNodeConfig()
 	cfg.DataDir = b.TempDir()
-	cfg.Listen = []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
+	cfg.Listen = []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"}
+	cfg.Limits.LimitLoopback = true
 	cfg.LookupPerPeer, cfg.LookupPerIP, cfg.LookupPerNet = Rate{}, Rate{}, Rate{}
 	node, err := NewNode(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer node.Close()
+	if attack != nil {
+		attack(node)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	owner := NewClient(p2ptest.NewHost(b, nil), nodeInfo(node))
+	owner := NewClient(p2ptest.NewHost(b, nil, clientListen...), nodeInfo(node))
 	reg, err := owner.Register(ctx, time.Hour)
 	if err != nil {
 		b.Fatal(err)
@@ -32,7 +52,7 @@ func BenchmarkResolveOverNetwork(b *testing.B) {
 	const clients = 8
 	pool := make(chan *Client, clients)
 	for range clients {
-		c := NewClient(p2ptest.NewHost(b, nil), nodeInfo(node))
+		c := NewClient(p2ptest.NewHost(b, nil, clientListen...), nodeInfo(node))
 		if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil { // connect once
 			b.Fatal(err)
 		}

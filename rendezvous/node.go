@@ -59,6 +59,7 @@ type NodeConfig struct {
 	// addresses stay valid across restarts.
 	Listen   []string
 	Relay    RelayConfig
+	Limits   NodeLimits
 	Registry RegistryLimits
 	// Rate limits on lookups (per peer, per IP address or IPv6 /64, per
 	// IPv6 /56) and on registrations and cancellations (per peer).
@@ -97,12 +98,13 @@ func DefaultNodeConfig() NodeConfig {
 			ReservationTTL:  time.Hour,
 			BufferSize:      64 << 10,
 		},
+		Limits:          DefaultNodeLimits(),
 		Registry:        DefaultRegistryLimits(),
 		LookupPerPeer:   Rate{Per: 2, Burst: 10},
 		LookupPerIP:     Rate{Per: 20, Burst: 100},
 		LookupPerNet:    Rate{Per: 40, Burst: 200},
 		RegisterPerPeer: Rate{Per: 1, Burst: 10},
-		StreamTimeout:   10 * time.Second,
+		StreamTimeout:   5 * time.Second,
 		SweepInterval:   time.Minute,
 	}
 }
@@ -117,9 +119,10 @@ type Node struct {
 	lookups      lookupLimits
 	registerPeer *keyedLimiter
 	portals      *portalBoard
-	stop                               context.CancelFunc
-	httpLn                             net.Listener
-	joinURL                            string
+	inflight     *inflight
+	stop         context.CancelFunc
+	httpLn       net.Listener
+	joinURL      string
 }
 
 // NewNode opens the store, loads (or creates) the node's identity in
@@ -149,29 +152,35 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
+	limits, err := cfg.Limits.options(cfg.Relay)
+	if err != nil {
+		reg.Close()
+		return nil, err
+	}
 	h, err := p2p.NewHost(p2p.HostConfig{
 		Identity: key,
 		Listen:   cfg.Listen,
-		ExtraOptions: []libp2p.Option{
+		ExtraOptions: append(limits,
 			libp2p.EnableRelayService(relayv2.WithResources(cfg.Relay.resources())),
 			libp2p.EnableNATService(),
 			// The relay service only starts once the node believes it is
 			// public; a rendezvous node is public by definition.
 			libp2p.ForceReachabilityPublic(),
-		},
+		),
 	})
 	if err != nil {
 		reg.Close()
 		return nil, err
 	}
 	n := &Node{
-		Host:         h,
-		cfg:          cfg,
-		reg:          reg,
-		log:          cfg.Logger.With("component", "rendezvous"),
+		Host: h,
+		cfg:  cfg,
+		reg:  reg,
+		log:  cfg.Logger.With("component", "rendezvous"),
 		lookups: lookupLimits{peer: newKeyedLimiter(cfg.LookupPerPeer, 65536),
 			host: newKeyedLimiter(cfg.LookupPerIP, 65536), network: newKeyedLimiter(cfg.LookupPerNet, 65536)},
 		registerPeer: newKeyedLimiter(cfg.RegisterPerPeer, 65536),
+		inflight:     newInflight(cfg.Limits.RequestsPerIP, cfg.Limits.RequestsPerPeer),
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	n.stop = stop
@@ -254,11 +263,24 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) handle(s network.Stream) {
-	if err := s.SetDeadline(time.Now().Add(n.cfg.StreamTimeout)); err != nil {
+	src, from := remoteSource(s.Conn().RemoteMultiaddr()), s.Conn().RemotePeer()
+	switch n.inflight.enter(src, from) {
+	case sourceFull:
+		s.Reset()
+		return
+	case peerMisbehave:
+		s.Reset()
+		n.log.Debug("peer holds too many requests: disconnected", "peer", from)
+		go n.Host.Network().ClosePeer(from)
+		return
+	}
+	defer n.inflight.leave(src, from)
+	r := bufio.NewReader(io.LimitReader(s, MaxMessageSize+16))
+	if err := awaitFirstByte(s, r, n.cfg.Limits.FirstByte, n.cfg.StreamTimeout); err != nil {
 		s.Reset()
 		return
 	}
-	raw, err := p2p.ReadFrame(bufio.NewReader(io.LimitReader(s, MaxMessageSize+16)), MaxMessageSize)
+	raw, err := p2p.ReadFrame(r, MaxMessageSize)
 	if err != nil {
 		n.log.Debug("bad request", "peer", s.Conn().RemotePeer(), "err", err)
 		// Say why, then close: a reset could overtake the answer.
@@ -266,7 +288,7 @@ func (n *Node) handle(s network.Stream) {
 		s.Close()
 		return
 	}
-	resp := n.answer(s.Conn().RemotePeer(), remoteSource(s.Conn().RemoteMultiaddr()), raw)
+	resp := n.answer(from, src, raw)
 	if err := p2p.WriteJSON(s, resp); err != nil {
 		s.Reset()
 		return

@@ -91,6 +91,8 @@ type Host struct {
 	endErr      error
 	endReason   string     // what everyone was told, for a link that opens late
 	customerSaw []Attendee // the attendee list last sent to the customer
+	// welcomeBye says goodbye to a customer still being asked (once).
+	welcomeBye func(gaveUp string)
 	// transcriptFailing: the last transcript write failed (said once).
 	transcriptFailing bool
 	done              chan struct{}
@@ -290,6 +292,16 @@ func (h *Host) awaitWelcome(ctx context.Context, l *link, resume bool) (Msg, err
 		}
 		stop := context.AfterFunc(ctx, func() { bye(h.cfg.Name + " left before you answered") })
 		defer stop()
+		// End says it itself, and returns once it is said: a process
+		// that ends its sessions and exits must not outrun the goodbye.
+		h.mu.Lock()
+		h.welcomeBye = bye
+		h.mu.Unlock()
+		defer func() {
+			h.mu.Lock()
+			h.welcomeBye = nil
+			h.mu.Unlock()
+		}()
 		opened := make(chan struct{})
 		defer close(opened)
 		go func() {
@@ -303,6 +315,11 @@ func (h *Host) awaitWelcome(ctx context.Context, l *link, resume bool) (Msg, err
 	for {
 		w, err := l.recv()
 		switch {
+		case err != nil && h.isEnded(): // End said goodbye and closed the link
+			h.mu.Lock()
+			reason := h.endReason
+			h.mu.Unlock()
+			return Msg{}, &endedError{reason: reason}
 		case err != nil && ctx.Err() != nil:
 			return Msg{}, ctx.Err()
 		case err != nil:
@@ -708,15 +725,18 @@ func (h *Host) dropInput() {
 // End ends the session for everyone.
 func (h *Host) End(reason string) {
 	h.mu.Lock()
-	l := h.link
+	l, bye := h.link, h.welcomeBye
 	h.ending = true
 	if h.endReason == "" {
 		h.endReason = reason
 	}
 	h.mu.Unlock()
 	h.sayGoodbyeToAttendees(reason)
-	if l != nil {
+	switch {
+	case l != nil:
 		l.sayGoodbye(reason)
+	case bye != nil: // the customer is still being asked
+		bye(reason)
 	}
 	h.finish(reason, nil)
 }
