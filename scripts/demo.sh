@@ -85,7 +85,7 @@ xterm -geometry 90x22+20+340 -bg '#fffbe6' -fg '#222' -T "the customer's termina
   "ASSIST_HOME='$work/customer' '$bin' share --rendezvous '$rv' <'$work/customer.in' | tee '$work/customer.log'" &
 pids+=($!)
 waitfor "$work/customer.log" 'Your support key'
-key=$(grep -o '[0-9]\{3\}-[0-9]\{3\}-[0-9]\{4,\}' "$work/customer.log" | head -1)
+key=$(grep -oE '[0-9]{3}(-[0-9]{3,4}){3,}' "$work/customer.log" | head -1)
 (tail -n +1 -F "$work/customer.log" 2>/dev/null | while read -r line; do
   case $line in *'Allow? [y/n]'*) sleep 1; echo y >"$work/customer.in" ;; esac
 done) &
