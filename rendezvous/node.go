@@ -50,7 +50,7 @@ type RelayConfig struct {
 // NodeConfig configures a rendezvous node.
 type NodeConfig struct {
 	// DataDir holds the node's identity and, unless Store is set, its
-	// store (a bbolt file).
+	// store (codes.db and portals.db, bbolt files).
 	DataDir string
 	// Store, if set, keeps the node's codes and portals instead of a file
 	// in DataDir; the node closes it.
@@ -143,9 +143,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	store := cfg.Store
 	if store == nil {
-		if store, err = OpenBoltStore(cfg.DataDir); err != nil {
+		fs, err := OpenFileStore(cfg.DataDir)
+		if err != nil {
 			return nil, err
 		}
+		if fs.Recovered != "" {
+			cfg.Logger.Warn("the code store was damaged", "what", fs.Recovered)
+		}
+		store = fs
 	}
 	reg, err := NewRegistry(store, cfg.Registry, cfg.Clock)
 	if err != nil {

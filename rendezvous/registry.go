@@ -63,10 +63,10 @@ type Registry struct {
 	byLen   map[int]int // records per lookup length, for minDigitsLocked
 }
 
-// OpenRegistry opens (or creates) a registry in its own bbolt file in
+// OpenRegistry opens (or creates) a registry in the node's files in
 // dataDir.
 func OpenRegistry(dataDir string, limits RegistryLimits, clock Clock) (*Registry, error) {
-	store, err := OpenBoltStore(dataDir)
+	store, err := OpenFileStore(dataDir)
 	if err != nil {
 		return nil, err
 	}
