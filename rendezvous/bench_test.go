@@ -86,7 +86,7 @@ func BenchmarkRegistryResolve(b *testing.B) {
 	}
 	defer r.Close()
 	alice := newOwner(b)
-	if _, err := r.Register(alice.id, alice.record(b, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
+	if _, err := r.Register(alice.id, "", alice.record(b, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

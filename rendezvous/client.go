@@ -233,9 +233,9 @@ func (c *Client) publish(ctx context.Context, reg *Registration) (response, erro
 		Expires: reg.Expires.Unix(),
 		Seq:     reg.seq,
 	}
-	for _, a := range c.DialAddrs() {
-		if len(rec.Addrs) < maxRecordAddrs {
-			rec.Addrs = append(rec.Addrs, a.String())
+	for _, a := range c.DialAddrs() { // best first: the node keeps so many
+		if s := a.String(); len(rec.Addrs) < maxRecordAddrs && len(s) <= maxAddrLen {
+			rec.Addrs = append(rec.Addrs, s)
 		}
 	}
 	env, err := seal(rec, c.host.Peerstore().PrivKey(c.host.ID()))

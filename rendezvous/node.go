@@ -337,7 +337,7 @@ func (n *Node) serve(from peer.ID, src source, req request) response {
 		if ok, wait := n.registerPeer.reserve(string(from), now); !ok {
 			return rateLimited(wait)
 		}
-		res, err := n.reg.Register(from, req.Envelope)
+		res, err := n.reg.Register(from, src.host, req.Envelope)
 		if err != nil {
 			r := errResponse(err)
 			r.MinDigits = res.MinDigits

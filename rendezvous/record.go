@@ -39,8 +39,12 @@ func (r Reason) Valid() bool {
 const (
 	codeRecordDomain   = "assist-code-record"
 	cancelRecordDomain = "assist-code-cancel"
-	maxRecordAddrs     = 32
-	maxAddrLen         = 512
+	// A record names a peer's addresses: a handful (LAN, public, relay,
+	// each over QUIC and TCP). The bounds keep the largest record, which
+	// the node holds in memory for every code, near 2 KB.
+	maxRecordAddrs = 12
+	maxAddrLen     = 128
+	maxEnvelope    = 3 << 10
 )
 
 // CodeRecord maps a code's lookup part to the peer that registered it. The
@@ -96,6 +100,9 @@ func (r *CodeRecord) validate() error {
 	for _, a := range r.Addrs {
 		if len(a) > maxAddrLen {
 			return fmt.Errorf("address of %d bytes, limit %d", len(a), maxAddrLen)
+		}
+		if _, err := ma.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("address %q: %v", a, err)
 		}
 	}
 	return nil

@@ -27,21 +27,25 @@ type RegistryLimits struct {
 	// used) still answers with its own reason instead of "not found", and
 	// cannot be handed out again.
 	Tombstone time.Duration
-	// MaxPerOwner bounds the live codes of one peer.
-	MaxPerOwner int
-	// MaxCodes bounds all records, tombstones included.
+	// MaxPerOwner bounds the live codes of one peer, and MaxPerSource
+	// those registered from one IP address (or IPv6 /64): peer IDs are
+	// free, addresses are not.
+	MaxPerOwner, MaxPerSource int
+	// MaxCodes bounds all records, tombstones included (each is at most
+	// maxEnvelope bytes of signed record plus its bookkeeping).
 	MaxCodes int
 }
 
 // DefaultRegistryLimits suit a node serving one support team.
 func DefaultRegistryLimits() RegistryLimits {
-	return RegistryLimits{MaxTTL: 24 * time.Hour, Tombstone: 2 * time.Hour, MaxPerOwner: 32, MaxCodes: 1_000_000}
+	return RegistryLimits{MaxTTL: 24 * time.Hour, Tombstone: 2 * time.Hour, MaxPerOwner: 32, MaxPerSource: 256, MaxCodes: 200_000}
 }
 
 // entry is what the store keeps per lookup.
 type entry struct {
 	Envelope []byte  `json:"envelope"`
 	Owner    peer.ID `json:"owner"`
+	Source   string  `json:"source,omitempty"` // where it was registered from
 	Expires  int64   `json:"expires"`
 	Seq      uint64  `json:"seq"`
 	Ended    Reason  `json:"ended,omitempty"`
@@ -61,6 +65,28 @@ type Registry struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 	byLen   map[int]int // records per lookup length, for minDigitsLocked
+	// The lookups of each owner and each source: counting theirs looks
+	// at their own records only, never at every entry.
+	byOwner, bySource index
+}
+
+// index maps a key to the set of lookups registered under it.
+type index map[string]map[string]struct{}
+
+func (x index) add(key, lookup string) {
+	if key == "" {
+		return
+	}
+	if x[key] == nil {
+		x[key] = map[string]struct{}{}
+	}
+	x[key][lookup] = struct{}{}
+}
+
+func (x index) remove(key, lookup string) {
+	if delete(x[key], lookup); len(x[key]) == 0 {
+		delete(x, key)
+	}
 }
 
 // OpenRegistry opens (or creates) a registry in the node's files in
@@ -83,14 +109,14 @@ func NewRegistry(store Store, limits RegistryLimits, clock Clock) (*Registry, er
 	if clock == nil {
 		clock = systemClock{}
 	}
-	r := &Registry{store: store, clock: clock, limits: limits, entries: map[string]*entry{}, byLen: map[int]int{}}
+	r := &Registry{store: store, clock: clock, limits: limits, entries: map[string]*entry{}, byLen: map[int]int{},
+		byOwner: index{}, bySource: index{}}
 	err := store.Each(tableCodes, func(k string, v []byte) error {
 		var e entry
 		if err := json.Unmarshal(v, &e); err != nil {
 			return fmt.Errorf("registry record %q is corrupt: %w", k, err)
 		}
-		r.entries[k] = &e
-		r.byLen[len(k)]++
+		r.remember(k, &e)
 		return nil
 	})
 	if err != nil {
@@ -110,11 +136,31 @@ func (r *Registry) put(lookup string, e *entry) error {
 	if err := r.store.Put(tableCodes, lookup, v); err != nil {
 		return fmt.Errorf("store code: %w", err)
 	}
-	if _, ok := r.entries[lookup]; !ok {
+	r.remember(lookup, e)
+	return nil
+}
+
+// remember puts e in memory and in the indexes.
+func (r *Registry) remember(lookup string, e *entry) {
+	if old, ok := r.entries[lookup]; ok {
+		r.byOwner.remove(string(old.Owner), lookup)
+		r.bySource.remove(old.Source, lookup)
+	} else {
 		r.byLen[len(lookup)]++
 	}
 	r.entries[lookup] = e
-	return nil
+	r.byOwner.add(string(e.Owner), lookup)
+	r.bySource.add(e.Source, lookup)
+}
+
+// forget takes a swept record out of memory and the indexes.
+func (r *Registry) forget(lookup string) {
+	if e, ok := r.entries[lookup]; ok {
+		r.byOwner.remove(string(e.Owner), lookup)
+		r.bySource.remove(e.Source, lookup)
+		delete(r.entries, lookup)
+		r.byLen[len(lookup)]--
+	}
 }
 
 // minDigitsLocked is the shortest lookup length whose space is under half
@@ -136,9 +182,14 @@ type RegisterResult struct {
 	MinDigits int
 }
 
-// Register stores a signed code record sent by from. Re-registering one's
-// own live code with a higher Seq updates its addresses.
-func (r *Registry) Register(from peer.ID, envelope []byte) (RegisterResult, error) {
+// Register stores a signed code record sent by from, from the source src
+// (an IP address or IPv6 /64; "" counts against no source).
+// Re-registering one's own live code with a higher Seq updates its
+// addresses.
+func (r *Registry) Register(from peer.ID, src string, envelope []byte) (RegisterResult, error) {
+	if len(envelope) > maxEnvelope {
+		return RegisterResult{}, fmt.Errorf("%w: a signed record of %d bytes, limit %d", ErrBadRequest, len(envelope), maxEnvelope)
+	}
 	var rec CodeRecord
 	signer, err := openEnvelope(envelope, &rec)
 	if err != nil {
@@ -166,10 +217,13 @@ func (r *Registry) Register(from peer.ID, envelope []byte) (RegisterResult, erro
 	if len(r.entries) >= r.limits.MaxCodes {
 		return RegisterResult{}, ErrFull
 	}
-	if r.liveOwnedLocked(from, now) >= r.limits.MaxPerOwner {
+	if r.liveLocked(r.byOwner[string(from)], now) >= r.limits.MaxPerOwner {
 		return RegisterResult{}, fmt.Errorf("%w: %d live codes for one peer", ErrFull, r.limits.MaxPerOwner)
 	}
-	return RegisterResult{}, r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Expires: rec.Expires, Seq: rec.Seq})
+	if src != "" && r.liveLocked(r.bySource[src], now) >= r.limits.MaxPerSource {
+		return RegisterResult{}, fmt.Errorf("%w: %d live codes from one address", ErrFull, r.limits.MaxPerSource)
+	}
+	return RegisterResult{}, r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Source: src, Expires: rec.Expires, Seq: rec.Seq})
 }
 
 func (r *Registry) updateLocked(rec CodeRecord, old *entry, envelope []byte) error {
@@ -181,13 +235,14 @@ func (r *Registry) updateLocked(rec CodeRecord, old *entry, envelope []byte) err
 	case rec.Seq <= old.Seq:
 		return fmt.Errorf("%w: stale record (seq %d <= %d)", ErrBadRequest, rec.Seq, old.Seq)
 	}
-	return r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Expires: rec.Expires, Seq: rec.Seq})
+	return r.put(rec.Lookup, &entry{Envelope: envelope, Owner: rec.Owner, Source: old.Source, Expires: rec.Expires, Seq: rec.Seq})
 }
 
-func (r *Registry) liveOwnedLocked(owner peer.ID, now time.Time) int {
+// liveLocked counts the live codes among lookups.
+func (r *Registry) liveLocked(lookups map[string]struct{}, now time.Time) int {
 	n := 0
-	for _, e := range r.entries {
-		if e.Owner == owner && e.live(now) {
+	for l := range lookups {
+		if r.entries[l].live(now) {
 			n++
 		}
 	}
@@ -266,8 +321,7 @@ func (r *Registry) Sweep() (int, error) {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
 	for _, k := range gone {
-		delete(r.entries, k)
-		r.byLen[len(k)]--
+		r.forget(k)
 	}
 	return len(gone), nil
 }

@@ -69,7 +69,7 @@ func TestRegistryLifecycle(t *testing.T) {
 	r := openTestRegistry(t, t.TempDir(), clock)
 	alice, mallory := newOwner(t), newOwner(t)
 
-	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
+	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Resolve("12345"); err != nil {
@@ -79,21 +79,21 @@ func TestRegistryLifecycle(t *testing.T) {
 		t.Fatalf("unknown: %v", err)
 	}
 	// Someone else can neither overwrite nor cancel it.
-	if _, err := r.Register(mallory.id, mallory.record(t, "12345", clock.Now().Add(time.Hour), 9)); !errors.Is(err, ErrTaken) {
+	if _, err := r.Register(mallory.id, "", mallory.record(t, "12345", clock.Now().Add(time.Hour), 9)); !errors.Is(err, ErrTaken) {
 		t.Fatalf("overwrite by other owner: %v", err)
 	}
 	if err := r.Cancel(mallory.id, mallory.cancel(t, "12345", ReasonCancelled)); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("cancel by other owner: %v", err)
 	}
 	// Nor can they send alice's signed record as their own.
-	if _, err := r.Register(mallory.id, alice.record(t, "22222", clock.Now().Add(time.Hour), 1)); !errors.Is(err, ErrForbidden) {
+	if _, err := r.Register(mallory.id, "", alice.record(t, "22222", clock.Now().Add(time.Hour), 1)); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("replayed record: %v", err)
 	}
 	// Owner updates addresses with a higher seq; a stale one is refused.
-	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 2)); err != nil {
+	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Hour), 2)); err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
-	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 2)); !errors.Is(err, ErrBadRequest) {
+	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Hour), 2)); !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("stale refresh: %v", err)
 	}
 	if err := r.Cancel(alice.id, alice.cancel(t, "12345", ReasonCancelled)); err != nil {
@@ -103,7 +103,7 @@ func TestRegistryLifecycle(t *testing.T) {
 		t.Fatalf("after cancel: %v", err)
 	}
 	// A cancelled code cannot be brought back.
-	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 3)); !errors.Is(err, ErrCancelled) {
+	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Hour), 3)); !errors.Is(err, ErrCancelled) {
 		t.Fatalf("resurrect: %v", err)
 	}
 }
@@ -112,7 +112,7 @@ func TestRegistryExpiryAndSweep(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	r := openTestRegistry(t, t.TempDir(), clock)
 	alice := newOwner(t)
-	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Minute), 1)); err != nil {
+	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Minute), 1)); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
@@ -136,7 +136,7 @@ func TestRegistryRefusesBadExpiry(t *testing.T) {
 	r := openTestRegistry(t, t.TempDir(), clock)
 	alice := newOwner(t)
 	for _, exp := range []time.Time{clock.Now(), clock.Now().Add(48 * time.Hour)} {
-		if _, err := r.Register(alice.id, alice.record(t, "12345", exp, 1)); !errors.Is(err, ErrBadRequest) {
+		if _, err := r.Register(alice.id, "", alice.record(t, "12345", exp, 1)); !errors.Is(err, ErrBadRequest) {
 			t.Fatalf("expiry %v: %v", exp, err)
 		}
 	}
@@ -150,10 +150,10 @@ func TestRegistryPersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
+	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Register(alice.id, alice.record(t, "67890", clock.Now().Add(time.Hour), 1)); err != nil {
+	if _, err := r.Register(alice.id, "", alice.record(t, "67890", clock.Now().Add(time.Hour), 1)); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Cancel(alice.id, alice.cancel(t, "67890", ReasonBurned)); err != nil {
@@ -174,11 +174,11 @@ func TestRegistryGrowsLookupWhenCrowded(t *testing.T) {
 	r := openTestRegistry(t, t.TempDir(), clock)
 	r.byLen[4] = 5_000 // half the 4-digit space in use
 	alice := newOwner(t)
-	res, err := r.Register(alice.id, alice.record(t, "1234", clock.Now().Add(time.Hour), 1))
+	res, err := r.Register(alice.id, "", alice.record(t, "1234", clock.Now().Add(time.Hour), 1))
 	if !errors.Is(err, ErrTaken) || res.MinDigits != 5 {
 		t.Fatalf("crowded: %+v %v, want taken with min 5", res, err)
 	}
-	if _, err := r.Register(alice.id, alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
+	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {
 		t.Fatalf("5 digits: %v", err)
 	}
 }
@@ -194,7 +194,7 @@ func TestRegistryLimitsPerOwner(t *testing.T) {
 	defer r.Close()
 	alice := newOwner(t)
 	for i, l := range []string{"11111", "22222", "33333"} {
-		_, err := r.Register(alice.id, alice.record(t, l, clock.Now().Add(time.Hour), 1))
+		_, err := r.Register(alice.id, "", alice.record(t, l, clock.Now().Add(time.Hour), 1))
 		if (i < 2) != (err == nil) {
 			t.Fatalf("code %d: %v", i, err)
 		}
@@ -212,7 +212,7 @@ func FuzzRegistryRequest(f *testing.F) {
 	}
 	defer r.Close()
 	f.Fuzz(func(t *testing.T, env []byte) {
-		_, _ = r.Register(alice.id, env)
+		_, _ = r.Register(alice.id, "", env)
 		_ = r.Cancel(alice.id, env)
 	})
 }
