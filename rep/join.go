@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -67,29 +68,82 @@ func (p *Process) Join(ctx context.Context, r JoinRequest, term Terminal) error 
 		return fmt.Errorf("code %s: %w", code, err)
 	}
 	owner := peer.AddrInfo{ID: rec.Owner, Addrs: rec.Multiaddrs()}
-	kind, err := p.claim(ctx, owner, code, term)
-	if err != nil {
-		return err
+	// Ready to host before the claim, in case the code is a support key:
+	// the session follows its path to the customer from the first
+	// (perhaps relayed) connection on. Its news waits until the owner
+	// says what the code opens. A console that already hosts a session
+	// takes invitations only, and a support key it cannot take stays
+	// unused.
+	held := &heldShow{to: term.Show}
+	hub, hostErr := p.claimHosting(r, owner, held.show)
+	accepts := []string{pairing.KindInvitation}
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if hostErr == nil {
+		accepts = append(accepts, pairing.KindSupport)
+		hub.WatchPath(watch)
 	}
-	if kind == pairing.KindInvitation {
+	kind, err := p.claim(ctx, owner, code, term, accepts)
+	if hostErr == nil && (err != nil || kind != pairing.KindSupport) {
+		stopWatch()
+		held.discard()
+		p.stopHosting()
+	}
+	switch {
+	case err != nil:
+		return err
+	case kind == pairing.KindInvitation:
 		return p.attend(ctx, owner, code, r, term)
 	}
-	return p.host(ctx, owner, r, term)
+	defer p.stopHosting()
+	held.release()
+	return p.host(ctx, hub, owner, r, term)
+}
+
+// heldShow holds a terminal's events until release passes them on (and
+// all that follow), or discard drops them (and all that follow).
+type heldShow struct {
+	to   func(Event)
+	mu   sync.Mutex
+	held []Event
+	pass bool
+	drop bool
+}
+
+func (h *heldShow) show(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.pass:
+		h.to(e)
+	case !h.drop:
+		h.held = append(h.held, e)
+	}
+}
+
+func (h *heldShow) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.held {
+		h.to(e)
+	}
+	h.held, h.pass = nil, true
+}
+
+func (h *heldShow) discard() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held, h.drop = nil, true
 }
 
 // claim proves the code to its owner, who says then what it opens: the
-// rendezvous node does not know. A console that already hosts a session
-// takes invitations only, and a support key it cannot take stays unused.
-func (p *Process) claim(ctx context.Context, owner peer.AddrInfo, code shortcode.Code, term Terminal) (string, error) {
+// rendezvous node does not know.
+func (p *Process) claim(ctx context.Context, owner peer.AddrInfo, code shortcode.Code, term Terminal, accepts []string) (string, error) {
 	// Talking to the rendezvous node told this host its public address;
 	// give libp2p a moment to enable hole punching before the first,
 	// possibly relayed, connection to the code's owner.
 	p2p.WaitHolePunchReady(ctx, p.cfg.Host, 3*time.Second)
 	term.Show(Event{Kind: EvConnecting, Peer: owner.ID.String(), Name: "person who gave you the code"})
-	accepts := []string{pairing.KindInvitation}
-	if !p.isHosting() {
-		accepts = append(accepts, pairing.KindSupport)
-	}
 	pctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	paired, err := pairing.Claim(pctx, p.cfg.Host, owner, code, accepts...)
 	cancel()
@@ -107,13 +161,7 @@ func (p *Process) claim(ctx context.Context, owner peer.AddrInfo, code shortcode
 
 // host hosts the session of the customer whose key was just proven,
 // until it ends.
-func (p *Process) host(ctx context.Context, customer peer.AddrInfo, r JoinRequest, term Terminal) error {
-	hub, err := p.claimHosting(r, customer, term)
-	if err != nil {
-		return err
-	}
-	defer p.stopHosting()
-	hub.WatchPath(ctx)
+func (p *Process) host(ctx context.Context, hub *session.Host, customer peer.AddrInfo, r JoinRequest, term Terminal) error {
 	term.Show(Event{Kind: EvPaired, Peer: customer.ID.String()})
 	view, err := viewer.Start(hub, p.pagePortal(), p.cfg.Logger)
 	if err != nil {
@@ -127,13 +175,13 @@ func (p *Process) host(ctx context.Context, customer peer.AddrInfo, r JoinReques
 }
 
 // claimHosting makes this process the host of a new session.
-func (p *Process) claimHosting(r JoinRequest, customer peer.AddrInfo, term Terminal) (*session.Host, error) {
+func (p *Process) claimHosting(r JoinRequest, customer peer.AddrInfo, show func(Event)) (*session.Host, error) {
 	hub := session.NewHost(session.HostConfig{
 		Host:                p.cfg.Host,
 		Name:                p.DisplayName(r.Name),
 		Customer:            customer,
 		TranscriptDir:       filepath.Join(p.cfg.ConfigDir, "transcripts"),
-		OnEvent:             func(e session.Event) { term.Show(sessionEvent(e)) },
+		OnEvent:             func(e session.Event) { show(sessionEvent(e)) },
 		VerifyRep:           p.verifyRep(),
 		OnInvitationUsed:    func(inv session.Invitation, name string) { go p.invitationUsed(inv, name) },
 		OnInvitationRefused: func(inv session.Invitation, name string, _ error) { go p.change(inv.ID, ChangeRefused, name) },
@@ -143,7 +191,7 @@ func (p *Process) claimHosting(r JoinRequest, customer peer.AddrInfo, term Termi
 		p.mu.Unlock()
 		return nil, ErrAlreadyHosting
 	}
-	p.hosted = &hosting{hub: hub, show: term.Show}
+	p.hosted = &hosting{hub: hub, show: show}
 	p.mu.Unlock()
 	p.sessionsChanged()
 	return hub, nil
