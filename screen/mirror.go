@@ -19,10 +19,15 @@ type Mirror struct {
 	mu      sync.Mutex
 	w, h    int
 	tiles   map[image.Point]Tile
+	bytes   int // picture bytes held, at most MaxMirrorBytes
 	subs    map[*Subscriber]struct{}
 	lastEnd FrameEnd
 	frames  uint64
 }
+
+// MaxMirrorBytes bounds the picture a mirror holds: a 4K screen of
+// noise takes about 35 MB; past the bound new tiles are dropped.
+const MaxMirrorBytes = 128 << 20
 
 // NewMirror returns an empty mirror.
 func NewMirror() *Mirror {
@@ -38,9 +43,15 @@ func (m *Mirror) Apply(msg Message) {
 		if msg.ScreenW != m.w || msg.ScreenH != m.h {
 			m.w, m.h = msg.ScreenW, msg.ScreenH
 			clear(m.tiles)
+			m.bytes = 0
 		}
 		for _, t := range msg.Tiles {
 			p := image.Pt(t.X, t.Y)
+			grown := m.bytes - len(m.tiles[p].Data) + len(t.Data)
+			if grown > MaxMirrorBytes {
+				continue
+			}
+			m.bytes = grown
 			// Copy: Data aliases the whole network message, which one
 			// surviving tile would otherwise keep alive.
 			t.Data = append([]byte(nil), t.Data...)
@@ -67,6 +78,7 @@ func (m *Mirror) Reset() {
 	defer m.mu.Unlock()
 	m.w, m.h = 0, 0
 	clear(m.tiles)
+	m.bytes = 0
 	for s := range m.subs {
 		clear(s.dirty)
 	}

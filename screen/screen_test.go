@@ -242,8 +242,61 @@ func TestDecodeRejectsTilesOutsideTheScreen(t *testing.T) {
 	}
 }
 
+// pngBytes starts as a PNG does.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n...")
+
+// TestDecodeKeepsTilesOnTheGrid: a sender chose each tile's position
+// freely, and the host kept one tile per position: 60 messages made it
+// hold 240,000 tiles (+276 MiB). Tiles are now squares of the grid, and
+// their bytes must start as their format's do (the browser decodes them).
+func TestDecodeKeepsTilesOnTheGrid(t *testing.T) {
+	for name, tile := range map[string]Tile{
+		"off the grid":   {X: 1, Y: 0, W: 63, H: 64, Format: FormatPNG, Data: pngBytes},
+		"wider than one": {X: 0, Y: 0, W: 128, H: 64, Format: FormatPNG, Data: pngBytes},
+		"not a PNG":      {X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: []byte("<svg onload=alert(1)>")},
+		"not a JPEG":     {X: 0, Y: 0, W: 64, H: 64, Format: FormatJPEG, Data: pngBytes},
+		"too big":        {X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: append(append([]byte{}, pngBytes...), make([]byte, MaxTileBytes)...)},
+	} {
+		if _, err := Decode(AppendTiles(nil, 1000, 1000, []Tile{tile})); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestAMirrorHoldsABoundedPicture: a sender announces the largest screen
+// and fills every square with the largest tile, again and again; the
+// mirror keeps at most MaxMirrorBytes.
+func TestAMirrorHoldsABoundedPicture(t *testing.T) {
+	m := NewMirror()
+	data := append(append([]byte{}, pngBytes...), make([]byte, MaxTileBytes-len(pngBytes))...)
+	var tiles []Tile
+	for y := 0; y < maxScreenEdge; y += TileSize {
+		for x := 0; x < maxScreenEdge && len(tiles) < 60; x += TileSize {
+			tiles = append(tiles, Tile{X: x, Y: y, W: TileSize, H: TileSize, Format: FormatPNG, Data: data})
+		}
+		for len(tiles) == 60 {
+			msg, err := Decode(AppendTiles(nil, maxScreenEdge, maxScreenEdge, tiles))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Apply(msg)
+			tiles = tiles[:0]
+		}
+	}
+	if m.bytes > MaxMirrorBytes {
+		t.Fatalf("the mirror holds %d bytes, bound %d", m.bytes, MaxMirrorBytes)
+	}
+	held := 0
+	for _, tile := range m.tiles {
+		held += len(tile.Data)
+	}
+	if held != m.bytes || held < MaxMirrorBytes-MaxTileBytes {
+		t.Fatalf("the mirror counts %d bytes and holds %d (bound %d)", m.bytes, held, MaxMirrorBytes)
+	}
+}
+
 func FuzzDecode(f *testing.F) {
-	f.Add(AppendTiles(nil, 100, 100, []Tile{{X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: []byte("png")}}))
+	f.Add(AppendTiles(nil, 100, 100, []Tile{{X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: pngBytes}}))
 	f.Add(AppendFrameEnd(nil, FrameEnd{Seq: 3, Captured: 1_700_000_000_000_000, Tiles: 2}))
 	f.Add([]byte{MsgKeepalive})
 	f.Add([]byte{MsgTiles, 0xff, 0xff, 0xff, 0xff, 0x0f})
@@ -278,7 +331,7 @@ func FuzzDecode(f *testing.F) {
 // share's tiles arrive as usual.
 func TestMirrorResetForgetsThePicture(t *testing.T) {
 	m := NewMirror()
-	tile := Tile{X: 0, Y: 0, W: 8, H: 8, Format: FormatPNG, Data: []byte{1, 2, 3}}
+	tile := Tile{X: 0, Y: 0, W: 8, H: 8, Format: FormatPNG, Data: pngBytes}
 	m.Apply(Message{Kind: MsgTiles, ScreenW: 64, ScreenH: 48, Tiles: []Tile{tile}})
 	m.Apply(Message{Kind: MsgFrameEnd, End: FrameEnd{Seq: 1}})
 	open := m.Subscribe()

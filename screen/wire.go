@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -34,7 +35,11 @@ const (
 	MaxMessageSize = 4 << 20
 	BatchBytes     = 1 << 20
 	maxScreenEdge  = 16384
-	maxTileEdge    = 4 * TileSize
+	// A tile is one square of the grid (cut short at the screen's edge),
+	// and its picture at most MaxTileBytes: a receiver holds one per
+	// square, so what a sender can make it hold is bounded by the screen.
+	maxTileEdge  = TileSize
+	MaxTileBytes = 64 << 10
 )
 
 // ErrBadMessage is returned for a message that breaks the layout.
@@ -155,6 +160,18 @@ func Decode(msg []byte) (Message, error) {
 	return m, nil
 }
 
+// starts reports whether data starts as a picture of format f does: the
+// browser decodes what passes, so nothing else reaches its decoders.
+func (f Format) starts(data []byte) bool {
+	switch f {
+	case FormatPNG:
+		return bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n"))
+	case FormatJPEG:
+		return bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff})
+	}
+	return false
+}
+
 func decodeTiles(r *reader, m *Message) {
 	m.ScreenW = r.uvarint(maxScreenEdge)
 	m.ScreenH = r.uvarint(maxScreenEdge)
@@ -162,14 +179,14 @@ func decodeTiles(r *reader, m *Message) {
 	for i := 0; i < count && r.err == nil; i++ {
 		t := Tile{X: r.uvarint(maxScreenEdge), Y: r.uvarint(maxScreenEdge), W: r.uvarint(maxTileEdge), H: r.uvarint(maxTileEdge)}
 		f := r.bytes(1)
-		n := r.uvarint(MaxMessageSize)
+		n := r.uvarint(MaxTileBytes)
 		t.Data = r.bytes(n)
 		if r.err != nil {
 			return
 		}
 		t.Format = Format(f[0])
-		if t.Format != FormatPNG && t.Format != FormatJPEG || t.W == 0 || t.H == 0 ||
-			t.X+t.W > m.ScreenW || t.Y+t.H > m.ScreenH {
+		if !t.Format.starts(t.Data) || t.W == 0 || t.H == 0 ||
+			t.X%TileSize != 0 || t.Y%TileSize != 0 || t.X+t.W > m.ScreenW || t.Y+t.H > m.ScreenH {
 			r.err = ErrBadMessage
 			return
 		}
