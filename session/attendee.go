@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -518,6 +519,20 @@ func customerAttendees(all []Attendee) []Attendee {
 	for _, a := range all {
 		if !a.Masked {
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// attendeesAttendees is the list as attendees get it: without the
+// customer's peer ID, with which they could reach the customer's machine
+// through its relay slot and learn its addresses. Only the host talks to
+// the customer.
+func attendeesAttendees(all []Attendee) []Attendee {
+	out := slices.Clone(all)
+	for i := range out {
+		if out[i].Role == RoleCustomer {
+			out[i].Peer = ""
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -571,5 +572,40 @@ func TestAStalledCustomerDoesNotFreezeTheHost(t *testing.T) {
 		if time.Since(blocked) > 45*time.Second {
 			t.Fatal("input to a stalled customer never gave up")
 		}
+	}
+}
+
+// TestAttendeesDoNotLearnWhereTheCustomerIs: everything an attendee is
+// told leaves out the customer's peer ID, with which it could reach the
+// customer's machine through its relay slot and learn its addresses.
+func TestAttendeesDoNotLearnWhereTheCustomerIs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	inv := Invitation{ID: "24680", Specialist: true, Rights: rights.View, MaxUses: 1, Expires: time.Now().Add(time.Minute)}
+	f.hub.AddInvitation(inv)
+	events := make(chan Event, 256)
+	sam, err := f.specialist(t, ctx, inv, "Sam", events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = sam.Run(ctx) }()
+	customer := f.customer.cfg.Host.ID().String()
+	sawList := false
+	for deadline := time.After(3 * time.Second); ; {
+		select {
+		case e := <-events:
+			b, _ := json.Marshal(e)
+			if strings.Contains(string(b), customer) {
+				t.Fatalf("an attendee was told the customer's peer ID: %s", b)
+			}
+			sawList = sawList || e.Kind == EvAttendees && len(e.Attendees) >= 3
+			continue
+		case <-deadline:
+		}
+		break
+	}
+	if !sawList {
+		t.Fatal("the attendee never got the attendee list")
 	}
 }

@@ -591,7 +591,7 @@ func (h *Host) Attendees() []Attendee {
 }
 
 // sendAttendees tells everyone who is in the session; the customer's copy
-// leaves out every masked rep.
+// leaves out every masked rep, the attendees' the customer's peer ID.
 func (h *Host) sendAttendees() {
 	list := h.Attendees()
 	seen := customerAttendees(list)
@@ -607,7 +607,7 @@ func (h *Host) sendAttendees() {
 	if l != nil && changed {
 		_ = l.send(Msg{Type: TypeAttendees, Attendees: seen})
 	}
-	h.toAttendees(Msg{Type: TypeAttendees, Attendees: list}, "")
+	h.toAttendees(Msg{Type: TypeAttendees, Attendees: attendeesAttendees(list)}, "")
 	h.emit(Event{Kind: EvAttendees, Attendees: list})
 }
 
