@@ -58,6 +58,7 @@ const (
 	EvDeclined    = "declined"     // a rep declined this host's alert (AlertID, Name)
 	EvRevoked     = "revoked"      // this rep's own membership was revoked (Portal)
 	EvNode        = "node"         // the rendezvous node went away (Reason "unreachable") or came back ("back")
+	EvStale       = "stale"        // a decision rested on a revocation list that could not be checked now (Portal, Reason)
 )
 
 // Event is something the rep's agent shows.
@@ -86,6 +87,8 @@ type member struct {
 	ms      *portal.Membership
 	cred    *portal.Credential
 	revoked *portal.Revocations
+	// checked is when the rendezvous node last answered for the list.
+	checked time.Time
 	topic   *pubsub.Topic
 	sub     *pubsub.Subscription
 }
@@ -225,12 +228,15 @@ func (a *Agent) refresh(ctx context.Context, m *member) error {
 		a.mu.Unlock()
 	}
 	signed, err := a.cfg.Bootstrap.Revocations(ctx, m.cred.Portal)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err == nil { // an answer, a list or none published yet
+		m.checked = time.Now()
+	}
 	if err != nil || len(signed) == 0 {
 		a.log.Debug("revocations", "portal", m.cred.PortalName, "err", err)
 		return nil // none published yet, or the node is away: keep what we have
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	before := m.ms.Epoch
 	list, err := m.ms.Apply(signed)
 	if errors.Is(err, portal.ErrRevoked) {
@@ -730,6 +736,36 @@ func (a *Agent) Refresh(ctx context.Context, p portal.ID) error {
 	return a.refresh(ctx, m)
 }
 
+// StaleAfter is how old the last answer about a portal's revocation list
+// may be for a decision to rest on it when the node cannot be asked now.
+const StaleAfter = 10 * time.Minute
+
+// checkFresh asks the node for a portal's newest revocation list before a
+// decision a revoked rep must not profit from (admitting a rep, sealing
+// an alert the portal's reps can read). If the node cannot answer, the
+// list it answered last serves, with a warning, for StaleAfter at most.
+func (a *Agent) checkFresh(m *member) error {
+	if a.cfg.Bootstrap == nil { // no node: the lists come with memberships only
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := a.refresh(ctx, m); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	checked := m.checked
+	a.mu.Unlock()
+	if age := time.Since(checked); age > time.Second {
+		if age > StaleAfter {
+			return fmt.Errorf("portal %s: its revocation list could not be checked for %v (the rendezvous node does not answer): refusing to rely on it", m.cred.PortalName, age.Round(time.Minute))
+		}
+		a.cfg.OnEvent(Event{Kind: EvStale, Portal: m.cred.PortalName,
+			Reason: fmt.Sprintf("the revocation list of portal %s could not be checked now; relying on the one from %s", m.cred.PortalName, checked.Format("15:04"))})
+	}
+	return nil
+}
+
 // Settings are the newest settings of a portal this rep is in.
 func (a *Agent) Settings(p portal.ID) portal.Settings {
 	a.mu.Lock()
@@ -749,14 +785,17 @@ func (a *Agent) VerifyRep(p peer.ID, cred []byte) (string, error) {
 	}
 	a.mu.Lock()
 	m := a.members[c.Portal]
-	var revoked *portal.Revocations
-	if m != nil {
-		revoked = m.revoked
-	}
 	a.mu.Unlock()
 	if m == nil {
 		return "", fmt.Errorf("%s is in portal %q, which you are not in", c.Name, c.PortalName)
 	}
+	// Not on the list of up to RefreshInterval ago: on the newest.
+	if err := a.checkFresh(m); err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	revoked := m.revoked
+	a.mu.Unlock()
 	if _, err := CheckCredential(c.Portal, p, cred, revokedFn(revoked), time.Now()); err != nil {
 		return "", err
 	}
@@ -771,6 +810,11 @@ func (a *Agent) Invite(ctx context.Context, portalID portal.ID, al Alert) error 
 	a.mu.Unlock()
 	if m == nil {
 		return errors.New("not a member of that portal")
+	}
+	// A revocation rotates the portal's alert key: seal with the newest,
+	// or a rep revoked since the last refresh could read the alert.
+	if err := a.checkFresh(m); err != nil {
+		return err
 	}
 	al.Host = a.cfg.Host.ID()
 	if al.Target != "" {

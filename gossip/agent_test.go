@@ -628,3 +628,34 @@ func TestOnlyTheAlertsHostClosesIt(t *testing.T) {
 		t.Fatalf("closed by %q, want Carol (the host's word)", e.By)
 	}
 }
+
+// TestARevokedRepIsRefusedAtOnce: the host's agent refreshes revocation
+// lists only every hour here. Before, it admitted a rep revoked a moment
+// ago until that refresh (30 s by default, for ever if the node withheld
+// the list); now admitting checks the newest list first, and so does
+// sealing an alert, which then uses the rotated key.
+func TestARevokedRepIsRefusedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l := newLab(t)
+	alice := l.startRepEvery(t, ctx, "Alice", nil, nil, time.Hour)
+	mallory := l.startRepEvery(t, ctx, "Mallory", nil, nil, time.Hour)
+	if _, err := alice.agent.VerifyRep(mallory.host.ID(), mallory.ms.Credential); err != nil {
+		t.Fatalf("before the revocation: %v", err)
+	}
+	signed, _, err := portal.Revoke(l.mgrDir, "Acme", "Mallory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rendezvous.NewClient(alice.host, l.rv).PublishPortal(ctx, signed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.agent.VerifyRep(mallory.host.ID(), mallory.ms.Credential); err == nil {
+		t.Fatal("a rep revoked a moment ago is still admitted")
+	}
+	hub := l.startHostedSession(t, ctx, alice)
+	invite(t, ctx, alice, hub, "after", "", "")
+	if ms, _, _ := alice.agent.Membership("Acme"); ms.Epoch != 2 {
+		t.Fatalf("the alert after the revocation was sealed under epoch %d, not the rotated key's", ms.Epoch)
+	}
+}

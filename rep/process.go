@@ -217,6 +217,8 @@ func (p *Process) gossipEvent(e gossip.Event) {
 		p.change(e.AlertID, ChangeDeclined, e.Name)
 	case gossip.EvNode:
 		p.emit(Event{Kind: EvNode, Reason: e.Reason})
+	case gossip.EvStale:
+		p.emit(Event{Kind: EvNotice, Text: e.Reason})
 	}
 }
 
