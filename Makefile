@@ -1,5 +1,8 @@
 # assist — run 'make help' for the targets.
 
+# Go 1.27.3, fetched by the go command from the module proxy (about 76 MB,
+# once): the standard library of 1.26 has reachable vulnerabilities.
+export GOTOOLCHAIN := go1.27.3
 GO        ?= go
 BIN       := bin/assist
 FUZZTIME  ?= 5s
@@ -7,6 +10,9 @@ FUZZTIME  ?= 5s
 TEST_DEBS := xvfb chromium iproute2 iptables xdg-utils dbus-daemon dunst libnotify-bin xclip xterm x11-apps
 DEMO_DEBS := xvfb xterm x11-apps
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+# The vulnerability database is built from this module's reports.
+VULNDB      := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
 .PHONY: help build install test test-unit fuzz lint bench demo deps clean
 
@@ -29,15 +35,17 @@ test: deps ## run every test (unit under the race detector, end-to-end) and a sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 20m ./e2e/
+	$(GO) test -count=1 -run '^TestStalledStreams' ./rendezvous/ # skipped under -race above
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 fuzz: ## fuzz every decoder longer (FUZZTIME=1m make fuzz)
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
-lint: ## gofmt, go vet and golangci-lint
+lint: ## gofmt, go vet, golangci-lint and govulncheck (against a local vulnerability database)
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "run gofmt -w"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(GOLANGCI) run ./...
+	VULNDB=$(VULNDB) GOVULNCHECK=$(GOVULNCHECK) ./scripts/vulncheck.sh
 
 bench: ## benchmarks: lookups/s, pairing, 1080p capture/encode, bytes per update, latency, alert delivery
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./rendezvous/ ./pairing/ ./screen/

@@ -83,7 +83,9 @@ var (
 // session). Nothing was used.
 type NotAcceptedError struct{ Kind string }
 
-func (e *NotAcceptedError) Error() string { return fmt.Sprintf("the code is right but opens a %s, which cannot be taken now", e.Kind) }
+func (e *NotAcceptedError) Error() string {
+	return fmt.Sprintf("the code is right but opens a %s, which cannot be taken now", e.Kind)
+}
 
 // WrongCodeError is a wrong secret; it says how many attempts remain.
 type WrongCodeError struct{ AttemptsLeft int }

@@ -19,8 +19,6 @@ import (
 // newest signed revocation list, which reps fetch and which its own relay
 // validator applies.
 
-var ()
-
 // MaxPortals bounds the topics one node relays.
 const MaxPortals = 4096
 

@@ -152,13 +152,6 @@ func (p *Process) hostShow() func(Event) {
 	return p.cfg.OnEvent
 }
 
-// isHosting reports whether this process hosts a session now.
-func (p *Process) isHosting() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.hosted != nil
-}
-
 func (p *Process) hostedHub() (*session.Host, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -140,17 +140,17 @@ type Msg struct {
 	ScreenW   int        `json:"screen_w,omitempty"`
 	ScreenH   int        `json:"screen_h,omitempty"`
 	// Attendee links (AttendeeProtocol) only.
-	Invite     string       `json:"invite,omitempty"`
-	Ticket     []byte       `json:"ticket,omitempty"`
-	Credential []byte       `json:"credential,omitempty"`
-	Role       string       `json:"role,omitempty"`
-	Rights     string       `json:"rights,omitempty"`
-	Masked     bool         `json:"masked,omitempty"`
-	Share      bool         `json:"share,omitempty"` // welcome: this attendee may share a screen
+	Invite     string `json:"invite,omitempty"`
+	Ticket     []byte `json:"ticket,omitempty"`
+	Credential []byte `json:"credential,omitempty"`
+	Role       string `json:"role,omitempty"`
+	Rights     string `json:"rights,omitempty"`
+	Masked     bool   `json:"masked,omitempty"`
+	Share      bool   `json:"share,omitempty"` // welcome: this attendee may share a screen
 	// Answer: a consent message that answers an attendee's request for
 	// control (Name) says "allowed" or "refused".
-	Answer string `json:"answer,omitempty"`
-	Input      *input.Event `json:"input,omitempty"`
+	Answer string       `json:"answer,omitempty"`
+	Input  *input.Event `json:"input,omitempty"`
 }
 
 // Chat is one chat message.
