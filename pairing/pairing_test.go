@@ -261,6 +261,8 @@ func TestACodeOfAKindTheJoinerCannotTakeIsNotUsed(t *testing.T) {
 	if _, err := Claim(ctx(t), joiner, p2ptest.Info(owner), code, "support", "invitation"); err != nil {
 		t.Fatalf("the refused kind used the code up: %v", err)
 	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	if len(rec.paired) != 1 {
 		t.Fatalf("pairings %v, want the second only", rec.paired)
 	}

@@ -61,8 +61,12 @@ func (l NodeLimits) options(relay RelayConfig) ([]libp2p.Option, error) {
 			Conns: rcmgr.LimitVal(l.Conns + 1024), ConnsInbound: rcmgr.LimitVal(l.Conns),
 			Streams: rcmgr.Unlimited, StreamsInbound: rcmgr.Unlimited, FD: rcmgr.LimitVal(l.Conns + 1024),
 		},
-		// Streams still negotiating their protocol.
-		Transient: rcmgr.ResourceLimits{Streams: rcmgr.LimitVal(8 * l.Conns), StreamsInbound: rcmgr.LimitVal(8 * l.Conns)},
+		// Connections still in their handshake, streams still negotiating
+		// their protocol: as many as the node takes at all (the per-IP
+		// limits bound a stranger's share), so a reconnecting flood
+		// cannot fill them.
+		Transient: rcmgr.ResourceLimits{Streams: rcmgr.LimitVal(8 * l.Conns), StreamsInbound: rcmgr.LimitVal(8 * l.Conns),
+			Conns: rcmgr.LimitVal(l.Conns), ConnsInbound: rcmgr.LimitVal(l.Conns), FD: rcmgr.LimitVal(l.Conns)},
 		PeerDefault: rcmgr.ResourceLimits{
 			StreamsInbound: rcmgr.LimitVal(l.StreamsPerPeer), Streams: rcmgr.LimitVal(2 * l.StreamsPerPeer),
 			ConnsInbound: rcmgr.LimitVal(l.ConnsPerIP), Conns: rcmgr.LimitVal(l.ConnsPerIP),

@@ -253,6 +253,11 @@ func (n *Node) Run(ctx context.Context) error {
 			} else if gone > 0 {
 				n.log.Info("swept ended codes", "count", gone)
 			}
+			if gone, err := n.portals.sweep(); err != nil {
+				n.log.Error("sweep portals", "err", err)
+			} else if gone > 0 {
+				n.log.Info("freed idle portals", "count", gone)
+			}
 		}
 	}
 }
@@ -357,24 +362,24 @@ func (n *Node) serve(from peer.ID, src source, req request) response {
 		if ok, wait := n.lookups.allow(string(from), src, now); !ok {
 			return rateLimited(wait)
 		}
-		return n.servePortal(from, req)
+		return n.servePortal(from, src, req)
 	case opPortalJoin, opPortalPut:
 		if ok, wait := n.registerPeer.reserve(string(from), now); !ok {
 			return rateLimited(wait)
 		}
-		return n.servePortal(from, req)
+		return n.servePortal(from, src, req)
 	}
 	return response{Status: StatusBadRequest, Message: fmt.Sprintf("unknown op %q", req.Op)}
 }
 
-func (n *Node) servePortal(from peer.ID, req request) response {
+func (n *Node) servePortal(from peer.ID, src source, req request) response {
 	switch req.Op {
 	case opPortalJoin:
-		if err := n.portals.join(from, req.Envelope); err != nil {
+		if err := n.portals.join(from, src.network, req.Envelope); err != nil {
 			return errResponse(err)
 		}
 	case opPortalPut:
-		if err := n.portals.put(req.Envelope); err != nil {
+		if err := n.portals.put(src.network, req.Envelope); err != nil {
 			return errResponse(err)
 		}
 	case opPortalGet:

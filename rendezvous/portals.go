@@ -2,6 +2,8 @@ package rendezvous
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -19,17 +21,41 @@ import (
 // newest signed revocation list, which reps fetch and which its own relay
 // validator applies.
 
-// MaxPortals bounds the topics one node relays.
-const MaxPortals = 4096
+// Portals are free to make (a key pair), so the node bounds what strangers
+// can make it keep: a portal holds a slot from its first signed request
+// on (a revocation list, settings, a rep joining); one source (an IPv4
+// address or IPv6 /56) opens at most MaxPortalsPerSource; a slot unused
+// for PortalIdle is freed with all its portal's state. A portal that has
+// a slot is never refused for lack of room.
+const (
+	MaxPortals          = 4096
+	MaxPortalsPerSource = 8
+	PortalIdle          = 30 * 24 * time.Hour
+)
+
+// slot is a portal's place at the node: where it came from, when it was
+// last used by its manager or a rep.
+type slot struct {
+	Source string `json:"source,omitempty"`
+	Used   int64  `json:"used"` // unix seconds
+}
+
+// relayedTopic is a portal topic the node relays, and how to stop.
+type relayedTopic struct {
+	topic *pubsub.Topic
+	stop  pubsub.RelayCancelFunc
+}
 
 type portalBoard struct {
 	store Store
 	ps    *pubsub.PubSub
+	clock Clock
 
 	mu      sync.Mutex
+	slots   map[portal.ID]*slot
 	lists   map[portal.ID][]byte // signed revocation lists
 	parsed  map[portal.ID]*portal.Revocations
-	relayed map[portal.ID]*pubsub.Topic
+	relayed map[portal.ID]relayedTopic
 	// settings: each portal's newest signed settings, and their version.
 	settings  map[portal.ID][]byte
 	settingsV map[portal.ID]uint64
@@ -40,8 +66,12 @@ func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &portalBoard{store: n.reg.store, ps: ps, lists: map[portal.ID][]byte{}, parsed: map[portal.ID]*portal.Revocations{},
-		relayed: map[portal.ID]*pubsub.Topic{}, settings: map[portal.ID][]byte{}, settingsV: map[portal.ID]uint64{}}
+	b := &portalBoard{store: n.reg.store, ps: ps, clock: n.cfg.Clock, slots: map[portal.ID]*slot{},
+		lists: map[portal.ID][]byte{}, parsed: map[portal.ID]*portal.Revocations{},
+		relayed: map[portal.ID]relayedTopic{}, settings: map[portal.ID][]byte{}, settingsV: map[portal.ID]uint64{}}
+	if err := b.loadSlots(); err != nil {
+		return nil, err
+	}
 	err = b.store.Each(tablePortals, func(k string, v []byte) error {
 		id, err := peer.IDFromBytes([]byte(k))
 		if err != nil {
@@ -61,13 +91,133 @@ func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
 		}
 		return nil
 	})
-	return b, err
+	if err != nil {
+		return nil, err
+	}
+	// Portals kept by a node of the version before slots get one now.
+	for _, pid := range b.portalIDs() {
+		if b.slots[pid] == nil {
+			if err := b.takeSlotLocked(pid, ""); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b, nil
+}
+
+func (b *portalBoard) loadSlots() error {
+	return b.store.Each(tableSlots, func(k string, v []byte) error {
+		id, err := peer.IDFromBytes([]byte(k))
+		if err != nil {
+			return nil
+		}
+		var s slot
+		if json.Unmarshal(v, &s) == nil {
+			b.slots[id] = &s
+		}
+		return nil
+	})
+}
+
+func (b *portalBoard) portalIDs() []portal.ID {
+	var out []portal.ID
+	for pid := range b.lists {
+		out = append(out, pid)
+	}
+	for pid := range b.settings {
+		if _, dup := b.lists[pid]; !dup {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// use gives pid a slot, or marks its slot used; src is where the request
+// comes from. b.mu held.
+func (b *portalBoard) useLocked(pid portal.ID, src string) error {
+	if s := b.slots[pid]; s != nil {
+		now := b.clock.Now().Unix()
+		if now-s.Used < 3600 { // written at most hourly: idleness is counted in days
+			return nil
+		}
+		s.Used = now
+		return b.putSlot(pid, s)
+	}
+	if len(b.slots) >= MaxPortals {
+		return fmt.Errorf("%w: %d portals", ErrFull, MaxPortals)
+	}
+	if src != "" && b.fromSourceLocked(src) >= MaxPortalsPerSource {
+		return fmt.Errorf("%w: %d portals from one address", ErrFull, MaxPortalsPerSource)
+	}
+	return b.takeSlotLocked(pid, src)
+}
+
+func (b *portalBoard) takeSlotLocked(pid portal.ID, src string) error {
+	s := &slot{Source: src, Used: b.clock.Now().Unix()}
+	if err := b.putSlot(pid, s); err != nil {
+		return err
+	}
+	b.slots[pid] = s
+	return nil
+}
+
+func (b *portalBoard) putSlot(pid portal.ID, s *slot) error {
+	v, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return b.store.Put(tableSlots, string(pid), v)
+}
+
+func (b *portalBoard) fromSourceLocked(src string) int {
+	n := 0
+	for _, s := range b.slots {
+		if s.Source == src {
+			n++
+		}
+	}
+	return n
+}
+
+// sweep frees the slots unused for PortalIdle, with their portals' lists,
+// settings and topics; it returns how many.
+func (b *portalBoard) sweep() (int, error) {
+	cutoff := b.clock.Now().Add(-PortalIdle).Unix()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var gone []string
+	for pid, s := range b.slots {
+		if s.Used >= cutoff {
+			continue
+		}
+		if _, ok := b.relayed[pid]; ok && len(b.ps.ListPeers(gossip.Topic(pid))) > 0 {
+			s.Used = b.clock.Now().Unix() // reps are on its topic now
+			_ = b.putSlot(pid, s)
+			continue
+		}
+		gone = append(gone, string(pid))
+		delete(b.slots, pid)
+		delete(b.lists, pid)
+		delete(b.parsed, pid)
+		delete(b.settings, pid)
+		delete(b.settingsV, pid)
+		if r, ok := b.relayed[pid]; ok {
+			r.stop()
+			_ = r.topic.Close()
+			_ = b.ps.UnregisterTopicValidator(gossip.Topic(pid))
+			delete(b.relayed, pid)
+		}
+	}
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	return len(gone), errors.Join(b.store.Delete(tableSlots, gone...), b.store.Delete(tablePortals, gone...), b.store.Delete(tableSettings, gone...))
 }
 
 // put stores a portal's signed revocation list or settings, if newer.
-func (b *portalBoard) put(signed []byte) error {
+func (b *portalBoard) put(src string, signed []byte) error {
 	if st, err := portal.VerifyPublishedSettings(signed); err == nil {
-		return b.putSettings(st, signed)
+		return b.putSettings(src, st, signed)
 	}
 	r, err := portal.VerifyPublishedRevocations(signed)
 	if err != nil {
@@ -76,11 +226,11 @@ func (b *portalBoard) put(signed []byte) error {
 	pid := r.Portal
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.useLocked(pid, src); err != nil {
+		return err
+	}
 	if cur := b.parsed[pid]; cur != nil && cur.Version >= r.Version {
 		return nil // already have it (or newer)
-	}
-	if _, known := b.lists[pid]; !known && len(b.lists) >= MaxPortals {
-		return ErrFull
 	}
 	if err := b.store.Put(tablePortals, string(pid), signed); err != nil {
 		return err
@@ -89,14 +239,14 @@ func (b *portalBoard) put(signed []byte) error {
 	return nil
 }
 
-func (b *portalBoard) putSettings(st *portal.Settings, signed []byte) error {
+func (b *portalBoard) putSettings(src string, st *portal.Settings, signed []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.useLocked(st.Portal, src); err != nil {
+		return err
+	}
 	if b.settingsV[st.Portal] >= st.Version {
 		return nil
-	}
-	if _, known := b.settings[st.Portal]; !known && len(b.settings) >= MaxPortals {
-		return ErrFull
 	}
 	if err := b.store.Put(tableSettings, string(st.Portal), signed); err != nil {
 		return err
@@ -127,7 +277,7 @@ func (b *portalBoard) revoked(pid portal.ID) func(uint64) bool {
 }
 
 // join starts relaying a portal's topic for a rep who proves membership.
-func (b *portalBoard) join(from peer.ID, cred []byte) error {
+func (b *portalBoard) join(from peer.ID, src string, cred []byte) error {
 	c, err := portal.VerifyCredential(cred, time.Now())
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrForbidden, err)
@@ -137,11 +287,11 @@ func (b *portalBoard) join(from peer.ID, cred []byte) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.useLocked(c.Portal, src); err != nil {
+		return err
+	}
 	if _, ok := b.relayed[c.Portal]; ok {
 		return nil
-	}
-	if len(b.relayed) >= MaxPortals {
-		return ErrFull
 	}
 	name := gossip.Topic(c.Portal)
 	revoked := b.revoked(c.Portal)
@@ -162,9 +312,10 @@ func (b *portalBoard) join(from peer.ID, cred []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.Relay(); err != nil {
+	stop, err := t.Relay()
+	if err != nil {
 		return err
 	}
-	b.relayed[c.Portal] = t
+	b.relayed[c.Portal] = relayedTopic{topic: t, stop: stop}
 	return nil
 }

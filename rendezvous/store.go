@@ -1,6 +1,7 @@
 package rendezvous
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +34,7 @@ const (
 	tableCodes    = "codes"
 	tablePortals  = "portals"
 	tableSettings = "portal-settings"
+	tableSlots    = "portal-slots"
 )
 
 // The node's disk store is two files with different worth. codes.db holds
@@ -77,7 +79,7 @@ func OpenFileStore(dataDir string) (*FileStore, error) {
 	portalsPath := filepath.Join(dataDir, portalsFile)
 	_, statErr := os.Stat(portalsPath)
 	fresh := errors.Is(statErr, os.ErrNotExist)
-	fs.portals, err = openBolt(portalsPath, []string{tablePortals, tableSettings})
+	fs.portals, err = openBolt(portalsPath, []string{tablePortals, tableSettings, tableSlots})
 	if errors.Is(err, errDamaged) {
 		err = fmt.Errorf("%w: it holds the portals' revocation lists and settings, so the node will not start without it: restore it from a backup, or move it away to start without them (each portal's manager then publishes them again)", err)
 	}
@@ -195,8 +197,12 @@ func openBolt(path string, tables []string) (store *BoltStore, err error) {
 // openBolt recovers.
 func checkBolt(db *bolt.DB) error {
 	return db.View(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			return err
+		var first error
+		for err := range tx.Check() { // drained: the check runs on tx until it closes this
+			first = cmp.Or(first, err)
+		}
+		if first != nil {
+			return first
 		}
 		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
 			return b.ForEach(func(_, _ []byte) error { return nil })
