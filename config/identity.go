@@ -41,24 +41,15 @@ func LoadOrCreateIdentity(dir string) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode identity: %w", err)
 	}
-	// O_EXCL: two processes starting at once must not both write a key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Created whole or not at all, and once: of two processes starting
+	// at once one writes the key, the other reads it; a crash while
+	// writing leaves no half key that would block every start after.
+	err = CreateFileOnce(path, b, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return loadIdentity(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create identity: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write identity: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write identity: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write identity: %w", err)
 	}
 	return key, nil
 }

@@ -1,9 +1,12 @@
 package desktop
 
 import (
+	"html"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"time"
 )
 
 // What a person's desktop does for assist besides sharing: open a page in
@@ -15,8 +18,40 @@ import (
 func Graphical() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
 
 // OpenURL opens url in the person's browser; it reports whether it tried.
+// A page's address carries its access token, and a command line is
+// readable by every user of the machine (ps), so xdg-open and the browser
+// get the path of a private file that sends the browser on instead.
 func OpenURL(url string) bool {
-	return Graphical() && start("xdg-open", url)
+	if !Graphical() {
+		return false
+	}
+	if !strings.Contains(url, "?") {
+		return start("xdg-open", url)
+	}
+	page, err := redirectPage(url)
+	if err != nil {
+		return false
+	}
+	time.AfterFunc(2*time.Minute, func() { os.RemoveAll(filepath.Dir(page)) })
+	return start("xdg-open", page)
+}
+
+// redirectPage writes a page, readable by this user alone, that sends
+// the browser to url.
+func redirectPage(url string) (string, error) {
+	dir, err := os.MkdirTemp("", "assist-open-") // mode 0700
+	if err != nil {
+		return "", err
+	}
+	page := filepath.Join(dir, "open.html")
+	esc := html.EscapeString(url)
+	body := `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">` +
+		`<meta http-equiv="refresh" content="0;url=` + esc + `"><title>assist</title><a href="` + esc + `">Open assist</a>`
+	if err := os.WriteFile(page, []byte(body), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return page, nil
 }
 
 // Notify shows a desktop notification.

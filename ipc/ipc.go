@@ -62,6 +62,31 @@ func SocketPath(configDir string) string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("assist-%d", os.Getuid()), hex.EncodeToString(sum[:8])+".sock")
 }
 
+// checkPrivate makes sure a socket in the shared temp dir (the fallback
+// for long config paths) is in a directory this user alone owns: its name
+// is predictable, and a directory another user made first could hold
+// their socket, which would then hear the codes and commands sent to it.
+func checkPrivate(configDir, socket string) error {
+	dir := filepath.Dir(socket)
+	if dir == filepath.Clean(configDir) {
+		return nil
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	switch {
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a directory (a link?): remove it; assist keeps its socket there", dir)
+	case ok && int(sys.Uid) != os.Getuid():
+		return fmt.Errorf("%s belongs to user %d, not to you: remove it (assist keeps its socket there), or set ASSIST_HOME to a shorter path", dir, sys.Uid)
+	case st.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("%s can be used by other users (mode %04o): run 'chmod 700 %s'", dir, st.Mode().Perm(), dir)
+	}
+	return nil
+}
+
 // Handler serves one request; it writes replies with send and returns
 // when done. in is the rest of the client's stream (its stdin, for "join").
 type Handler func(ctx context.Context, req Request, in io.Reader, send func(any) error) error
@@ -79,6 +104,9 @@ type Server struct {
 func Listen(configDir string) (*Server, error) {
 	path := SocketPath(configDir)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := checkPrivate(configDir, path); err != nil {
 		return nil, err
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
@@ -186,8 +214,15 @@ const CloseWait = 3 * time.Second
 // Cancelled, the call half-closes the connection and waits up to
 // LastWordsWait for the server's final reply.
 func Call(ctx context.Context, configDir string, req Request, stdin io.Reader, onData func(json.RawMessage) error) error {
+	path := SocketPath(configDir)
+	if err := checkPrivate(configDir, path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return ErrNotRunning
+		}
+		return err // someone else's socket would hear our codes
+	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", SocketPath(configDir))
+	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
 		return ErrNotRunning
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,45 @@ func TestStaleSocketIsReplacedAndLongPathsFit(t *testing.T) {
 	long := dir + "/" + strings.Repeat("d", 120)
 	if p := SocketPath(long); len(p) >= 100 {
 		t.Fatalf("socket path %q too long for a Unix socket", p)
+	}
+}
+
+// TestASocketDirectoryOthersCanUseIsRefused: the fallback directory in
+// the shared temp dir has a predictable name. Before, one that another
+// user made first (or left open to all) was used as found, so their
+// socket could hear our codes.
+func TestASocketDirectoryOthersCanUseIsRefused(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	long := t.TempDir() + "/" + strings.Repeat("d", 120)
+	dir := filepath.Dir(SocketPath(long))
+	if !strings.HasPrefix(dir, tmp) {
+		t.Fatalf("fallback socket dir %s is not under TMPDIR", dir)
+	}
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if srv, err := Listen(long); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+		if srv != nil {
+			srv.Close()
+		}
+		t.Fatalf("listening in a directory open to all: %v", err)
+	}
+	if err := Call(context.Background(), long, Request{Op: "x"}, nil, nil); err == nil || errors.Is(err, ErrNotRunning) {
+		t.Fatalf("calling through a directory open to all: %v", err)
+	}
+	if os.Getuid() == 0 { // as root, make it someone else's
+		if err := os.Chmod(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(dir, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Listen(long); err == nil || !strings.Contains(err.Error(), "belongs to user 4242") {
+			t.Fatalf("listening in another user's directory: %v", err)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"assist/config"
 )
 
 // On disk, in the config directory:
@@ -139,13 +141,9 @@ func SaveState(configDir, name string, st *State) error {
 	return writeAtomic(filepath.Join(portalDir(configDir, name), "state.json"), b)
 }
 
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+// writeAtomic replaces a state or credential file whole: flushed to disk
+// before it is renamed into place, so a crash leaves the old or the new.
+func writeAtomic(path string, b []byte) error { return config.WriteFileAtomic(path, b, 0o600) }
 
 // Enroll issues a credential for a rep, records it, and returns the rep's
 // membership: the credential with the portal's alert key.

@@ -609,3 +609,29 @@ func TestAttendeesDoNotLearnWhereTheCustomerIs(t *testing.T) {
 		t.Fatal("the attendee never got the attendee list")
 	}
 }
+
+// TestTakingControlBackLetsGoOfAHeldButton: the host pressed a button (a
+// drag) and the customer took control back before it was let go. Before,
+// the button stayed down on the customer's machine.
+func TestTakingControlBackLetsGoOfAHeldButton(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	f.customer.gate.SetControl(true)
+	f.hub.setConsent(true, true)
+	if err := f.hub.Input(input.Event{Type: input.Down, X: 10, Y: 20, Button: "left"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-f.inj.applied; e.Type != input.Down {
+		t.Fatalf("applied %+v", e)
+	}
+	f.customer.TakeControlBack()
+	select {
+	case e := <-f.inj.applied:
+		if e.Type != input.Up || e.Button != "left" || e.X != 10 || e.Y != 20 {
+			t.Fatalf("after control was taken back: %+v, want the left button let go at 10,20", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held button was never let go")
+	}
+}

@@ -50,6 +50,7 @@ type CustomerConfig struct {
 type Customer struct {
 	cfg   CustomerConfig
 	gate  input.Gate
+	inj   *input.Holding // cfg.Injector, letting go what it left pressed
 	guard *pairing.Guard
 	chat  chatLog
 
@@ -82,6 +83,9 @@ func NewCustomer(cfg CustomerConfig) *Customer {
 		cfg.ResumeWindow = 60 * time.Second
 	}
 	c := &Customer{cfg: cfg, answers: map[string]chan bool{}, done: make(chan struct{})}
+	if cfg.Injector != nil {
+		c.inj = input.NewHolding(cfg.Injector)
+	}
 	c.shared = newSharedView(c)
 	show := cfg.OnEvent
 	c.cfg.OnEvent = func(e Event) { // the shared-screen page sees what the terminal does
@@ -464,6 +468,9 @@ func (c *Customer) requestControl(by string) {
 // attendee whose request this answers, if any.
 func (c *Customer) setControl(allowed bool, answer Msg) {
 	c.gate.SetControl(allowed)
+	if !allowed {
+		c.releaseInput()
+	}
 	c.mu.Lock()
 	view, l := c.view, c.link
 	c.mu.Unlock()
@@ -516,6 +523,7 @@ func (c *Customer) linkLost(l *link) {
 	if c.stopView != nil {
 		c.stopView()
 	}
+	c.releaseInput() // a drag cut by the lost link
 	c.cfg.OnEvent(Event{Kind: EvReconnecting, Text: "connection to the representative lost; waiting for it to come back"})
 	c.lostTimer = time.AfterFunc(c.cfg.ResumeWindow, func() { c.finish(ErrLinkLost.Error(), ErrLinkLost) })
 }
@@ -571,8 +579,17 @@ func (c *Customer) finish(reason string, err error) {
 		c.lostTimer.Stop()
 	}
 	c.mu.Unlock()
+	c.releaseInput()
 	c.cfg.OnEvent(Event{Kind: EvEnded, Reason: reason})
 	close(c.done)
+}
+
+// releaseInput lets go the buttons the host's input left pressed: control
+// ended in the middle of a drag.
+func (c *Customer) releaseInput() {
+	if c.inj != nil {
+		c.inj.ReleaseAll()
+	}
 }
 
 func (c *Customer) handleScreen(s network.Stream) {
@@ -637,7 +654,7 @@ func (c *Customer) handleInput(s network.Stream) {
 			}
 			continue
 		}
-		if err := c.cfg.Injector.Apply(ev); err != nil {
+		if err := c.inj.Apply(ev); err != nil {
 			c.cfg.OnEvent(Event{Kind: EvError, Text: err.Error()})
 		}
 	}
