@@ -49,6 +49,10 @@ type Config struct {
 	PresenceInterval time.Duration
 	// RefreshInterval is how often revocation lists are fetched (default 30 s).
 	RefreshInterval time.Duration
+	// StaleAfter is how old the node's last answer about a revocation
+	// list may be for a decision to rest on it when the node cannot be
+	// asked now (default 10 minutes).
+	StaleAfter time.Duration
 }
 
 // Event kinds.
@@ -140,6 +144,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	if cfg.PresenceInterval == 0 {
 		cfg.PresenceInterval = 5 * time.Second
+	}
+	if cfg.StaleAfter == 0 {
+		cfg.StaleAfter = 10 * time.Minute
 	}
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = 30 * time.Second
@@ -736,14 +743,10 @@ func (a *Agent) Refresh(ctx context.Context, p portal.ID) error {
 	return a.refresh(ctx, m)
 }
 
-// StaleAfter is how old the last answer about a portal's revocation list
-// may be for a decision to rest on it when the node cannot be asked now.
-const StaleAfter = 10 * time.Minute
-
 // checkFresh asks the node for a portal's newest revocation list before a
 // decision a revoked rep must not profit from (admitting a rep, sealing
 // an alert the portal's reps can read). If the node cannot answer, the
-// list it answered last serves, with a warning, for StaleAfter at most.
+// list it answered last serves, with a warning, for Config.StaleAfter.
 func (a *Agent) checkFresh(m *member) error {
 	if a.cfg.Bootstrap == nil { // no node: the lists come with memberships only
 		return nil
@@ -757,8 +760,8 @@ func (a *Agent) checkFresh(m *member) error {
 	checked := m.checked
 	a.mu.Unlock()
 	if age := time.Since(checked); age > time.Second {
-		if age > StaleAfter {
-			return fmt.Errorf("portal %s: its revocation list could not be checked for %v (the rendezvous node does not answer): refusing to rely on it", m.cred.PortalName, age.Round(time.Minute))
+		if age > a.cfg.StaleAfter {
+			return fmt.Errorf("portal %s: its revocation list could not be checked for %v (the rendezvous node does not answer): refusing to rely on it", m.cred.PortalName, age.Round(time.Second))
 		}
 		a.cfg.OnEvent(Event{Kind: EvStale, Portal: m.cred.PortalName,
 			Reason: fmt.Sprintf("the revocation list of portal %s could not be checked now; relying on the one from %s", m.cred.PortalName, checked.Format("15:04"))})

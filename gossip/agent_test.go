@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -657,5 +658,28 @@ func TestARevokedRepIsRefusedAtOnce(t *testing.T) {
 	invite(t, ctx, alice, hub, "after", "", "")
 	if ms, _, _ := alice.agent.Membership("Acme"); ms.Epoch != 2 {
 		t.Fatalf("the alert after the revocation was sealed under epoch %d, not the rotated key's", ms.Epoch)
+	}
+}
+
+// TestAListThatCannotBeCheckedIsTrustedForAWhileOnly: the node stops
+// answering (down, or withholding the list). For StaleAfter the last list
+// serves, with a warning; after it, no rep is admitted on it.
+func TestAListThatCannotBeCheckedIsTrustedForAWhileOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l := newLab(t)
+	alice := l.startRepEvery(t, ctx, "Alice", nil, nil, time.Hour, func(c *gossip.Config) { c.StaleAfter = 8 * time.Second })
+	bob := l.startRepEvery(t, ctx, "Bob", nil, nil, time.Hour)
+	if _, err := alice.agent.VerifyRep(bob.host.ID(), bob.ms.Credential); err != nil {
+		t.Fatal(err)
+	}
+	l.node.Close()
+	if _, err := alice.agent.VerifyRep(bob.host.ID(), bob.ms.Credential); err != nil {
+		t.Fatalf("with a list checked a moment ago: %v", err)
+	}
+	waitEvent(t, alice, gossip.EvStale, nil)
+	time.Sleep(8 * time.Second)
+	if _, err := alice.agent.VerifyRep(bob.host.ID(), bob.ms.Credential); err == nil || !strings.Contains(err.Error(), "could not be checked") {
+		t.Fatalf("on a list the node has not confirmed for longer than StaleAfter: %v", err)
 	}
 }
