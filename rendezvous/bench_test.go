@@ -2,6 +2,8 @@ package rendezvous
 
 import (
 	"context"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,7 +46,11 @@ func benchmarkResolve(b *testing.B, clientListen []string, attack func(*Node)) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	owner := NewClient(p2ptest.NewHost(b, nil, clientListen...), nodeInfo(node))
+	info := []peer.AddrInfo{{ID: node.Host.ID(), Addrs: node.Host.Addrs()}}
+	if attack != nil { // from the clients' own address, over TCP like the attack
+		info[0].Addrs = tcpAddrs(node.Host)
+	}
+	owner := NewClient(p2ptest.NewHost(b, nil, clientListen...), info)
 	reg, err := owner.Register(ctx, time.Hour)
 	if err != nil {
 		b.Fatal(err)
@@ -52,7 +58,7 @@ func benchmarkResolve(b *testing.B, clientListen []string, attack func(*Node)) {
 	const clients = 8
 	pool := make(chan *Client, clients)
 	for range clients {
-		c := NewClient(p2ptest.NewHost(b, nil, clientListen...), nodeInfo(node))
+		c := NewClient(p2ptest.NewHost(b, nil, clientListen...), info)
 		if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil { // connect once
 			b.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	ratelimit "github.com/libp2p/go-libp2p/x/rate"
@@ -60,6 +61,7 @@ func (l NodeLimits) options(relay RelayConfig) ([]libp2p.Option, error) {
 		System: rcmgr.ResourceLimits{
 			Conns: rcmgr.LimitVal(l.Conns + 1024), ConnsInbound: rcmgr.LimitVal(l.Conns),
 			Streams: rcmgr.Unlimited, StreamsInbound: rcmgr.Unlimited, FD: rcmgr.LimitVal(l.Conns + 1024),
+			Memory: rcmgr.Unlimited64, // bounded by the counts above, per peer and per address
 		},
 		// Connections still in their handshake, streams still negotiating
 		// their protocol: as many as the node takes at all (the per-IP
@@ -72,6 +74,13 @@ func (l NodeLimits) options(relay RelayConfig) ([]libp2p.Option, error) {
 			ConnsInbound: rcmgr.LimitVal(l.ConnsPerIP), Conns: rcmgr.LimitVal(l.ConnsPerIP),
 		},
 		ProtocolDefault: rcmgr.ResourceLimits{Streams: rcmgr.Unlimited, StreamsInbound: rcmgr.Unlimited},
+		// Every stream reserves its receive window: the registry protocol
+		// as a whole is bounded by what each peer may hold (twice the
+		// requests after which the node cuts a peer off), not by one
+		// budget a few thousand stalled streams exhaust for everyone.
+		Protocol: map[protocol.ID]rcmgr.ResourceLimits{ProtocolID: {Memory: rcmgr.Unlimited64}},
+		ProtocolPeer: map[protocol.ID]rcmgr.ResourceLimits{ProtocolID: {
+			Streams: rcmgr.LimitVal(2 * l.RequestsPerPeer), StreamsInbound: rcmgr.LimitVal(2 * l.RequestsPerPeer)}},
 	}
 	connRate := ratelimit.Limit{RPS: l.ConnRate.Per, Burst: l.ConnRate.Burst}
 	rateLimiter := &ratelimit.Limiter{SubnetRateLimiter: ratelimit.SubnetLimiter{
