@@ -1,7 +1,6 @@
 package rendezvous
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -192,42 +191,51 @@ func openBolt(path string, tables []string) (store *BoltStore, err error) {
 	return &BoltStore{db: db}, nil
 }
 
-// checkBolt runs bbolt's own consistency check, then reads every record
-// on this goroutine, where a fault on a bad page becomes a panic that
-// openBolt recovers.
+// checkBolt reads every record and makes one small write, all on this
+// goroutine, where a fault on a bad page becomes a panic that openBolt
+// recovers. (bbolt's own Tx.Check walks the file on a goroutine of its
+// own, where such a fault kills the process.)
 func checkBolt(db *bolt.DB) error {
-	return db.View(func(tx *bolt.Tx) error {
-		var first error
-		for err := range tx.Check() { // drained: the check runs on tx until it closes this
-			first = cmp.Or(first, err)
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walkBucket(b) })
+	})
+	if err != nil {
+		return err
+	}
+	// A write allocates from the freelist and commits a new meta page.
+	return db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("assist-check"))
+		if err != nil {
+			return err
 		}
-		if first != nil {
-			return first
+		if err := b.Put([]byte("k"), []byte("v")); err != nil {
+			return err
 		}
-		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
-			return b.ForEach(func(_, _ []byte) error { return nil })
-		})
+		return tx.DeleteBucket([]byte("assist-check"))
+	})
+}
+
+func walkBucket(b *bolt.Bucket) error {
+	return b.ForEach(func(k, v []byte) error {
+		if v != nil {
+			return nil
+		}
+		nested := b.Bucket(k)
+		if nested == nil {
+			return fmt.Errorf("bucket %q is missing", k)
+		}
+		return walkBucket(nested)
 	})
 }
 
 // Put stores value under key in table.
 func (s *BoltStore) Put(table, key string, value []byte) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b, err := bucket(tx, table)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(key), value)
-	})
+	return s.update(table, func(b *bolt.Bucket) error { return b.Put([]byte(key), value) })
 }
 
 // Delete removes keys from table.
 func (s *BoltStore) Delete(table string, keys ...string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b, err := bucket(tx, table)
-		if err != nil {
-			return err
-		}
+	return s.update(table, func(b *bolt.Bucket) error {
 		for _, k := range keys {
 			if err := b.Delete([]byte(k)); err != nil {
 				return err
@@ -239,13 +247,40 @@ func (s *BoltStore) Delete(table string, keys ...string) error {
 
 // Each calls fn with every record of table; value is valid during fn only.
 func (s *BoltStore) Each(table string, fn func(key string, value []byte) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		b, err := bucket(tx, table)
-		if err != nil {
-			return err
-		}
-		return b.ForEach(func(k, v []byte) error { return fn(string(k), v) })
+	return guard(func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			b, err := bucket(tx, table)
+			if err != nil {
+				return err
+			}
+			return b.ForEach(func(k, v []byte) error { return fn(string(k), v) })
+		})
 	})
+}
+
+func (s *BoltStore) update(table string, fn func(*bolt.Bucket) error) error {
+	return guard(func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			b, err := bucket(tx, table)
+			if err != nil {
+				return err
+			}
+			return fn(b)
+		})
+	})
+}
+
+// guard runs a store operation, turning a panic or a memory fault inside
+// bbolt (damage the check at open did not see) into an error: bbolt rolls
+// the transaction back, and the node answers that one request with it.
+func guard(op func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the store is %w (%v): restart the node to check it", errDamaged, r)
+		}
+	}()
+	return op()
 }
 
 // Close closes the file.
