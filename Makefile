@@ -14,7 +14,7 @@ GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VULNDB      := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
-.PHONY: help build install test test-unit fuzz lint bench demo deps clean
+.PHONY: help build install test test-unit cross fuzz lint bench demo deps clean
 
 PREFIX ?= $(HOME)/.local
 
@@ -31,12 +31,16 @@ install: build ## install bin/assist to $(PREFIX)/bin and register it for assist
 deps: ## install the Debian packages the tests need (as root)
 	@./scripts/deps.sh $(TEST_DEBS)
 
-test: deps ## run every test (unit under the race detector, end-to-end) and a short fuzz of every decoder
+test: deps cross ## run every test (unit under the race detector, end-to-end) and a short fuzz of every decoder
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 20m ./e2e/
 	$(GO) test -count=1 -run '^TestStalledStreams' ./rendezvous/ # skipped under -race above
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+cross: ## check that assist builds for Windows and macOS (no cgo)
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/assist
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/assist
 
 fuzz: ## fuzz every decoder longer (FUZZTIME=1m make fuzz)
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh

@@ -25,7 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -75,13 +74,13 @@ func checkPrivate(configDir, socket string) error {
 	if err != nil {
 		return err
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
+	owner, known := ownerOf(st)
 	switch {
 	case !st.IsDir():
 		return fmt.Errorf("%s is not a directory (a link?): remove it; assist keeps its socket there", dir)
-	case ok && int(sys.Uid) != os.Getuid():
-		return fmt.Errorf("%s belongs to user %d, not to you: remove it (assist keeps its socket there), or set ASSIST_HOME to a shorter path", dir, sys.Uid)
-	case st.Mode().Perm()&0o077 != 0:
+	case known && owner != os.Getuid():
+		return fmt.Errorf("%s belongs to user %d, not to you: remove it (assist keeps its socket there), or set ASSIST_HOME to a shorter path", dir, owner)
+	case unixModes && st.Mode().Perm()&0o077 != 0:
 		return fmt.Errorf("%s can be used by other users (mode %04o): run 'chmod 700 %s'", dir, st.Mode().Perm(), dir)
 	}
 	return nil
@@ -114,9 +113,7 @@ func Listen(configDir string) (*Server, error) {
 		return nil, fmt.Errorf("another assist process is already running for %s (socket %s)", configDir, path)
 	}
 	_ = os.Remove(path) // stale: nobody answers
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
+	ln, err := listenPrivate(path)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
