@@ -524,11 +524,11 @@ func customerAttendees(all []Attendee) []Attendee {
 	return out
 }
 
-// attendeesAttendees is the list as attendees get it: without the
+// forAttendees is the attendee list as attendees get it: without the
 // customer's peer ID, with which they could reach the customer's machine
 // through its relay slot and learn its addresses. Only the host talks to
 // the customer.
-func attendeesAttendees(all []Attendee) []Attendee {
+func forAttendees(all []Attendee) []Attendee {
 	out := slices.Clone(all)
 	for i := range out {
 		if out[i].Role == RoleCustomer {

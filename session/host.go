@@ -607,7 +607,7 @@ func (h *Host) sendAttendees() {
 	if l != nil && changed {
 		_ = l.send(Msg{Type: TypeAttendees, Attendees: seen})
 	}
-	h.toAttendees(Msg{Type: TypeAttendees, Attendees: attendeesAttendees(list)}, "")
+	h.toAttendees(Msg{Type: TypeAttendees, Attendees: forAttendees(list)}, "")
 	h.emit(Event{Kind: EvAttendees, Attendees: list})
 }
 
