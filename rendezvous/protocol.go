@@ -16,7 +16,7 @@ import (
 // and resets it if the request does not arrive within its stream timeout.
 //
 //	request:  {"op":"register","envelope":<base64 signed CodeRecord>}
-//	          {"op":"resolve","lookup":"48219"}
+//	          {"op":"resolve","lookup":"4821"}
 //	          {"op":"cancel","envelope":<base64 signed CancelRecord>}
 //	          {"op":"portal_join","envelope":<base64 signed portal credential of the sender>}
 //	          {"op":"portal_put","envelope":<base64 signed portal revocation list or settings>}
