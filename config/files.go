@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // WriteFileAtomic replaces path with b: written to a temporary file in the
@@ -57,7 +58,12 @@ func writeTemp(path string, b []byte, perm os.FileMode) (string, error) {
 	return f.Name(), nil
 }
 
+// syncDir flushes a directory's entries (a rename, a link) to disk.
+// Windows cannot open a directory for that; NTFS journals its entries.
 func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

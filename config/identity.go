@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 )
@@ -59,7 +60,9 @@ func loadIdentity(path string) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Mode().Perm()&0o077 != 0 {
+	// Windows keeps a file private with its access list (the profile's),
+	// not with mode bits, which it reports as 0666.
+	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s has mode %04o; run 'chmod 600 %s' and check nobody copied it",
 			ErrIdentityExposed, path, st.Mode().Perm(), path)
 	}
