@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"assist/internal/proctest"
+	"assist/internal/winelab"
+	"assist/internal/xlab"
+)
+
+// buildWindows builds assist.exe (no cgo) for the test.
+func buildWindows(t *testing.T) string {
+	t.Helper()
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(t.TempDir(), "assist.exe")
+	cmd := exec.Command("go", "build", "-o", exe, "./cmd/assist")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build assist.exe: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// TestAWindowsCustomerUnderWine: the Windows build of assist, run under
+// Wine on an X display, shares that screen (GDI capture) with a rep on
+// Linux, pixel for pixel where lossless, and moves the pointer for the
+// rep once the customer allows control.
+func TestAWindowsCustomerUnderWine(t *testing.T) {
+	const w, h = 640, 480
+	x := xlab.StartXvfb(t, w, h)
+	want, _ := showDesktop(t, x.Display, w, h, 4)
+	wine := winelab.Start(t, x.Display)
+	exe := buildWindows(t)
+	rv := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/tcp/0"}).Addrs[0].String()
+	tcp := []string{"--listen", "/ip4/127.0.0.1/tcp/0"}
+
+	share := proctest.Start(t, wine.Bin, wine.Env, append([]string{exe, "share", "--json", "--allow-view", "--allow-control", "--rendezvous", rv}, tcp...)...)
+	key := share.WaitEvent("key", 60*time.Second).Str("key")
+	join := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "DISPLAY="},
+		append([]string{"join", "--json", "--no-browser", "--name", "Alice", "--rendezvous", rv}, append(tcp, key)...)...)
+	v := dialViewer(t, join.WaitEvent("viewer", 60*time.Second).Str("url"))
+	canvas, lossy := waitForPicture(t, v, want)
+	comparePictures(t, want, canvas, lossy)
+
+	// Wine turns SetCursorPos into a move of the X pointer; clicks and
+	// keys from SendInput it keeps for its own windows, so this desktop
+	// (an X window of another program) shows the pointer only.
+	v.send(map[string]any{"type": "request_control"})
+	v.waitEvent("consent", 30*time.Second, func(e map[string]any) bool { return e["control"] == true })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v.send(map[string]any{"type": "input", "input": map[string]any{"type": "move", "x": 321, "y": 123}})
+		px, py, err := xlab.Pointer(x.Display)
+		if err == nil && px == 321 && py == 123 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the X pointer is at %d,%d (%v), the rep moved it to 321,123", px, py, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
