@@ -30,9 +30,10 @@ func buildWindows(t *testing.T) string {
 }
 
 // TestAWindowsCustomerUnderWine: the Windows build of assist, run under
-// Wine on an X display, shares that screen (GDI capture) with a rep on
-// Linux, pixel for pixel where lossless, and moves the pointer for the
-// rep once the customer allows control.
+// Wine on an X display, asks its customer (who answers in the console)
+// and shares that screen (GDI capture) with a rep on Linux, pixel for
+// pixel where lossless, and moves the pointer for the rep once the
+// customer allows control.
 func TestAWindowsCustomerUnderWine(t *testing.T) {
 	const w, h = 640, 480
 	x := xlab.StartXvfb(t, w, h)
@@ -42,10 +43,13 @@ func TestAWindowsCustomerUnderWine(t *testing.T) {
 	rv := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/tcp/0"}).Addrs[0].String()
 	tcp := []string{"--listen", "/ip4/127.0.0.1/tcp/0"}
 
-	share := proctest.Start(t, wine.Bin, wine.Env, append([]string{exe, "share", "--json", "--allow-view", "--allow-control", "--rendezvous", rv}, tcp...)...)
+	share := proctest.Start(t, wine.Bin, wine.Env, append([]string{exe, "share", "--json", "--rendezvous", rv}, tcp...)...)
 	key := share.WaitEvent("key", 60*time.Second).Str("key")
 	join := proctest.Start(t, assistBin, []string{"ASSIST_HOME=" + t.TempDir(), "DISPLAY="},
 		append([]string{"join", "--json", "--no-browser", "--name", "Alice", "--rendezvous", rv}, append(tcp, key)...)...)
+	// The customer answers in its Windows console.
+	share.WaitEventWhere("consent_request", 60*time.Second, func(e proctest.Event) bool { return e.Str("what") == "view" })
+	share.Say("y")
 	v := dialViewer(t, join.WaitEvent("viewer", 60*time.Second).Str("url"))
 	canvas, lossy := waitForPicture(t, v, want)
 	comparePictures(t, want, canvas, lossy)
@@ -54,6 +58,8 @@ func TestAWindowsCustomerUnderWine(t *testing.T) {
 	// keys from SendInput it keeps for its own windows, so this desktop
 	// (an X window of another program) shows the pointer only.
 	v.send(map[string]any{"type": "request_control"})
+	share.WaitEventWhere("consent_request", 30*time.Second, func(e proctest.Event) bool { return e.Str("what") == "control" })
+	share.Say("y")
 	v.waitEvent("consent", 30*time.Second, func(e map[string]any) bool { return e["control"] == true })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
