@@ -15,12 +15,12 @@ type Injector interface {
 // calls robotgo's pure-Go backend for that desktop makes (x11 on Linux,
 // win on Windows), which share their names and arguments.
 type driver interface {
-	Move(x, y int)
+	Move(x, y int) error
 	Toggle(button, upOrDown string) error
 	Click(button string, double bool) error
-	Scroll(dx, dy int)
+	Scroll(dx, dy int) error
 	KeyTap(key string, mods []string) error
-	TypeStr(text string)
+	TypeStr(text string) error
 	Close()
 }
 
@@ -59,21 +59,22 @@ func (j *Robot) Apply(e Event) error {
 		button = "left"
 	}
 	switch e.Type {
-	case Move:
-		j.d.Move(j.toDesktop(e.X, e.Y))
-	case Down, Up:
-		j.d.Move(j.toDesktop(e.X, e.Y))
-		return wrap(j.d.Toggle(button, e.Type))
-	case Click:
-		j.d.Move(j.toDesktop(e.X, e.Y))
-		return wrap(j.d.Click(button, e.Double))
-	case Scroll:
-		j.d.Move(j.toDesktop(e.X, e.Y))
-		j.d.Scroll(-e.DX, e.DY)
 	case Key:
 		return wrap(j.d.KeyTap(e.Key, e.Mods))
 	case Text:
-		j.d.TypeStr(e.Text)
+		return wrap(j.d.TypeStr(e.Text))
+	}
+	// The pointer goes where the event happened first.
+	if err := j.d.Move(j.toDesktop(e.X, e.Y)); err != nil {
+		return wrap(err)
+	}
+	switch e.Type {
+	case Down, Up:
+		return wrap(j.d.Toggle(button, e.Type))
+	case Click:
+		return wrap(j.d.Click(button, e.Double))
+	case Scroll:
+		return wrap(j.d.Scroll(-e.DX, e.DY))
 	}
 	return nil
 }

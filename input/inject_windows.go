@@ -18,10 +18,10 @@ func NewWindowsInjector(bounds image.Rectangle) (*Robot, error) {
 
 type winDriver struct{}
 
-func (winDriver) Move(x, y int)                          { win.Move(x, y) }
+func (winDriver) Move(x, y int) error                    { win.Move(x, y); return nil }
 func (winDriver) Toggle(button, upOrDown string) error   { return win.Toggle(button, upOrDown) }
 func (winDriver) Click(button string, double bool) error { return win.Click(button, double) }
-func (winDriver) Scroll(dx, dy int)                      { win.Scroll(dx, dy) }
+func (winDriver) Scroll(dx, dy int) error                { win.Scroll(dx, dy); return nil }
 func (winDriver) KeyTap(key string, mods []string) error { return win.KeyTap(key, anys(mods)...) }
-func (winDriver) TypeStr(text string)                    { win.TypeStr(text) }
+func (winDriver) TypeStr(text string) error              { win.TypeStr(text); return nil }
 func (winDriver) Close()                                 {}

@@ -25,12 +25,12 @@ func NewX11Injector(bounds image.Rectangle) (*Robot, error) {
 
 type x11Driver struct{}
 
-func (x11Driver) Move(x, y int)                          { x11.Move(x, y) }
+func (x11Driver) Move(x, y int) error                    { x11.Move(x, y); return nil }
 func (x11Driver) Toggle(button, upOrDown string) error   { return x11.Toggle(button, upOrDown) }
 func (x11Driver) Click(button string, double bool) error { return x11.Click(button, double) }
-func (x11Driver) Scroll(dx, dy int)                      { x11.Scroll(dx, dy, 0) }
+func (x11Driver) Scroll(dx, dy int) error                { x11.Scroll(dx, dy, 0); return nil }
 func (x11Driver) KeyTap(key string, mods []string) error { return x11.KeyTap(key, anys(mods)...) }
-func (x11Driver) TypeStr(text string)                    { x11.TypeStr(text) }
+func (x11Driver) TypeStr(text string) error              { x11.TypeStr(text); return nil }
 
 // Close drops robotgo's X connection (a process-wide singleton), so the
 // next injector connects to whatever $DISPLAY says then.
