@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -54,23 +55,35 @@ func TestAWindowsCustomerUnderWine(t *testing.T) {
 	canvas, lossy := waitForPicture(t, v, want)
 	comparePictures(t, want, canvas, lossy)
 
-	// Wine turns SetCursorPos into a move of the X pointer; clicks and
-	// keys from SendInput it keeps for its own windows, so this desktop
-	// (an X window of another program) shows the pointer only.
+	// A Windows window over the whole screen takes the rep's input.
+	rec := wine.Record(t)
 	v.send(map[string]any{"type": "request_control"})
 	share.WaitEventWhere("consent_request", 30*time.Second, func(e proctest.Event) bool { return e.Str("what") == "control" })
 	share.Say("y")
 	v.waitEvent("consent", 30*time.Second, func(e map[string]any) bool { return e["control"] == true })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		v.send(map[string]any{"type": "input", "input": map[string]any{"type": "move", "x": 321, "y": 123}})
-		px, py, err := xlab.Pointer(x.Display)
-		if err == nil && px == 321 && py == 123 {
-			break
+	const text = "Hi, Ünïcødé €5 😀!"
+	v.sendClickAndText(321, 123, text)
+	if got := rec.Next(t, "press", 30*time.Second); got != "press 321 123" {
+		t.Fatalf("the Windows window got %q, the rep clicked at 321,123", got)
+	}
+	typed := ""
+	for range []rune(text) {
+		line := rec.Next(t, "char ", 20*time.Second)
+		r, err := strconv.Unquote(line[len("char "):])
+		if err != nil {
+			t.Fatalf("inputrecorder said %q: %v", line, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the X pointer is at %d,%d (%v), the rep moved it to 321,123", px, py, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+		typed += r
+	}
+	if typed != text {
+		t.Fatalf("the Windows window got %q, the rep typed %q", typed, text)
+	}
+	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "key", "key": "enter"}})
+	if got := rec.Next(t, "char ", 20*time.Second); got != `char '\r'` {
+		t.Fatalf("the rep pressed Enter, the Windows window got %q", got)
+	}
+	// Wine moves the X pointer too.
+	if px, py, err := xlab.Pointer(x.Display); err != nil || px != 321 || py != 123 {
+		t.Fatalf("the X pointer is at %d,%d (%v), the rep clicked at 321,123", px, py, err)
 	}
 }

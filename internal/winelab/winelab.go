@@ -5,10 +5,12 @@
 package winelab
 
 import (
+	"bufio"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,4 +85,80 @@ func find(names ...string) string {
 		}
 	}
 	return ""
+}
+
+// Recorder is the inputrecorder program running under Wine: a window over
+// the whole screen that reports the clicks and characters it receives.
+type Recorder struct {
+	lines chan string
+}
+
+// Record builds inputrecorder (Windows, no cgo) and runs it in the prefix
+// until the test ends; it returns once the window is up.
+func (w *Wine) Record(t testing.TB) *Recorder {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "inputrecorder.exe")
+	build := exec.Command("go", "build", "-o", exe, "./internal/winelab/inputrecorder")
+	build.Dir = moduleRoot(t)
+	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build inputrecorder.exe: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := w.command(ctx, w.Bin, exe)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start inputrecorder.exe: %v", err)
+	}
+	r := &Recorder{lines: make(chan string, 256)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(r.lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			r.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		<-done
+	})
+	r.Next(t, "ready", time.Minute)
+	return r
+}
+
+// Next returns the next line that starts with prefix, skipping others, or
+// fails the test after timeout.
+func (r *Recorder) Next(t testing.TB, prefix string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-r.lines:
+			if !ok {
+				t.Fatalf("inputrecorder ended before %q", prefix)
+			}
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("no %q from inputrecorder within %v", prefix, timeout)
+		}
+	}
+}
+
+// moduleRoot is the directory of the go.mod above this package's tests.
+func moduleRoot(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || len(strings.TrimSpace(string(out))) == 0 {
+		t.Fatalf("find the module: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
 }
