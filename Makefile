@@ -14,7 +14,7 @@ GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VULNDB      := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
-.PHONY: help build install test test-unit cross fuzz lint bench demo deps clean
+.PHONY: help build install test test-unit cross release fuzz lint bench demo deps clean
 
 PREFIX ?= $(HOME)/.local
 
@@ -42,6 +42,9 @@ cross: ## check that assist builds for Windows and macOS (no cgo)
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/assist
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/assist
 
+release: ## cross-compile linux, windows and darwin (amd64 and arm64) into dist/ with SHA-256 sums
+	GO=$(GO) ./scripts/release.sh
+
 fuzz: ## fuzz every decoder longer (FUZZTIME=1m make fuzz)
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
@@ -60,4 +63,4 @@ demo: build ## the main job: rendezvous, a customer sharing a virtual screen, a 
 	./scripts/demo.sh
 
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin dist

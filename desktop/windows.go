@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kbinani/screenshot"
+	syswin "golang.org/x/sys/windows"
 
 	"assist/input"
 	"assist/screen"
@@ -17,7 +18,28 @@ import (
 // injects with SendInput (robotgo's win backend).
 type windows struct{}
 
-func detect() (Backend, error) { return windows{}, nil }
+func detect() (Backend, error) {
+	dpiAware()
+	return windows{}, nil
+}
+
+// dpiAware tells Windows this process counts in physical pixels on every
+// monitor. Otherwise, at 150 % scaling, Windows scales the cursor
+// positions SendInput and SetCursorPos take while GDI captures physical
+// pixels, and the rep's clicks land off by the scale.
+func dpiAware() {
+	user32 := syswin.NewLazySystemDLL("user32.dll")
+	// Windows 10 1703 and later; DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2.
+	if p := user32.NewProc("SetProcessDpiAwarenessContext"); p.Find() == nil {
+		const perMonitorAwareV2 = ^uintptr(3) // (HANDLE)-4
+		if r, _, _ := p.Call(perMonitorAwareV2); r != 0 {
+			return
+		}
+	}
+	if p := user32.NewProc("SetProcessDPIAware"); p.Find() == nil {
+		_, _, _ = p.Call()
+	}
+}
 
 func (windows) Name() string { return "Windows" }
 
@@ -71,16 +93,4 @@ func (s *gdiScreen) Capture(f *screen.Frame) error {
 	}
 	toBGRX(f.Pix, img)
 	return nil
-}
-
-// toBGRX copies an RGBA picture into BGRX bytes.
-func toBGRX(dst []byte, img *image.RGBA) {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	for y := range h {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		out := dst[4*w*y : 4*w*(y+1)]
-		for i := 0; i < len(row); i += 4 {
-			out[i], out[i+1], out[i+2], out[i+3] = row[i+2], row[i+1], row[i], 0xff
-		}
-	}
 }

@@ -28,6 +28,10 @@ type driver interface {
 type Robot struct {
 	mu     sync.Mutex
 	bounds image.Rectangle // the shared monitor in desktop coordinates
+	// pixels is the monitor's size as captured, when that differs from
+	// its size in desktop coordinates (macOS counts points, and a Retina
+	// display has two pixels to a point); zero when they are the same.
+	pixels image.Point
 	d      driver
 }
 
@@ -39,9 +43,12 @@ func (j *Robot) Close() error {
 	return nil
 }
 
-// toDesktop maps display coordinates to desktop coordinates, clamped to
-// the shared monitor so input cannot land on another one.
+// toDesktop maps captured pixels to desktop coordinates, clamped to the
+// shared monitor so input cannot land on another one.
 func (j *Robot) toDesktop(x, y int) (int, int) {
+	if p := j.pixels; p.X > 0 && p.Y > 0 {
+		x, y = x*j.bounds.Dx()/p.X, y*j.bounds.Dy()/p.Y
+	}
 	x = min(max(x, 0), j.bounds.Dx()-1)
 	y = min(max(y, 0), j.bounds.Dy()-1)
 	return j.bounds.Min.X + x, j.bounds.Min.Y + y

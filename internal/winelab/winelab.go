@@ -6,7 +6,11 @@ package winelab
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +36,7 @@ const shimDef = "LIBRARY bcryptprimitives\nEXPORTS\nProcessPrng\n"
 
 // Start makes a fresh prefix for display. Without Wine or MinGW the test
 // is skipped, or fails under CI (make test installs both).
-func Start(t testing.TB, display string) *Wine {
+func Start(t testing.TB, display string, w, h int) *Wine {
 	t.Helper()
 	bin := find("/usr/lib/wine/wine64", "wine64", "wine")
 	gcc := find("x86_64-w64-mingw32-gcc")
@@ -44,16 +48,35 @@ func Start(t testing.TB, display string) *Wine {
 	}
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "prefix")
-	w := &Wine{Bin: bin, Env: []string{
-		"WINEPREFIX=" + prefix, "WINEDEBUG=-all", "DISPLAY=" + display, "WAYLAND_DISPLAY=",
+	wine := &Wine{Bin: bin, Env: []string{
+		// TEST_WINEDEBUG=+keyboard (say) turns on Wine's traces.
+		"WINEPREFIX=" + prefix, "WINEDEBUG=" + cmp.Or(os.Getenv("TEST_WINEDEBUG"), "-all"), "DISPLAY=" + display, "WAYLAND_DISPLAY=",
 		// The shim; no Mono or Gecko installers.
 		"WINEDLLOVERRIDES=bcryptprimitives=n;mscoree=;mshtml=",
 	}}
-	t.Cleanup(func() { _ = w.command(context.Background(), "wineserver", "-k").Run() })
+	t.Cleanup(func() { _ = wine.command(context.Background(), "wineserver", "-k").Run() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if out, err := w.command(ctx, bin, "wineboot", "-i").CombinedOutput(); err != nil {
+	if out, err := wine.command(ctx, bin, "wineboot", "-i").CombinedOutput(); err != nil {
 		t.Fatalf("wineboot: %v\n%s", err, out)
+	}
+	// A virtual desktop, as winecfg sets one: Windows programs then live
+	// in one X window and Wine, not the X server, decides which of them
+	// has the keyboard, as Windows would. Without it, Wine follows the X
+	// focus, which nothing manages on a bare X server. The settings go
+	// into the registry file once the server that keeps it has written it
+	// and gone (wineserver -w): 'wine reg add' while wineboot's programs
+	// still start up sometimes fails.
+	if out, err := wine.command(ctx, "wineserver", "-w").CombinedOutput(); err != nil {
+		t.Fatalf("wineserver -w: %v\n%s", err, out)
+	}
+	f, err := os.OpenFile(filepath.Join(prefix, "user.reg"), os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = fmt.Fprintf(f, "\n[Software\\\\Wine\\\\Explorer] 0\n\"Desktop\"=\"Default\"\n\n[Software\\\\Wine\\\\Explorer\\\\Desktops] 0\n\"Default\"=\"%dx%d\"\n", w, h)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		t.Fatalf("set the virtual desktop: %v", err)
 	}
 	src, def := filepath.Join(dir, "shim.c"), filepath.Join(dir, "shim.def")
 	if err := os.WriteFile(src, []byte(shim), 0o600); err != nil {
@@ -66,7 +89,7 @@ func Start(t testing.TB, display string) *Wine {
 	if out, err := exec.CommandContext(ctx, gcc, "-shared", "-o", dll, src, def, "-ladvapi32").CombinedOutput(); err != nil {
 		t.Fatalf("build the bcryptprimitives shim: %v\n%s", err, out)
 	}
-	return w
+	return wine
 }
 
 func (w *Wine) command(ctx context.Context, name string, args ...string) *exec.Cmd {
@@ -88,16 +111,28 @@ func find(names ...string) string {
 }
 
 // Recorder is the inputrecorder program running under Wine: a window over
-// the whole screen that reports the clicks and characters it receives.
+// the whole screen that shows a picture and reports the clicks and
+// characters it receives.
 type Recorder struct {
 	lines chan string
+	seen  []string // for the failure message
 }
 
-// Record builds inputrecorder (Windows, no cgo) and runs it in the prefix
-// until the test ends; it returns once the window is up.
-func (w *Wine) Record(t testing.TB) *Recorder {
+// Record builds inputrecorder (Windows, no cgo) and runs it in the prefix,
+// showing picture (the size of the screen), until the test ends; it
+// returns once the window is up and has the keyboard.
+func (w *Wine) Record(t testing.TB, picture *image.RGBA) *Recorder {
 	t.Helper()
-	exe := filepath.Join(t.TempDir(), "inputrecorder.exe")
+	dir := t.TempDir()
+	bgra := make([]byte, len(picture.Pix))
+	for i := 0; i < len(bgra); i += 4 {
+		bgra[i], bgra[i+1], bgra[i+2], bgra[i+3] = picture.Pix[i+2], picture.Pix[i+1], picture.Pix[i], 0xff
+	}
+	pic := filepath.Join(dir, "picture.bgra")
+	if err := os.WriteFile(pic, bgra, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "inputrecorder.exe")
 	build := exec.Command("go", "build", "-o", exe, "./internal/winelab/inputrecorder")
 	build.Dir = moduleRoot(t)
 	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
@@ -105,7 +140,7 @@ func (w *Wine) Record(t testing.TB) *Recorder {
 		t.Fatalf("build inputrecorder.exe: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := w.command(ctx, w.Bin, exe)
+	cmd := w.command(ctx, w.Bin, exe, pic)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -142,13 +177,14 @@ func (r *Recorder) Next(t testing.TB, prefix string, timeout time.Duration) stri
 		select {
 		case l, ok := <-r.lines:
 			if !ok {
-				t.Fatalf("inputrecorder ended before %q", prefix)
+				t.Fatalf("inputrecorder ended before %q; it said %q", prefix, r.seen)
 			}
+			r.seen = append(r.seen, l)
 			if strings.HasPrefix(l, prefix) {
 				return l
 			}
 		case <-deadline:
-			t.Fatalf("no %q from inputrecorder within %v", prefix, timeout)
+			t.Fatalf("no %q from inputrecorder within %v; it said %q", prefix, timeout, r.seen)
 		}
 	}
 }

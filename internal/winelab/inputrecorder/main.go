@@ -1,20 +1,33 @@
 //go:build windows
 
 // Command inputrecorder is a Windows program for tests: a window over the
-// whole primary monitor that prints, one line each, the clicks ("press X
-// Y", in screen pixels) and the characters ("char C") it receives, after
-// "ready" once it is shown and has the keyboard.
+// whole primary monitor that shows a picture, given as a file of BGRA
+// rows as wide as the screen, and prints, one line each, the clicks
+// ("press X Y", in screen pixels) and the characters ("char 'C'") it
+// receives, after "ready" once it is shown and has the keyboard.
 package main
 
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
+	"time"
 	"unicode/utf16"
 	"unsafe"
 
 	"github.com/tailscale/win"
 )
+
+var (
+	picture []byte
+	width   int32
+	height  int32
+)
+
+// A window's messages queue on the thread that made it: the goroutine
+// that makes it and reads its messages must stay on that thread.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	if err := run(); err != nil {
@@ -24,6 +37,17 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) != 2 {
+		return fmt.Errorf("usage: inputrecorder PICTURE.bgra")
+	}
+	width, height = win.GetSystemMetrics(win.SM_CXSCREEN), win.GetSystemMetrics(win.SM_CYSCREEN)
+	var err error
+	if picture, err = os.ReadFile(os.Args[1]); err != nil {
+		return err
+	}
+	if len(picture) != int(4*width*height) {
+		return fmt.Errorf("the picture has %d bytes, the %dx%d screen needs %d", len(picture), width, height, 4*width*height)
+	}
 	inst := win.GetModuleHandle(nil)
 	class, _ := syscall.UTF16PtrFromString("assistInputRecorder")
 	wc := win.WNDCLASSEX{
@@ -31,23 +55,31 @@ func run() error {
 		LpfnWndProc:   syscall.NewCallback(windowProc),
 		HInstance:     inst,
 		LpszClassName: class,
-		HbrBackground: win.HBRUSH(win.GetStockObject(win.WHITE_BRUSH)),
 	}
 	if win.RegisterClassEx(&wc) == 0 {
 		return fmt.Errorf("RegisterClassEx failed")
 	}
-	w, h := win.GetSystemMetrics(win.SM_CXSCREEN), win.GetSystemMetrics(win.SM_CYSCREEN)
 	hwnd := win.CreateWindowEx(win.WS_EX_TOPMOST, class, class, win.WS_POPUP|win.WS_VISIBLE,
-		0, 0, w, h, 0, 0, inst, nil)
+		0, 0, width, height, 0, 0, inst, nil)
 	if hwnd == 0 {
 		return fmt.Errorf("CreateWindowEx failed")
 	}
 	win.ShowWindow(hwnd, win.SW_SHOW)
 	win.UpdateWindow(hwnd)
-	win.SetForegroundWindow(hwnd)
-	win.SetFocus(hwnd)
-	fmt.Println("ready")
 	var msg win.MSG
+	for i := 0; win.GetForegroundWindow() != hwnd || win.GetFocus() != hwnd; i++ {
+		if i == 100 {
+			return fmt.Errorf("the window never got the keyboard's focus")
+		}
+		win.SetForegroundWindow(hwnd)
+		win.SetFocus(hwnd)
+		for win.PeekMessage(&msg, 0, 0, 0, win.PM_REMOVE) {
+			win.TranslateMessage(&msg)
+			win.DispatchMessage(&msg)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Println("ready")
 	for win.GetMessage(&msg, 0, 0, 0) > 0 {
 		win.TranslateMessage(&msg)
 		win.DispatchMessage(&msg)
@@ -59,6 +91,9 @@ var highSurrogate uint16
 
 func windowProc(hwnd win.HWND, msg uint32, wParam, lParam uintptr) uintptr {
 	switch msg {
+	case win.WM_PAINT:
+		paint(hwnd)
+		return 0
 	case win.WM_LBUTTONDOWN:
 		// The window starts at the screen's corner: its pixels are the
 		// screen's.
@@ -77,9 +112,29 @@ func windowProc(hwnd win.HWND, msg uint32, wParam, lParam uintptr) uintptr {
 		}
 		fmt.Printf("char %q\n", r)
 		return 0
+	case win.WM_KILLFOCUS:
+		fmt.Println("lost focus")
 	case win.WM_DESTROY:
 		win.PostQuitMessage(0)
 		return 0
 	}
 	return win.DefWindowProc(hwnd, msg, wParam, lParam)
+}
+
+var setDIBitsToDevice = syscall.NewLazyDLL("gdi32.dll").NewProc("SetDIBitsToDevice")
+
+// paint draws the picture, top row first, 32 bits a pixel.
+func paint(hwnd win.HWND) {
+	var ps win.PAINTSTRUCT
+	hdc := win.BeginPaint(hwnd, &ps)
+	defer win.EndPaint(hwnd, &ps)
+	bi := win.BITMAPINFO{BmiHeader: win.BITMAPINFOHEADER{
+		BiSize:     uint32(unsafe.Sizeof(win.BITMAPINFOHEADER{})),
+		BiWidth:    width,
+		BiHeight:   -height, // top-down
+		BiPlanes:   1,
+		BiBitCount: 32,
+	}}
+	_, _, _ = setDIBitsToDevice.Call(uintptr(hdc), 0, 0, uintptr(width), uintptr(height), 0, 0, 0, uintptr(height),
+		uintptr(unsafe.Pointer(&picture[0])), uintptr(unsafe.Pointer(&bi)), win.DIB_RGB_COLORS)
 }
