@@ -4,6 +4,7 @@ go 1.27.3
 
 require (
 	filippo.io/edwards25519 v1.2.0
+	github.com/Microsoft/go-winio v0.6.2
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
 	github.com/ebitengine/purego v0.10.1

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"assist/config"
@@ -32,8 +33,11 @@ func openRep(ctx context.Context, io *IO, f *PeerFlags, show func(rep.Event)) (p
 		return nil, nil, err
 	}
 	srv, err := ipc.Listen(dir)
-	if err != nil {
+	if errors.Is(err, ipc.ErrBusy) {
 		return nil, nil, &errBusy{dir: dir, err: err}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("the control socket for %s: %w", dir, err)
 	}
 	node, err := startPeer(f, log)
 	if err != nil {

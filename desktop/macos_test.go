@@ -4,6 +4,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"strings"
 	"testing"
 
 	"assist/input"
@@ -101,5 +102,37 @@ func TestMacOSCapturesPixelsAndInjectsInPoints(t *testing.T) {
 	}
 	if len(mac.injected) != 1 || mac.injected[0] != image.Pt(8, 6) {
 		t.Fatalf("injectors made for %v, want the Retina display's 8x6 pixels", mac.injected)
+	}
+}
+
+// What each OS runs to open a page, notify and copy: checked here, where
+// only Linux can run them.
+func TestEachOSHasItsOwnHelpers(t *testing.T) {
+	none := func(string) string { return "" }
+	if !graphical("windows", none) || !graphical("darwin", none) || graphical("linux", none) {
+		t.Fatal("Windows and macOS always have a desktop; Linux without DISPLAY or WAYLAND_DISPLAY has none")
+	}
+	for goos, want := range map[string]string{"windows": "rundll32 url.dll,FileProtocolHandler", "darwin": "open", "linux": "xdg-open"} {
+		if got := strings.Join(opener(goos), " "); got != want {
+			t.Errorf("%s opens with %q, want %q", goos, got, want)
+		}
+	}
+	// The title and body are arguments of the script, never its code.
+	mac := notifier("darwin", `a"); do shell script "x`, "b")
+	if mac[0] != "osascript" || mac[len(mac)-2] != `a"); do shell script "x` || strings.Contains(strings.Join(mac[:len(mac)-2], " "), "shell") {
+		t.Fatalf("macOS notification: %q", mac)
+	}
+	if notifier("windows", "a", "b") != nil || notifier("linux", "a", "b")[0] != "notify-send" {
+		t.Fatal("notifications: none on Windows, notify-send on Linux")
+	}
+	if c := clipboards("windows", none); len(c) != 1 || c[0][0] != "clip" {
+		t.Fatalf("windows clipboard %q", c)
+	}
+	if c := clipboards("darwin", none); len(c) != 1 || c[0][0] != "pbcopy" {
+		t.Fatalf("macOS clipboard %q", c)
+	}
+	wl := func(k string) string { return map[string]string{"WAYLAND_DISPLAY": "wayland-0"}[k] }
+	if c := clipboards("linux", wl); len(c) != 1 || c[0][0] != "wl-copy" {
+		t.Fatalf("Wayland clipboard %q", c)
 	}
 }

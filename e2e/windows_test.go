@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +85,49 @@ func TestAWindowsCustomerUnderWine(t *testing.T) {
 	if got := rec.Next(t, "char ", 20*time.Second); got != `char '\r'` {
 		t.Fatalf("the rep pressed Enter, the Windows window got %q", got)
 	}
+}
+
+// TestAWindowsRepsViewerOpensInTheBrowser: assist.exe join, the rep's
+// side, under Wine, opens the viewer page through Windows' handler for
+// addresses (which Wine hands to the host's xdg-open, faked here), and
+// the page it names shows the Linux customer's screen.
+func TestAWindowsRepsViewerOpensInTheBrowser(t *testing.T) {
+	const w, h = 640, 480
+	x := xlab.StartXvfb(t, w, h)
+	want, _ := showDesktop(t, x.Display, w, h, 4)
+	rv := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/tcp/0"}).Addrs[0].String()
+	tcp := []string{"--listen", "/ip4/127.0.0.1/tcp/0"}
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		append([]string{"share", "--json", "--allow-view", "--rendezvous", rv}, tcp...)...)
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	// The rep's Wine has a display of its own.
+	wine := winelab.Start(t, xlab.StartXvfb(t, w, h).Display, w, h)
+	exe := buildWindows(t)
+	bin := t.TempDir()
+	argv := filepath.Join(bin, "argv")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + argv + ".tmp && mv " + argv + ".tmp " + argv + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := append(wine.Env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	join := proctest.Start(t, wine.Bin, env, exe, "join", "--json", "--name", "Bob", "--rendezvous", rv,
+		"--listen", "/ip4/127.0.0.1/tcp/0", key)
+	join.WaitEvent("viewer", 60*time.Second)
+	var opened string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if b, err := os.ReadFile(argv); err == nil {
+			opened = strings.TrimSpace(string(b))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Windows rep did not open a browser")
+		}
+	}
+	// Wine's browser launcher hands the address on as it is.
+	if !strings.HasPrefix(opened, "http://127.0.0.1:") || !strings.Contains(opened, "?t=") {
+		t.Fatalf("the browser was asked to open %q, not the viewer", opened)
+	}
+	v := dialViewer(t, opened)
+	canvas, lossy := waitForPicture(t, v, want)
+	comparePictures(t, want, canvas, lossy)
 }

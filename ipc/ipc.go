@@ -15,15 +15,12 @@ package ipc
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -49,43 +46,6 @@ var ErrNotRunning = errors.New("no assist console or session is running for this
 // maxRequest bounds one request line.
 const maxRequest = 64 << 10
 
-// SocketPath is where the process for configDir listens. Unix socket
-// paths are short (108 bytes), so a long config path maps to a hashed
-// name in a private directory under the system's temp dir.
-func SocketPath(configDir string) string {
-	p := filepath.Join(configDir, "agent.sock")
-	if len(p) < 100 {
-		return p
-	}
-	sum := sha256.Sum256([]byte(configDir))
-	return filepath.Join(os.TempDir(), fmt.Sprintf("assist-%d", os.Getuid()), hex.EncodeToString(sum[:8])+".sock")
-}
-
-// checkPrivate makes sure a socket in the shared temp dir (the fallback
-// for long config paths) is in a directory this user alone owns: its name
-// is predictable, and a directory another user made first could hold
-// their socket, which would then hear the codes and commands sent to it.
-func checkPrivate(configDir, socket string) error {
-	dir := filepath.Dir(socket)
-	if dir == filepath.Clean(configDir) {
-		return nil
-	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	owner, known := ownerOf(st)
-	switch {
-	case !st.IsDir():
-		return fmt.Errorf("%s is not a directory (a link?): remove it; assist keeps its socket there", dir)
-	case known && owner != os.Getuid():
-		return fmt.Errorf("%s belongs to user %d, not to you: remove it (assist keeps its socket there), or set ASSIST_HOME to a shorter path", dir, owner)
-	case unixModes && st.Mode().Perm()&0o077 != 0:
-		return fmt.Errorf("%s can be used by other users (mode %04o): run 'chmod 700 %s'", dir, st.Mode().Perm(), dir)
-	}
-	return nil
-}
-
 // Handler serves one request; it writes replies with send and returns
 // when done. in is the rest of the client's stream (its stdin, for "join").
 type Handler func(ctx context.Context, req Request, in io.Reader, send func(any) error) error
@@ -93,29 +53,25 @@ type Handler func(ctx context.Context, req Request, in io.Reader, send func(any)
 // Server is a listening socket.
 type Server struct {
 	ln    net.Listener
-	path  string
+	path  string // the socket file to remove, if any
 	conns sync.WaitGroup
 }
 
-// Listen claims the socket for configDir. It fails with an error naming the
-// running process's socket if another process already serves it; a socket
-// left by a crashed process is replaced.
+// ErrBusy: another process already serves this configuration.
+var ErrBusy = errors.New("another assist process is already running")
+
+// Listen claims the control endpoint for configDir: a socket only this
+// user may open (a named pipe on Windows). It fails with ErrBusy if
+// another process already serves it; a socket left by a crashed process
+// is replaced.
 func Listen(configDir string) (*Server, error) {
-	path := SocketPath(configDir)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	if err := checkPrivate(configDir, path); err != nil {
-		return nil, err
-	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+	if c, err := dial(context.Background(), configDir, time.Second); err == nil {
 		c.Close()
-		return nil, fmt.Errorf("another assist process is already running for %s (socket %s)", configDir, path)
+		return nil, fmt.Errorf("%w for %s (%s)", ErrBusy, configDir, endpoint(configDir))
 	}
-	_ = os.Remove(path) // stale: nobody answers
-	ln, err := listenPrivate(path)
+	ln, path, err := listen(configDir)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", path, err)
+		return nil, err
 	}
 	return &Server{ln: ln, path: path}, nil
 }
@@ -190,7 +146,9 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 // send their last words, and removes the socket.
 func (s *Server) Close() {
 	s.ln.Close()
-	_ = os.Remove(s.path)
+	if s.path != "" {
+		_ = os.Remove(s.path)
+	}
 	done := make(chan struct{})
 	go func() {
 		s.conns.Wait()
@@ -211,22 +169,14 @@ const CloseWait = 3 * time.Second
 // Cancelled, the call half-closes the connection and waits up to
 // LastWordsWait for the server's final reply.
 func Call(ctx context.Context, configDir string, req Request, stdin io.Reader, onData func(json.RawMessage) error) error {
-	path := SocketPath(configDir)
-	if err := checkPrivate(configDir, path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return ErrNotRunning
-		}
-		return err // someone else's socket would hear our codes
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := dial(ctx, configDir, 0)
 	if err != nil {
-		return ErrNotRunning
+		return err
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() {
-		if uc, ok := c.(*net.UnixConn); ok {
-			_ = uc.CloseWrite()
+		if hc, ok := c.(interface{ CloseWrite() error }); ok {
+			_ = hc.CloseWrite()
 			time.AfterFunc(LastWordsWait, func() { c.Close() })
 			return
 		}
