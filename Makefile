@@ -54,8 +54,9 @@ lint: ## gofmt, go vet, golangci-lint and govulncheck (against a local vulnerabi
 	$(GO) run $(GOLANGCI) run ./...
 	VULNDB=$(VULNDB) GOVULNCHECK=$(GOVULNCHECK) ./scripts/vulncheck.sh
 
-bench: ## benchmarks: lookups/s, pairing, 1080p capture/encode, bytes per update, latency, alert delivery
+bench: ## benchmarks: lookups/s, pairing, 1080p capture (X11, sway, Wine)/encode, bytes per update, latency, alert delivery
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./rendezvous/ ./pairing/ ./screen/
+	$(GO) test -run '^$$' -bench 'Capture(X11|Sway|Wine)' -benchtime 100x ./desktop/
 	$(GO) test -run '^$$' -bench AlertLatency -benchtime 20x -timeout 15m ./gossip/
 
 demo: build ## the main job: rendezvous, a customer sharing a virtual screen, a rep joining

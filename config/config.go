@@ -46,10 +46,13 @@ func Dir() (string, error) {
 
 // EnsureDir creates dir, readable by its owner only, if it does not exist.
 func EnsureDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create config directory: %w", err)
 	}
-	return nil
+	return makePrivate(dir, true)
 }
 
 // Settings is the content of config.json.

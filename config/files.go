@@ -34,6 +34,10 @@ func CreateFileOnce(path string, b []byte, perm os.FileMode) error {
 		return err
 	}
 	defer os.Remove(tmp)
+	// Private before it has its name: another process may read it at once.
+	if err := makePrivate(tmp, false); err != nil {
+		return err
+	}
 	if err := os.Link(tmp, path); err != nil {
 		var le *os.LinkError
 		if errors.As(err, &le) && errors.Is(le.Err, os.ErrExist) {

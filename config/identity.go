@@ -60,11 +60,17 @@ func loadIdentity(path string) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Windows keeps a file private with its access list (the profile's),
-	// not with mode bits, which it reports as 0666.
+	// Windows keeps a file private with its access list, not with mode
+	// bits, which it reports as 0666.
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s has mode %04o; run 'chmod 600 %s' and check nobody copied it",
 			ErrIdentityExposed, path, st.Mode().Perm(), path)
+	}
+	if who, err := exposedTo(path); err != nil {
+		return nil, fmt.Errorf("read who may use %s: %w", path, err)
+	} else if who != "" {
+		return nil, fmt.Errorf("%w: %s can be read by %s; remove that account from the file's Security settings (Properties → Security) and check nobody copied it",
+			ErrIdentityExposed, path, who)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

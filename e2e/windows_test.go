@@ -131,3 +131,31 @@ func TestAWindowsRepsViewerOpensInTheBrowser(t *testing.T) {
 	canvas, lossy := waitForPicture(t, v, want)
 	comparePictures(t, want, canvas, lossy)
 }
+
+// TestWindowsPackagesUnderWine runs the Windows-only unit tests (the named
+// pipe), built for Windows, under Wine. The package's other tests use
+// t.TempDir, whose removal Wine 8 cannot do the way Go 1.27 asks.
+func TestWindowsPackagesUnderWine(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	wine := winelab.Start(t, x.Display, 320, 240)
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pkg, tests := range map[string]string{"ipc": "^TestTheNamedPipe", "config": "^TestTheIdentityIsThisUsersAlone"} {
+		exe := filepath.Join(t.TempDir(), pkg+".test.exe")
+		build := exec.Command("go", "test", "-c", "-o", exe, "./"+pkg)
+		build.Dir = root
+		build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build %s's tests for Windows: %v\n%s", pkg, err, out)
+		}
+		run := exec.Command(wine.Bin, exe, "-test.v", "-test.run", tests, "-test.timeout", "2m")
+		run.Env = append(os.Environ(), wine.Env...)
+		out, err := run.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "\nPASS") {
+			t.Fatalf("%s's tests under Wine: %v\n%s", pkg, err, out)
+		}
+		t.Logf("%s under Wine:\n%s", pkg, out)
+	}
+}

@@ -3,7 +3,6 @@
 package wlr_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -133,23 +132,9 @@ func TestTypingMoreCharactersThanTheKeymapHolds(t *testing.T) {
 	}
 }
 
-func BenchmarkCaptureSway(b *testing.B) {
-	c, _ := dial(b, 1920, 1080)
-	var pix []byte
-	var err error
-	b.ResetTimer()
-	for range b.N {
-		if pix, _, err = c.Capture(0, pix); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }

@@ -1,0 +1,142 @@
+//go:build linux
+
+package desktop
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"assist/internal/proctest"
+	"assist/internal/swaylab"
+	"assist/internal/winelab"
+	"assist/internal/xlab"
+	"assist/screen"
+)
+
+// The cost of capturing one 1920x1080 frame on each desktop this machine
+// can run: time per frame, and CPU per frame counted over the whole
+// machine (the X server, the compositor and wineserver do part of the
+// work, so the process's own CPU would flatter some of them).
+
+func BenchmarkCaptureX11(b *testing.B) {
+	x := xlab.StartXvfb(b, 1920, 1080)
+	b.Setenv("DISPLAY", x.Display)
+	img := xlab.Desktop(1920, 1080, 4)
+	win, err := xlab.ShowImage(x.Display, img.Bounds(), img)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(win.Close)
+	benchCapture(b, x11{})
+}
+
+func BenchmarkCaptureSway(b *testing.B) {
+	s := swaylab.Start(b, xlab.Desktop(1920, 1080, 4))
+	for _, kv := range s.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		b.Setenv(k, v)
+	}
+	w, err := openWayland()
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCapture(b, w)
+}
+
+// BenchmarkCaptureWine runs BenchmarkGDICapture, built for Windows,
+// under Wine on a 1920x1080 virtual desktop, and reports its figures.
+func BenchmarkCaptureWine(b *testing.B) {
+	x := xlab.StartXvfb(b, 1920, 1080)
+	wine := winelab.Start(b, x.Display, 1920, 1080)
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	exe := filepath.Join(b.TempDir(), "desktop.test.exe")
+	build := exec.Command("go", "test", "-c", "-o", exe, "./desktop")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build the Windows benchmark: %v\n%s", err, out)
+	}
+	run := exec.Command(wine.Bin, exe, "-test.run", "^$", "-test.bench", "^BenchmarkGDICapture$", "-test.benchtime", "100x")
+	run.Env = append(os.Environ(), wine.Env...)
+	out, err := run.CombinedOutput()
+	if err != nil {
+		b.Fatalf("the Windows benchmark under Wine: %v\n%s", err, out)
+	}
+	b.ReportMetric(0, "ns/op") // the run above is Wine's start as much as capture
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !strings.HasPrefix(f[0], "BenchmarkGDICapture") {
+			continue
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil && f[i+1] != "ns/op" {
+				b.ReportMetric(v, f[i+1])
+			} else if err == nil {
+				b.ReportMetric(v/1e6, "wall-ms/frame")
+			}
+		}
+		return
+	}
+	b.Fatalf("no figures in the Windows benchmark's output:\n%s", out)
+}
+
+// benchCapture captures display 0 of backend over and over.
+func benchCapture(b *testing.B, backend Backend) {
+	s, err := backend.OpenScreen(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var f screen.Frame
+	if err := s.Capture(&f); err != nil {
+		b.Fatal(err)
+	}
+	cpu0 := machineCPU(b, "/proc/stat")
+	b.ResetTimer()
+	for range b.N {
+		if err := s.Capture(&f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportCapture(b, cpu0, machineCPU(b, "/proc/stat"))
+}
+
+func reportCapture(b *testing.B, cpu0, cpu1 float64) {
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "wall-ms/frame")
+	b.ReportMetric((cpu1-cpu0)*1e3/float64(b.N), "cpu-ms/frame")
+	b.ReportMetric(0, "ns/op") // the two above say it in the units that matter
+}
+
+// machineCPU is the CPU time, in seconds, every core of the machine has
+// spent busy since boot, from the kernel's counters.
+func machineCPU(b *testing.B, stat string) float64 {
+	f, err := os.Open(stat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	fields := strings.Fields(sc.Text()) // cpu user nice system idle iowait irq softirq steal
+	if len(fields) < 9 || fields[0] != "cpu" {
+		b.Fatalf("unexpected %s: %q", stat, sc.Text())
+	}
+	var busy float64
+	for i, v := range fields[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		busy += n
+	}
+	return busy / 100 // USER_HZ
+}
