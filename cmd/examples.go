@@ -32,6 +32,7 @@ var examples = map[string]string{
 	"assist rights":                `  assist rights "Sam Specialist" control`,
 	"assist stop-share":            `  assist stop-share`,
 	"assist version":               "  assist version\n  assist --version",
+	"assist register-links":        "  assist register-links     # then a click on assist://join/482-193-775-125 joins",
 	"assist portal":                `  assist portal create "Acme Support"`,
 	"assist completion":            "  source <(assist completion bash)     # or: zsh, fish, powershell",
 	"assist completion bash":       `  assist completion bash > /etc/bash_completion.d/assist`,

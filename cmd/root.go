@@ -120,6 +120,7 @@ end-to-end encrypted, with a code read over the phone.
 		NewCmdRemove(io),
 		NewCmdRights(io),
 		NewCmdStopShare(io),
+		NewCmdRegisterLinks(io),
 		NewCmdVersion(io),
 	)
 	root.InitDefaultCompletionCmd() // so the completion commands get examples too

@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"assist/internal/wine"
 )
 
 // Well-known accounts that may always read a user's files on Windows.
@@ -49,7 +51,7 @@ func makePrivate(path string, dir bool) error {
 // file system but makes one up from the mode bits, which Windows programs
 // cannot set, so every file would seem open to Everyone.
 func exposedTo(path string) (string, error) {
-	if underWine() {
+	if wine.Detected() {
 		return "", nil
 	}
 	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
@@ -102,10 +104,4 @@ func ownSID() (*windows.SID, error) {
 		return nil, fmt.Errorf("this process's user: %w", err)
 	}
 	return user.User.Sid, nil
-}
-
-// underWine says whether this is Wine rather than Windows: Wine's ntdll
-// exports wine_get_version.
-func underWine() bool {
-	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }

@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"golang.org/x/sys/windows"
+
+	"assist/internal/wine"
 )
 
 // The identity file is this user's alone by its access list, and one that
 // lets others read it is refused, naming who. Wine keeps no access lists
 // on Unix files, so this runs on Windows only.
 func TestTheIdentityIsThisUsersAloneByItsAccessList(t *testing.T) {
-	if underWine() {
+	if wine.Detected() {
 		t.Skip("SKIPPED: Wine keeps no access lists of its own on a Unix file system")
 	}
 	dir := filepath.Join(t.TempDir(), "assist")

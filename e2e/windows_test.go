@@ -12,6 +12,7 @@ import (
 	"assist/internal/proctest"
 	"assist/internal/winelab"
 	"assist/internal/xlab"
+	"assist/rep"
 )
 
 // buildWindows builds assist.exe (no cgo) for the test.
@@ -158,4 +159,36 @@ func TestWindowsPackagesUnderWine(t *testing.T) {
 		}
 		t.Logf("%s under Wine:\n%s", pkg, out)
 	}
+}
+
+// TestAnAssistLinkOpensAssistOnWindows: after 'assist.exe register-links'
+// a click on an assist:// link (Windows' address handler, as a browser or
+// a mail program calls it) runs assist.exe join with it, which joins the
+// customer named in the link.
+func TestAnAssistLinkOpensAssistOnWindows(t *testing.T) {
+	x := xlab.StartXvfb(t, 320, 240)
+	rv := startRendezvous(t, t.TempDir(), []string{"/ip4/127.0.0.1/tcp/0"}).Addrs[0].String()
+	share := proctest.Start(t, assistBin, []string{x.Env(), "ASSIST_HOME=" + t.TempDir()},
+		"share", "--json", "--allow-view", "--rendezvous", rv, "--listen", "/ip4/127.0.0.1/tcp/0")
+	key := share.WaitEvent("key", 30*time.Second).Str("key")
+	wine := winelab.Start(t, x.Display, 320, 240)
+	exe := buildWindows(t)
+	// The join a link starts opens its viewer: not in a real browser.
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), append(wine.Env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))...)
+	reg := exec.Command(wine.Bin, exe, "register-links")
+	reg.Env = env
+	if out, err := reg.CombinedOutput(); err != nil || !strings.Contains(string(out), "assist:// links now open with") {
+		t.Fatalf("register-links: %v\n%s", err, out)
+	}
+	// No pipe for its output: the join it starts would hold it open.
+	click := exec.Command(wine.Bin, "rundll32", "url.dll,FileProtocolHandler", rep.JoinLink(key, []string{rv}))
+	click.Env = env
+	if err := click.Run(); err != nil {
+		t.Fatalf("open the link: %v", err)
+	}
+	share.WaitEvent("joined", 60*time.Second)
 }
