@@ -3,7 +3,6 @@
 package desktop
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,27 +115,10 @@ func reportCapture(b *testing.B, cpu0, cpu1 float64) {
 	b.ReportMetric(0, "ns/op") // the two above say it in the units that matter
 }
 
-// machineCPU is the CPU time, in seconds, every core of the machine has
-// spent busy since boot, from the kernel's counters.
 func machineCPU(b *testing.B, stat string) float64 {
-	f, err := os.Open(stat)
+	s, err := busySeconds(stat)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan()
-	fields := strings.Fields(sc.Text()) // cpu user nice system idle iowait irq softirq steal
-	if len(fields) < 9 || fields[0] != "cpu" {
-		b.Fatalf("unexpected %s: %q", stat, sc.Text())
-	}
-	var busy float64
-	for i, v := range fields[1:9] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		n, _ := strconv.ParseFloat(v, 64)
-		busy += n
-	}
-	return busy / 100 // USER_HZ
+	return s
 }

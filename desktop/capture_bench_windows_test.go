@@ -3,10 +3,6 @@
 package desktop
 
 import (
-	"bufio"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"assist/screen"
@@ -44,24 +40,6 @@ func BenchmarkGDICapture(b *testing.B) {
 }
 
 func wineMachineCPU() (float64, bool) {
-	f, err := os.Open(`Z:\proc\stat`)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan()
-	fields := strings.Fields(sc.Text())
-	if len(fields) < 9 || fields[0] != "cpu" {
-		return 0, false
-	}
-	var busy float64
-	for i, v := range fields[1:9] {
-		if i == 3 || i == 4 {
-			continue
-		}
-		n, _ := strconv.ParseFloat(v, 64)
-		busy += n
-	}
-	return busy / 100, true
+	s, err := busySeconds(`Z:\proc\stat`)
+	return s, err == nil
 }
