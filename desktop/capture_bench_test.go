@@ -14,7 +14,6 @@ import (
 	"assist/internal/swaylab"
 	"assist/internal/winelab"
 	"assist/internal/xlab"
-	"assist/screen"
 )
 
 // The cost of capturing one 1920x1080 frame on each desktop this machine
@@ -31,7 +30,7 @@ func BenchmarkCaptureX11(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(win.Close)
-	benchCapture(b, x11{})
+	benchCapture(b, x11{}, "/proc/stat")
 }
 
 func BenchmarkCaptureSway(b *testing.B) {
@@ -44,7 +43,7 @@ func BenchmarkCaptureSway(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchCapture(b, w)
+	benchCapture(b, w, "/proc/stat")
 }
 
 // BenchmarkCaptureWine runs BenchmarkGDICapture, built for Windows,
@@ -85,40 +84,4 @@ func BenchmarkCaptureWine(b *testing.B) {
 		return
 	}
 	b.Fatalf("no figures in the Windows benchmark's output:\n%s", out)
-}
-
-// benchCapture captures display 0 of backend over and over.
-func benchCapture(b *testing.B, backend Backend) {
-	s, err := backend.OpenScreen(0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	var f screen.Frame
-	if err := s.Capture(&f); err != nil {
-		b.Fatal(err)
-	}
-	cpu0 := machineCPU(b, "/proc/stat")
-	b.ResetTimer()
-	for range b.N {
-		if err := s.Capture(&f); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	reportCapture(b, cpu0, machineCPU(b, "/proc/stat"))
-}
-
-func reportCapture(b *testing.B, cpu0, cpu1 float64) {
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "wall-ms/frame")
-	b.ReportMetric((cpu1-cpu0)*1e3/float64(b.N), "cpu-ms/frame")
-	b.ReportMetric(0, "ns/op") // the two above say it in the units that matter
-}
-
-func machineCPU(b *testing.B, stat string) float64 {
-	s, err := busySeconds(stat)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
 }

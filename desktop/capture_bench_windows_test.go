@@ -2,11 +2,7 @@
 
 package desktop
 
-import (
-	"testing"
-
-	"assist/screen"
-)
+import "testing"
 
 // BenchmarkGDICapture captures the primary monitor through GDI. Under
 // Wine, the kernel's counters of the Linux machine are at Z:\proc\stat,
@@ -17,29 +13,5 @@ func BenchmarkGDICapture(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := w.OpenScreen(0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	var f screen.Frame
-	if err := s.Capture(&f); err != nil {
-		b.Fatal(err)
-	}
-	cpu0, haveCPU := wineMachineCPU()
-	b.ResetTimer()
-	for range b.N {
-		if err := s.Capture(&f); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	if cpu1, ok := wineMachineCPU(); ok && haveCPU {
-		b.ReportMetric((cpu1-cpu0)*1e3/float64(b.N), "cpu-ms/frame")
-	}
-}
-
-func wineMachineCPU() (float64, bool) {
-	s, err := busySeconds(`Z:\proc\stat`)
-	return s, err == nil
+	benchCapture(b, w, `Z:\proc\stat`)
 }
