@@ -3,6 +3,7 @@
 package wlr_test
 
 import (
+	"image"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,45 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A HiDPI output (scale 2): the capture has its pixels, the layout half
+// as many, and a click at a captured pixel lands where that pixel is.
+func TestAScaledOutputIsCapturedAndClickedInPixels(t *testing.T) {
+	s := swaylab.StartScaled(t, xlab.Desktop(640, 400, 4), 2)
+	for _, kv := range s.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	c, err := wlr.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o := c.Outputs()[0]
+	if o.Scale != 2 || o.Size != image.Pt(640, 400) || o.Bounds != image.Rect(0, 0, 320, 200) {
+		t.Fatalf("output %+v, want 640x400 pixels at scale 2, 320x200 in the layout", o)
+	}
+	pix, size, err := c.Capture(0, nil)
+	if err != nil || size != image.Pt(640, 400) || len(pix) != 4*640*400 {
+		t.Fatalf("capture %v, %d bytes, %v", size, len(pix), err)
+	}
+	rec := s.Record(t)
+	must(t, c.OpenInput(0))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		must(t, c.MoveTo(10, 10))
+		if rec.Pointed(300 * time.Millisecond) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the virtual pointer never came over the window")
+		}
+	}
+	must(t, c.MoveTo(400, 300)) // pixels: (200, 150) in the window's units
+	must(t, c.Button("left", true))
+	must(t, c.Button("left", false))
+	if p := rec.Next(t, "press", 5*time.Second); p.X != 200 || p.Y != 150 {
+		t.Fatalf("press at %d,%d in the window, want 200,150 (pixel 400,300 at scale 2)", p.X, p.Y)
 	}
 }

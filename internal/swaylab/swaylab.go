@@ -36,7 +36,11 @@ type Sway struct {
 // Start runs sway with one w x h output whose wallpaper is wallpaper,
 // shown pixel for pixel, and stops it when the test ends. Without sway the
 // test is skipped, or fails under CI (make test installs it).
-func Start(t testing.TB, wallpaper *image.RGBA) *Sway {
+func Start(t testing.TB, wallpaper *image.RGBA) *Sway { return StartScaled(t, wallpaper, 1) }
+
+// StartScaled is Start with an output of scale (2 for HiDPI): its mode
+// is the wallpaper's size in pixels, and windows count half as many.
+func StartScaled(t testing.TB, wallpaper *image.RGBA, scale int) *Sway {
 	t.Helper()
 	if _, err := exec.LookPath("sway"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -58,7 +62,7 @@ func Start(t testing.TB, wallpaper *image.RGBA) *Sway {
 	conf := filepath.Join(rt, "config")
 	// No borders or title bars: a window's surface starts at the output's
 	// corner, so its coordinates are the screen's.
-	writeFile(t, conf, fmt.Sprintf("output HEADLESS-1 resolution %dx%d bg %s center #000000\ndefault_border none\ndefault_floating_border none\nseat * hide_cursor 100\n", size.X, size.Y, bg))
+	writeFile(t, conf, fmt.Sprintf("output HEADLESS-1 resolution %dx%d scale %d bg %s center #000000\ndefault_border none\ndefault_floating_border none\nseat * hide_cursor 100\n", size.X, size.Y, scale, bg))
 	for _, p := range []string{rt, bg, conf} {
 		if err := os.Chown(p, uid, gid); err != nil {
 			t.Fatal(err)
