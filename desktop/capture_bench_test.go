@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"assist/internal/proctest"
 	"assist/internal/swaylab"
 	"assist/internal/winelab"
 	"assist/internal/xlab"
@@ -51,17 +50,7 @@ func BenchmarkCaptureSway(b *testing.B) {
 func BenchmarkCaptureWine(b *testing.B) {
 	x := xlab.StartXvfb(b, 1920, 1080)
 	wine := winelab.Start(b, x.Display, 1920, 1080)
-	root, err := proctest.ModuleRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	exe := filepath.Join(b.TempDir(), "desktop.test.exe")
-	build := exec.Command("go", "test", "-c", "-o", exe, "./desktop")
-	build.Dir = root
-	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build the Windows benchmark: %v\n%s", err, out)
-	}
+	exe := winelab.GoWindows(b, filepath.Join(b.TempDir(), "desktop.test.exe"), "test", "-c", "./desktop")
 	run := exec.Command(wine.Bin, exe, "-test.run", "^$", "-test.bench", "^BenchmarkGDICapture$", "-test.benchtime", "100x")
 	run.Env = append(os.Environ(), wine.Env...)
 	out, err := run.CombinedOutput()

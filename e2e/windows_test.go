@@ -18,18 +18,7 @@ import (
 // buildWindows builds assist.exe (no cgo) for the test.
 func buildWindows(t *testing.T) string {
 	t.Helper()
-	root, err := proctest.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(t.TempDir(), "assist.exe")
-	cmd := exec.Command("go", "build", "-o", exe, "./cmd/assist")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build assist.exe: %v\n%s", err, out)
-	}
-	return exe
+	return winelab.GoWindows(t, filepath.Join(t.TempDir(), "assist.exe"), "build", "./cmd/assist")
 }
 
 // TestAWindowsCustomerUnderWine: the Windows build of assist, run under
@@ -139,18 +128,8 @@ func TestAWindowsRepsViewerOpensInTheBrowser(t *testing.T) {
 func TestWindowsPackagesUnderWine(t *testing.T) {
 	x := xlab.StartXvfb(t, 320, 240)
 	wine := winelab.Start(t, x.Display, 320, 240)
-	root, err := proctest.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for pkg, tests := range map[string]string{"ipc": "^TestTheNamedPipe", "config": "^TestTheIdentityIsThisUsersAlone"} {
-		exe := filepath.Join(t.TempDir(), pkg+".test.exe")
-		build := exec.Command("go", "test", "-c", "-o", exe, "./"+pkg)
-		build.Dir = root
-		build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build %s's tests for Windows: %v\n%s", pkg, err, out)
-		}
+		exe := winelab.GoWindows(t, filepath.Join(t.TempDir(), pkg+".test.exe"), "test", "-c", "./"+pkg)
 		run := exec.Command(wine.Bin, exe, "-test.v", "-test.run", tests, "-test.timeout", "2m")
 		run.Env = append(os.Environ(), wine.Env...)
 		out, err := run.CombinedOutput()

@@ -17,6 +17,12 @@ import (
 func dial(t testing.TB, w, h int) (*wlr.Conn, *swaylab.Sway) {
 	t.Helper()
 	s := swaylab.Start(t, xlab.Desktop(w, h, 4))
+	return dialSway(t, s), s
+}
+
+// dialSway points this process at s and connects.
+func dialSway(t testing.TB, s *swaylab.Sway) *wlr.Conn {
+	t.Helper()
 	for _, kv := range s.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
@@ -26,7 +32,7 @@ func dial(t testing.TB, w, h int) (*wlr.Conn, *swaylab.Sway) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c, s
+	return c
 }
 
 func TestCaptureIsTheOutputPixelForPixel(t *testing.T) {
@@ -144,15 +150,7 @@ func must(t *testing.T, err error) {
 // as many, and a click at a captured pixel lands where that pixel is.
 func TestAScaledOutputIsCapturedAndClickedInPixels(t *testing.T) {
 	s := swaylab.StartScaled(t, xlab.Desktop(640, 400, 4), 2)
-	for _, kv := range s.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	c, err := wlr.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialSway(t, s)
 	o := c.Outputs()[0]
 	if o.Scale != 2 || o.Size != image.Pt(640, 400) || o.Bounds != image.Rect(0, 0, 320, 200) {
 		t.Fatalf("output %+v, want 640x400 pixels at scale 2, 320x200 in the layout", o)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"assist/internal/proctest"
 )
 
 // Wine is a prefix ready to run Windows programs.
@@ -132,13 +134,7 @@ func (w *Wine) Record(t testing.TB, picture *image.RGBA) *Recorder {
 	if err := os.WriteFile(pic, bgra, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	exe := filepath.Join(dir, "inputrecorder.exe")
-	build := exec.Command("go", "build", "-o", exe, "./internal/winelab/inputrecorder")
-	build.Dir = moduleRoot(t)
-	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build inputrecorder.exe: %v\n%s", err, out)
-	}
+	exe := GoWindows(t, filepath.Join(dir, "inputrecorder.exe"), "build", "./internal/winelab/inputrecorder")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := w.command(ctx, w.Bin, exe, pic)
 	out, err := cmd.StdoutPipe()
@@ -189,12 +185,19 @@ func (r *Recorder) Next(t testing.TB, prefix string, timeout time.Duration) stri
 	}
 }
 
-// moduleRoot is the directory of the go.mod above this package's tests.
-func moduleRoot(t testing.TB) string {
+// GoWindows runs the go command (build, test -c) in the module's root for
+// windows/amd64 without cgo, and returns out, the program it makes.
+func GoWindows(t testing.TB, out string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || len(strings.TrimSpace(string(out))) == 0 {
-		t.Fatalf("find the module: %v", err)
+	root, err := proctest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
+	cmd := exec.Command("go", append(append(args[:1:1], "-o", out), args[1:]...)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %v for Windows: %v\n%s", args, err, b)
+	}
+	return out
 }
