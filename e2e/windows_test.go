@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +75,16 @@ func TestAWindowsCustomerUnderWine(t *testing.T) {
 	v.send(map[string]any{"type": "input", "input": map[string]any{"type": "key", "key": "enter"}})
 	if got := rec.Next(t, "char ", 20*time.Second); got != `char '\r'` {
 		t.Fatalf("the rep pressed Enter, the Windows window got %q", got)
+	}
+
+	// Ctrl-C in the customer's console (Wine turns SIGINT into the console's
+	// CTRL_C_EVENT) ends the session for both, and the rep is told why.
+	share.Signal(syscall.SIGINT)
+	if got := join.WaitEvent("ended", 30*time.Second).Str("reason"); !strings.Contains(got, "customer") {
+		t.Fatalf("the rep was told %q when the customer pressed Ctrl-C", got)
+	}
+	if code := share.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("assist.exe share exited %d after Ctrl-C:\n%s", code, share.Stderr())
 	}
 }
 

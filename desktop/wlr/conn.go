@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vcaesar/go-wayland/client"
+	xdgoutput "github.com/vcaesar/go-wayland/unstable/xdg-output-v1"
 )
 
 // ErrNoScreencopy: the compositor does not offer wlr-screencopy (GNOME
@@ -59,6 +60,9 @@ type output struct {
 	x, y          int32
 	width, height int32
 	scale         int32
+	// logical is the output in the layout, as xdg-output tells it: wl_output's
+	// own position is 0,0 on wlroots whatever the layout.
+	logical image.Rectangle
 }
 
 // Dial connects to the compositor named by $WAYLAND_DISPLAY in
@@ -131,7 +135,43 @@ func (c *Conn) bind() error {
 		}
 	}
 	// The outputs' geometry and modes come in answer to their binding.
-	return c.roundtrip()
+	if err := c.roundtrip(); err != nil {
+		return err
+	}
+	return c.placeOutputs()
+}
+
+// placeOutputs learns where each output is in the layout, through
+// xdg-output where the compositor offers it (every wlroots one does).
+func (c *Conn) placeOutputs() error {
+	g, ok := c.globals[xdgoutput.OutputManagerInterfaceName]
+	if !ok {
+		return nil
+	}
+	m := xdgoutput.NewOutputManager(c.display.Context())
+	if err := c.registry.Bind(g.name, xdgoutput.OutputManagerInterfaceName, min(g.version, 2), m); err != nil {
+		return c.failed(err)
+	}
+	var xdgs []*xdgoutput.Output
+	for _, o := range c.outputs {
+		x, err := m.GetXdgOutput(o.proxy)
+		if err != nil {
+			return c.failed(err)
+		}
+		x.SetLogicalPositionHandler(func(e xdgoutput.OutputLogicalPositionEvent) {
+			o.logical = image.Rect(int(e.X), int(e.Y), int(e.X)+o.logical.Dx(), int(e.Y)+o.logical.Dy())
+		})
+		x.SetLogicalSizeHandler(func(e xdgoutput.OutputLogicalSizeEvent) {
+			o.logical.Max = o.logical.Min.Add(image.Pt(int(e.Width), int(e.Height)))
+		})
+		xdgs = append(xdgs, x)
+	}
+	err := c.roundtrip()
+	for _, x := range xdgs {
+		_ = x.Destroy()
+	}
+	_ = m.Destroy()
+	return err
 }
 
 func (c *Conn) bindOutput(e client.RegistryGlobalEvent) {
@@ -161,9 +201,13 @@ func (c *Conn) Outputs() []Output {
 			name = fmt.Sprintf("output %d", i)
 		}
 		s := max(1, int(o.scale))
+		bounds := o.logical
+		if bounds.Empty() {
+			bounds = image.Rect(int(o.x), int(o.y), int(o.x)+int(o.width)/s, int(o.y)+int(o.height)/s)
+		}
 		out = append(out, Output{
 			Name:   name,
-			Bounds: image.Rect(int(o.x), int(o.y), int(o.x)+int(o.width)/s, int(o.y)+int(o.height)/s),
+			Bounds: bounds,
 			Size:   image.Pt(int(o.width), int(o.height)),
 			Scale:  s,
 		})

@@ -41,6 +41,20 @@ func Start(t testing.TB, wallpaper *image.RGBA) *Sway { return StartScaled(t, wa
 // StartScaled is Start with an output of scale (2 for HiDPI): its mode
 // is the wallpaper's size in pixels, and windows count half as many.
 func StartScaled(t testing.TB, wallpaper *image.RGBA, scale int) *Sway {
+	return start(t, scale, Output{Bounds: wallpaper.Bounds(), Wallpaper: wallpaper})
+}
+
+// Output is one monitor of a multi-monitor desktop: where it is in the
+// layout, and the picture it shows (its size is the output's).
+type Output struct {
+	Bounds    image.Rectangle
+	Wallpaper *image.RGBA
+}
+
+// StartOutputs runs sway with several outputs, HEADLESS-1 first.
+func StartOutputs(t testing.TB, outputs ...Output) *Sway { return start(t, 1, outputs...) }
+
+func start(t testing.TB, scale int, outputs ...Output) *Sway {
 	t.Helper()
 	if _, err := exec.LookPath("sway"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -56,20 +70,27 @@ func StartScaled(t testing.TB, wallpaper *image.RGBA, scale int) *Sway {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(rt) })
-	bg := filepath.Join(rt, "wallpaper.png")
-	writePNG(t, bg, wallpaper)
-	size := wallpaper.Bounds().Size()
-	conf := filepath.Join(rt, "config")
 	// No borders or title bars: a window's surface starts at the output's
 	// corner, so its coordinates are the screen's.
-	writeFile(t, conf, fmt.Sprintf("output HEADLESS-1 resolution %dx%d scale %d bg %s center #000000\ndefault_border none\ndefault_floating_border none\nseat * hide_cursor 100\n", size.X, size.Y, scale, bg))
-	for _, p := range []string{rt, bg, conf} {
+	conf := "default_border none\ndefault_floating_border none\nseat * hide_cursor 100\n"
+	owned := []string{rt}
+	for i, o := range outputs {
+		bg := filepath.Join(rt, fmt.Sprintf("wallpaper-%d.png", i+1))
+		writePNG(t, bg, o.Wallpaper)
+		size := o.Wallpaper.Bounds().Size()
+		conf += fmt.Sprintf("output HEADLESS-%d resolution %dx%d position %d %d scale %d bg %s center #000000\n",
+			i+1, size.X, size.Y, o.Bounds.Min.X, o.Bounds.Min.Y, scale, bg)
+		owned = append(owned, bg)
+	}
+	confPath := filepath.Join(rt, "config")
+	writeFile(t, confPath, conf)
+	for _, p := range append(owned, confPath) {
 		if err := os.Chown(p, uid, gid); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s := &Sway{Runtime: rt}
-	s.start(t, uid, gid, conf)
+	s.start(t, uid, gid, confPath, len(outputs))
 	return s
 }
 
@@ -93,12 +114,13 @@ func ownIDs(t testing.TB) (int, int) {
 	return uid, gid
 }
 
-func (s *Sway) start(t testing.TB, uid, gid int, conf string) {
+func (s *Sway) start(t testing.TB, uid, gid int, conf string, outputs int) {
 	t.Helper()
 	cmd := exec.Command("sway", "-c", conf)
 	cmd.Env = []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + s.Runtime, "XDG_RUNTIME_DIR=" + s.Runtime,
 		"WLR_BACKENDS=headless", "WLR_LIBINPUT_NO_DEVICES=1", "WLR_RENDERER=pixman",
+		fmt.Sprintf("WLR_HEADLESS_OUTPUTS=%d", outputs),
 	}
 	logf, err := os.Create(filepath.Join(s.Runtime, "sway.log"))
 	if err != nil {
@@ -234,6 +256,26 @@ func (s *Sway) Record(t testing.TB) *Recorder {
 		wg.Wait()
 	})
 	return r
+}
+
+// RecordOn opens wev on output n (1 is HEADLESS-1): sway opens a window
+// on the output that has the focus.
+func (s *Sway) RecordOn(t testing.TB, n int) *Recorder {
+	t.Helper()
+	s.Msg(t, fmt.Sprintf("focus output HEADLESS-%d", n))
+	return s.Record(t)
+}
+
+// Msg runs a sway command over its IPC socket.
+func (s *Sway) Msg(t testing.TB, command string) {
+	t.Helper()
+	socks, _ := filepath.Glob(filepath.Join(s.Runtime, "sway-ipc.*.sock"))
+	if len(socks) != 1 {
+		t.Fatalf("want one sway IPC socket in %s, found %v", s.Runtime, socks)
+	}
+	if out, err := exec.Command("swaymsg", "-s", socks[0], command).CombinedOutput(); err != nil {
+		t.Fatalf("swaymsg %s: %v\n%s", command, err, out)
+	}
 }
 
 // parse turns wev's lines into events: a key's text is on the line after
