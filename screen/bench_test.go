@@ -107,6 +107,7 @@ func fullScreen(a, c *image.RGBA) workload {
 func benchWorkload(b *testing.B, change workload) {
 	c, win, img := benchScreen(b)
 	s := NewSender(c, DefaultSenderConfig())
+	b.Cleanup(s.Close)
 	if _, err := s.Step(io.Discard); err != nil { // the first, full frame
 		b.Fatal(err)
 	}
@@ -149,6 +150,7 @@ func BenchmarkFullScreenChange(b *testing.B) {
 func BenchmarkCaptureToViewerLatency(b *testing.B) {
 	c, win, img := benchScreen(b)
 	s := NewSender(c, DefaultSenderConfig())
+	b.Cleanup(s.Close)
 	pr, pw := io.Pipe()
 	m := NewMirror()
 	go func() { _ = Receive(pr, m.Apply) }()

@@ -68,6 +68,7 @@ func Displays() ([]Display, error) {
 // 4 ms this way.
 type Capturer struct {
 	mu     sync.Mutex // one capture at a time: the segment is shared
+	closed bool
 	conn   *xgb.Conn
 	root   xproto.Window
 	bounds image.Rectangle
@@ -75,6 +76,8 @@ type Capturer struct {
 	shmID int
 	seg   mshm.Seg
 	data  []byte // the shared segment; nil when SHM is unavailable
+
+	watchState
 }
 
 // OpenCapturer opens the monitor with the given index (see Displays).
@@ -157,14 +160,44 @@ func (c *Capturer) Capture(f *Frame) error {
 	if f.W != w || f.H != h || len(f.Pix) != 4*w*h {
 		*f = *NewFrame(w, h)
 	}
-	x, y := int16(c.bounds.Min.X), int16(c.bounds.Min.Y)
+	return c.captureArea(f, image.Rect(0, 0, w, h))
+}
+
+// CaptureArea updates area r of f, a frame Capture filled before: what
+// was drawn, when only that was.
+func (c *Capturer) CaptureArea(f *Frame, r image.Rectangle) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.W != c.bounds.Dx() || f.H != c.bounds.Dy() {
+		return fmt.Errorf("capture area: the frame is %dx%d, the screen %v", f.W, f.H, c.bounds.Size())
+	}
+	r = r.Intersect(image.Rect(0, 0, f.W, f.H))
+	if r.Empty() {
+		return nil
+	}
+	return c.captureArea(f, r)
+}
+
+func (c *Capturer) captureArea(f *Frame, r image.Rectangle) error {
+	if c.closed {
+		return errClosed
+	}
+	w, h := r.Dx(), r.Dy()
+	x, y := int16(c.bounds.Min.X+r.Min.X), int16(c.bounds.Min.Y+r.Min.Y)
+	stride := f.Stride()
 	if c.data != nil {
 		_, err := mshm.GetImage(c.conn, xproto.Drawable(c.root), x, y, uint16(w), uint16(h),
 			0xffffffff, xproto.ImageFormatZPixmap, c.seg, 0).Reply()
 		if err != nil {
 			return fmt.Errorf("capture screen: %w", err)
 		}
-		copy(f.Pix, c.data)
+		if w == f.W {
+			copy(f.Pix[r.Min.Y*stride:], c.data[:4*w*h])
+			return nil
+		}
+		for row := range h {
+			copy(f.Pix[(r.Min.Y+row)*stride+4*r.Min.X:], c.data[4*w*row:4*w*(row+1)])
+		}
 		return nil
 	}
 	// Without SHM, fetch in bands: one GetImage reply must fit the X
@@ -177,13 +210,21 @@ func (c *Capturer) Capture(f *Frame) error {
 		if err != nil {
 			return fmt.Errorf("capture screen: %w", err)
 		}
-		copy(f.Pix[4*w*y0:], img.Data)
+		for row := range bh {
+			copy(f.Pix[(r.Min.Y+y0+row)*stride+4*r.Min.X:], img.Data[4*w*row:4*w*(row+1)])
+		}
 	}
 	return nil
 }
 
 // Close releases the X connection and the shared segment.
 func (c *Capturer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
 	if c.data != nil {
 		mshm.Detach(c.conn, c.seg)
 		_ = shm.Dt(c.data)

@@ -39,22 +39,52 @@ func Grid(w, h int) []image.Rectangle {
 
 // Differ remembers the previous frame and reports which tiles changed.
 type Differ struct {
-	prev *Frame
+	prev    *Frame
+	grid    []image.Rectangle // the tiles of prev's size, row by row
+	cols    int
+	drawn   []bool // per tile of grid: touched by a reported drawing
+	changed []image.Rectangle
 }
 
 // Changed returns the tiles of cur that differ from the previous frame
 // (all of them the first time, or after a size change) and keeps a copy
-// of cur for next time.
-func (d *Differ) Changed(cur *Frame) []image.Rectangle {
-	grid := Grid(cur.W, cur.H)
+// of cur for next time. The result is valid until the next call.
+func (d *Differ) Changed(cur *Frame) []image.Rectangle { return d.compare(cur, nil) }
+
+// ChangedIn is Changed for a frame of which only the areas in drawn can
+// differ from the previous one (what a DamageWatch reported): the rest of
+// the screen is not compared.
+func (d *Differ) ChangedIn(cur *Frame, drawn []image.Rectangle) []image.Rectangle {
+	if d.prev == nil || d.prev.W != cur.W || d.prev.H != cur.H {
+		return d.compare(cur, nil)
+	}
+	clear(d.drawn)
+	for _, r := range drawn {
+		r = r.Intersect(image.Rect(0, 0, cur.W, cur.H))
+		for ty := r.Min.Y / TileSize; ty*TileSize < r.Max.Y; ty++ {
+			for tx := r.Min.X / TileSize; tx*TileSize < r.Max.X; tx++ {
+				d.drawn[ty*d.cols+tx] = true
+			}
+		}
+	}
+	return d.compare(cur, d.drawn)
+}
+
+// compare diffs the tiles of cur that only (nil: all) marks.
+func (d *Differ) compare(cur *Frame, only []bool) []image.Rectangle {
 	if d.prev == nil || d.prev.W != cur.W || d.prev.H != cur.H {
 		d.prev = NewFrame(cur.W, cur.H)
 		copy(d.prev.Pix, cur.Pix)
-		return grid
+		d.grid, d.cols = Grid(cur.W, cur.H), (cur.W+TileSize-1)/TileSize
+		d.drawn = make([]bool, len(d.grid))
+		return append(d.changed[:0], d.grid...)
 	}
-	var changed []image.Rectangle
+	changed := d.changed[:0]
 	stride := cur.Stride()
-	for _, r := range grid {
+	for i, r := range d.grid {
+		if only != nil && !only[i] {
+			continue
+		}
 		lo, hi := 4*r.Min.X, 4*r.Max.X
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			row := y * stride
@@ -72,6 +102,7 @@ func (d *Differ) Changed(cur *Frame) []image.Rectangle {
 			copy(d.prev.Pix[row+lo:row+hi], cur.Pix[row+lo:row+hi])
 		}
 	}
+	d.changed = changed
 	return changed
 }
 

@@ -58,9 +58,13 @@ type Sender struct {
 	frame Frame
 	seq   uint64
 	buf   []byte
+	// damage tells what was drawn, where the source can (X11); nil: every
+	// capture is compared whole.
+	damage      DamageWatch
+	damageTried bool
 }
 
-// NewSender returns a sender of src.
+// NewSender returns a sender of src. Close it when done.
 func NewSender(src Source, cfg SenderConfig) *Sender {
 	enc := cfg.Encoder
 	if enc == nil {
@@ -69,50 +73,129 @@ func NewSender(src Source, cfg SenderConfig) *Sender {
 	return &Sender{src: src, cfg: cfg, enc: enc}
 }
 
-// Run sends frames to w until ctx ends or a write fails. A value on full
-// makes the next frame complete (a new viewer needs everything). Writes
-// block when the receiver is slow, which slows capture: there is no queue.
-// stats, if not nil, is called after every frame sent.
+// Close stops watching the source.
+func (s *Sender) Close() {
+	if s.damage != nil {
+		s.damage.Close()
+		s.damage = nil
+	}
+}
+
+// watchDamage starts a damage watch once, if the source has one.
+func (s *Sender) watchDamage() {
+	if s.damageTried {
+		return
+	}
+	s.damageTried = true
+	if ds, ok := s.src.(DamageSource); ok {
+		if w, err := ds.WatchDamage(); err == nil {
+			s.damage = w
+		}
+	}
+}
+
+// Run sends frames to w until ctx ends or a write fails, then closes the
+// sender. A value on full makes the next frame complete (a new viewer
+// needs everything). Writes block when the receiver is slow, which slows
+// capture: there is no queue. stats, if not nil, is called after every
+// frame sent.
+//
+// A source that reports damage is captured when something was drawn, at
+// most MaxFPS times a second; any other source is captured MaxFPS times a
+// second and compared.
 func (s *Sender) Run(ctx context.Context, w io.Writer, full <-chan struct{}, stats func(SendStats)) error {
+	defer s.Close()
+	s.watchDamage()
 	interval := time.Second / time.Duration(max(1, s.cfg.MaxFPS))
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	lastSend := time.Now()
+	keepalive := time.NewTimer(s.cfg.Keepalive)
+	defer keepalive.Stop()
+	var lastCapture time.Time
+	for {
+		if err := s.wait(ctx, full, keepalive, w); err != nil {
+			return err
+		}
+		// Pace: at most one capture per interval, however often it is drawn.
+		if rest := interval - time.Since(lastCapture); rest > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(rest):
+			}
+		}
+		lastCapture = time.Now()
+		st, err := s.Step(w)
+		if err != nil {
+			return err
+		}
+		if st.Tiles > 0 {
+			keepalive.Reset(s.cfg.Keepalive)
+			if stats != nil {
+				stats(st)
+			}
+		}
+	}
+}
+
+// wait returns when the next capture is due: something was drawn (or,
+// without damage reports, the next tick), or a full frame was asked for.
+// It sends keepalives while the screen is still.
+func (s *Sender) wait(ctx context.Context, full <-chan struct{}, keepalive *time.Timer, w io.Writer) error {
+	var drawn <-chan struct{}
+	var tick <-chan time.Time
+	if s.damage != nil {
+		drawn = s.damage.Changed()
+	} else {
+		tick = time.After(time.Second / time.Duration(max(1, s.cfg.MaxFPS)))
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-full:
 			s.diff.Reset()
-		case <-tick.C:
-		}
-		st, err := s.Step(w)
-		if err != nil {
-			return err
-		}
-		if st.Tiles > 0 {
-			lastSend = time.Now()
-			if stats != nil {
-				stats(st)
-			}
-			continue
-		}
-		if time.Since(lastSend) >= s.cfg.Keepalive {
+			return nil
+		case <-drawn:
+			return nil
+		case <-tick:
+			return nil
+		case <-keepalive.C:
 			if err := p2p.WriteFrame(w, []byte{MsgKeepalive}); err != nil {
 				return err
 			}
-			lastSend = time.Now()
+			keepalive.Reset(s.cfg.Keepalive)
 		}
 	}
 }
 
 // Step captures once and writes the changed tiles, if any, as one frame.
 func (s *Sender) Step(w io.Writer) (SendStats, error) {
+	s.watchDamage()
 	t0 := time.Now()
-	if err := s.src.Capture(&s.frame); err != nil {
+	var drawn []image.Rectangle
+	whole := s.damage == nil || s.diff.prev == nil
+	if s.damage != nil {
+		// Before a whole capture too: what was drawn before it is in it
+		// (a new watch reports the whole screen at first).
+		var err error
+		if drawn, err = s.damage.Take(); err != nil {
+			return SendStats{}, err
+		}
+		if !whole && len(drawn) == 0 {
+			return SendStats{}, nil
+		}
+	}
+	if whole {
+		drawn = nil
+	}
+	if err := s.capture(drawn); err != nil {
 		return SendStats{}, err
 	}
-	changed := s.diff.Changed(&s.frame)
+	var changed []image.Rectangle
+	if whole {
+		changed = s.diff.Changed(&s.frame)
+	} else {
+		changed = s.diff.ChangedIn(&s.frame, drawn)
+	}
 	t1 := time.Now()
 	if len(changed) == 0 {
 		return SendStats{Capture: t1.Sub(t0)}, nil
@@ -134,6 +217,29 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	s.buf = AppendFrameEnd(s.buf[:0], FrameEnd{Seq: s.seq, Captured: t0.UnixMicro(), Tiles: len(tiles)})
 	st.Bytes += len(s.buf)
 	return st, p2p.WriteFrame(w, s.buf)
+}
+
+// AreaSource is a source that can capture part of the screen into a frame
+// it filled before.
+type AreaSource interface {
+	CaptureArea(f *Frame, r image.Rectangle) error
+}
+
+// capture fills the frame: only the area drawn on, when that is known,
+// the source can, and it is less than half the screen.
+func (s *Sender) capture(drawn []image.Rectangle) error {
+	as, ok := s.src.(AreaSource)
+	if !ok || len(drawn) == 0 {
+		return s.src.Capture(&s.frame)
+	}
+	var box image.Rectangle
+	for _, r := range drawn {
+		box = box.Union(r)
+	}
+	if 2*box.Dx()*box.Dy() > s.frame.W*s.frame.H {
+		return s.src.Capture(&s.frame)
+	}
+	return as.CaptureArea(&s.frame, box)
 }
 
 // Receive reads screen messages from r and hands each to apply until r

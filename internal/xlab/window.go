@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"sync"
+	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
@@ -22,6 +23,9 @@ type Window struct {
 
 	mu  sync.Mutex
 	img *image.RGBA // what the window shows, repainted on Expose
+
+	exposed     chan struct{} // closed once the first Expose is repainted
+	exposedOnce sync.Once
 }
 
 func connect(display string) (*xgb.Conn, error) {
@@ -45,6 +49,15 @@ func ShowImage(display string, r image.Rectangle, img *image.RGBA) (*Window, err
 	if err := w.Paint(img.Bounds(), img); err != nil {
 		w.Close()
 		return nil, err
+	}
+	// Mapping the window asked for a repaint: once it is done, nothing
+	// draws on the screen until the test does (capture tests that count
+	// drawings rely on it).
+	select {
+	case <-w.exposed:
+	case <-time.After(10 * time.Second):
+		w.Close()
+		return nil, fmt.Errorf("the window at %v was never exposed", r)
 	}
 	return w, nil
 }
@@ -82,7 +95,7 @@ func openWindow(display string, r image.Rectangle, events uint32) (*Window, erro
 		c.Close()
 		return nil, err
 	}
-	return &Window{conn: c, win: win, gc: gc, rect: r}, nil
+	return &Window{conn: c, win: win, gc: gc, rect: r, exposed: make(chan struct{})}, nil
 }
 
 // Paint draws part of img (in window coordinates) and waits until the X
@@ -126,6 +139,7 @@ func (w *Window) loop(onEvent func(xgb.Event)) {
 			if img != nil {
 				_ = w.Paint(img.Bounds(), img)
 			}
+			w.exposedOnce.Do(func() { close(w.exposed) })
 		}
 		if onEvent != nil && ev != nil {
 			onEvent(ev)

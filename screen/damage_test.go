@@ -1,0 +1,144 @@
+package screen
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/draw"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"assist/internal/xlab"
+)
+
+// countingCapturer counts whole and partial captures of an X screen.
+type countingCapturer struct {
+	*Capturer
+	mu    sync.Mutex
+	whole int
+	areas []image.Rectangle
+}
+
+func (c *countingCapturer) Capture(f *Frame) error {
+	c.mu.Lock()
+	c.whole++
+	c.mu.Unlock()
+	return c.Capturer.Capture(f)
+}
+
+func (c *countingCapturer) CaptureArea(f *Frame, r image.Rectangle) error {
+	c.mu.Lock()
+	c.areas = append(c.areas, r)
+	c.mu.Unlock()
+	return c.Capturer.CaptureArea(f, r)
+}
+
+func (c *countingCapturer) counts() (int, []image.Rectangle) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.whole, append([]image.Rectangle(nil), c.areas...)
+}
+
+func damageScreen(t *testing.T, w, h int) (*countingCapturer, *xlab.Window, *image.RGBA) {
+	t.Helper()
+	x := xlab.StartXvfb(t, w, h)
+	t.Setenv("DISPLAY", x.Display)
+	img := xlab.Pattern(w, h, 3)
+	win, err := xlab.ShowImage(x.Display, img.Bounds(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(win.Close)
+	c, err := OpenCapturer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &countingCapturer{Capturer: c}, win, img
+}
+
+// On X11 the sender captures what was drawn and nothing else: a still
+// screen is not captured at all, a small drawing only where it was, and
+// the sender's picture stays the screen's.
+func TestTheSenderCapturesOnlyWhatWasDrawn(t *testing.T) {
+	c, win, img := damageScreen(t, 320, 240)
+	s := NewSender(c, DefaultSenderConfig())
+	defer s.Close()
+	if st, err := s.Step(io.Discard); err != nil || st.Tiles != len(Grid(320, 240)) {
+		t.Fatalf("first frame: %d tiles, %v; want the whole screen", st.Tiles, err)
+	}
+	if s.damage == nil {
+		t.Fatal("no damage watch on Xvfb")
+	}
+	if st, err := s.Step(io.Discard); err != nil || st.Tiles != 0 {
+		t.Fatalf("a still screen sent %d tiles (%v)", st.Tiles, err)
+	}
+	if whole, areas := c.counts(); whole != 1 || len(areas) != 0 {
+		t.Fatalf("a still screen was captured: %d whole, areas %v", whole, areas)
+	}
+
+	draw.Draw(img, image.Rect(70, 70, 80, 80), image.NewUniform(color.RGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
+	if err := win.Paint(image.Rect(70, 70, 80, 80), img); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Step(io.Discard)
+	if err != nil || st.Tiles != 1 {
+		t.Fatalf("a 10x10 drawing sent %d tiles (%v), want 1", st.Tiles, err)
+	}
+	if whole, areas := c.counts(); whole != 1 || len(areas) != 1 || !areas[0].Eq(image.Rect(70, 70, 80, 80)) {
+		t.Fatalf("after a 10x10 drawing: %d whole captures, areas %v; want only (70,70)-(80,80)", whole, areas)
+	}
+	var fresh Frame
+	if err := c.Capturer.Capture(&fresh); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh.Pix, s.frame.Pix) {
+		t.Fatal("the sender's picture is not the screen's after a partial capture")
+	}
+}
+
+// Run on a damage source: nothing is captured while the screen is still
+// (keepalives still go), and a drawing is sent without waiting for a tick.
+func TestAStillScreenCostsNoCaptures(t *testing.T) {
+	c, win, img := damageScreen(t, 320, 240)
+	cfg := DefaultSenderConfig()
+	cfg.Keepalive = 100 * time.Millisecond
+	s := NewSender(c, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	go func() { _ = s.Run(ctx, pw, nil, nil) }()
+	msgs := make(chan Message, 64)
+	go func() { _ = Receive(pr, func(m Message) { msgs <- m }) }()
+	next := func(kind byte) Message {
+		t.Helper()
+		for {
+			select {
+			case m := <-msgs:
+				if m.Kind == kind {
+					return m
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no %q message", kind)
+			}
+		}
+	}
+	next(MsgFrameEnd) // the first, whole frame
+	for range 3 {
+		next(MsgKeepalive)
+	}
+	if whole, areas := c.counts(); whole != 1 || len(areas) != 0 {
+		t.Fatalf("still for 300 ms: %d whole captures, areas %v; want only the first", whole, areas)
+	}
+	draw.Draw(img, image.Rect(200, 10, 210, 20), image.NewUniform(color.RGBA{0, 0, 255, 255}), image.Point{}, draw.Src)
+	if err := win.Paint(image.Rect(200, 10, 210, 20), img); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(MsgTiles); len(m.Tiles) != 1 || m.Tiles[0].X != 192 || m.Tiles[0].Y != 0 {
+		t.Fatalf("the drawing at (200,10) came as %+v", m.Tiles)
+	}
+}
