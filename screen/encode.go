@@ -3,9 +3,11 @@ package screen
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -36,9 +38,15 @@ type Tile struct {
 	Data       []byte
 }
 
-// photoColors is the number of distinct colours above which a tile is
-// treated as a photo. Text with anti-aliasing stays well below it.
+// photoColors is the number of distinct colours above which a tile may be
+// a photo. Text with anti-aliasing stays well below it.
 const photoColors = 512
+
+// A tile of more colours than photoColors is still no photo when at least
+// one pixel in flatShare repeats its left neighbour: a photo's pixels
+// almost never do, while text, window edges and UI over a photo do where
+// they are. Such a mixed tile goes lossless, so letters never ring.
+const flatShare = 8
 
 // JPEGQuality is used for photo tiles.
 const JPEGQuality = 80
@@ -52,8 +60,11 @@ func (p *pngPool) Put(b *png.EncoderBuffer) { p.b = b }
 // worker; it is not safe for concurrent use.
 type Encoder struct {
 	png   png.Encoder
+	index map[uint32]uint8 // colour → palette index, while there are at most 256
 	seen  map[uint32]struct{}
 	buf   bytes.Buffer
+	rgba  image.RGBA
+	pal   image.Paletted
 	Lossy bool // allow JPEG for photo-like tiles
 }
 
@@ -61,22 +72,38 @@ type Encoder struct {
 func NewEncoder(lossy bool) *Encoder {
 	return &Encoder{
 		png:   png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngPool{}},
+		index: make(map[uint32]uint8, 256),
 		seen:  make(map[uint32]struct{}, photoColors+1),
 		Lossy: lossy,
 	}
 }
 
+// tileKind is how a tile is best encoded.
+type tileKind int
+
+const (
+	paletted tileKind = iota // at most 256 colours: an indexed PNG, 1–8 bits a pixel
+	truecolor                // lossless RGB PNG
+	photo                    // JPEG, when lossy is allowed
+)
+
 // Encode encodes region r of f.
 func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
-	img := f.RGBA(r)
 	t := Tile{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), Format: FormatPNG}
 	e.buf.Reset()
 	var err error
-	if e.Lossy && e.isPhoto(img) {
-		t.Format = FormatJPEG
-		err = jpeg.Encode(&e.buf, img, &jpeg.Options{Quality: JPEGQuality})
-	} else {
-		err = e.png.Encode(&e.buf, img)
+	switch e.classify(f, r) {
+	case paletted:
+		err = e.png.Encode(&e.buf, &e.pal)
+	case photo:
+		if e.Lossy {
+			t.Format = FormatJPEG
+			err = jpeg.Encode(&e.buf, e.toRGBA(f, r), &jpeg.Options{Quality: JPEGQuality})
+			break
+		}
+		fallthrough
+	default:
+		err = e.png.Encode(&e.buf, e.toRGBA(f, r))
 	}
 	if err != nil {
 		return Tile{}, err
@@ -85,16 +112,73 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 	return t, nil
 }
 
-func (e *Encoder) isPhoto(img *image.RGBA) bool {
+// classify looks at every pixel of r once: it counts the colours (up to
+// photoColors+1) and the pixels equal to their left neighbour, and builds
+// the indexed picture while there are at most 256 colours.
+func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
+	clear(e.index)
 	clear(e.seen)
-	for i := 0; i+3 < len(img.Pix); i += 4 {
-		c := uint32(img.Pix[i])<<16 | uint32(img.Pix[i+1])<<8 | uint32(img.Pix[i+2])
-		e.seen[c] = struct{}{}
-		if len(e.seen) > photoColors {
-			return true
+	w, h := r.Dx(), r.Dy()
+	e.pal.Rect, e.pal.Stride = image.Rect(0, 0, w, h), w
+	e.pal.Pix = slices.Grow(e.pal.Pix[:0], w*h)[:w*h]
+	e.pal.Palette = e.pal.Palette[:0]
+	stride := f.Stride()
+	flat, many := 0, false
+	for y := range h {
+		row := f.Pix[(r.Min.Y+y)*stride+4*r.Min.X:][:4*w]
+		prev := uint32(1 << 31) // no colour: the row's first pixel has no neighbour
+		for x := range w {
+			c := uint32(row[4*x])<<16 | uint32(row[4*x+1])<<8 | uint32(row[4*x+2]) // BGR
+			if c == prev {
+				flat++
+			}
+			prev = c
+			if many {
+				if len(e.seen) <= photoColors {
+					e.seen[c] = struct{}{}
+				}
+				continue
+			}
+			i, ok := e.index[c]
+			if !ok {
+				if len(e.index) == 256 {
+					many = true
+					for k := range e.index {
+						e.seen[k] = struct{}{}
+					}
+					e.seen[c] = struct{}{}
+					continue
+				}
+				i = uint8(len(e.index))
+				e.index[c] = i
+				e.pal.Palette = append(e.pal.Palette, color.RGBA{uint8(c), uint8(c >> 8), uint8(c >> 16), 0xff})
+			}
+			e.pal.Pix[y*w+x] = i
 		}
 	}
-	return false
+	switch {
+	case !many:
+		return paletted
+	case len(e.seen) > photoColors && flat*flatShare < w*h:
+		return photo
+	}
+	return truecolor
+}
+
+// toRGBA converts region r of f into the encoder's RGBA buffer.
+func (e *Encoder) toRGBA(f *Frame, r image.Rectangle) *image.RGBA {
+	w, h := r.Dx(), r.Dy()
+	e.rgba.Rect, e.rgba.Stride = image.Rect(0, 0, w, h), 4*w
+	e.rgba.Pix = slices.Grow(e.rgba.Pix[:0], 4*w*h)[:4*w*h]
+	stride := f.Stride()
+	for y := range h {
+		src := f.Pix[(r.Min.Y+y)*stride+4*r.Min.X:][:4*w]
+		dst := e.rgba.Pix[y*4*w:][:4*w]
+		for i := 0; i < len(src); i += 4 {
+			dst[i], dst[i+1], dst[i+2], dst[i+3] = src[i+2], src[i+1], src[i], 0xff
+		}
+	}
+	return &e.rgba
 }
 
 // ParallelEncoder spreads tiles over one encoder per CPU.

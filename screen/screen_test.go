@@ -362,3 +362,48 @@ func TestMirrorResetForgetsThePicture(t *testing.T) {
 		}
 	}
 }
+
+// A tile of few colours (text, UI) is an indexed PNG, exact and small; a
+// tile of a photo with a window edge or text on it stays lossless, so the
+// letters do not ring; only a photo's tile goes as JPEG.
+func TestTilesAreEncodedByWhatTheyShow(t *testing.T) {
+	photo := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := range 64 {
+		for x := range 64 {
+			photo.SetRGBA(x, y, color.RGBA{uint8(x*4 + y), uint8(y*4 + x/3), uint8(x * y), 255})
+		}
+	}
+	text := xlab.Fill(64, 64, color.RGBA{250, 250, 250, 255})
+	for i := range 30 { // glyph-like strokes in three shades
+		draw.Draw(text, image.Rect(2*i, 10+i%3, 2*i+1, 20), image.NewUniform(color.RGBA{uint8(i % 3 * 60), 0, 0, 255}), image.Point{}, draw.Src)
+	}
+	mixed := image.NewRGBA(photo.Rect)
+	draw.Draw(mixed, mixed.Rect, photo, image.Point{}, draw.Src)
+	draw.Draw(mixed, image.Rect(0, 0, 64, 20), text, image.Point{}, draw.Src) // a terminal's edge over the wallpaper
+	enc := NewEncoder(true)
+	for name, c := range map[string]struct {
+		img    *image.RGBA
+		format Format
+		exact  bool
+		under  int
+	}{
+		"text":  {text, FormatPNG, true, 300},
+		"mixed": {mixed, FormatPNG, true, 1 << 20},
+		"photo": {photo, FormatJPEG, false, 1 << 20},
+	} {
+		var f Frame
+		_ = (&imageSource{img: c.img}).Capture(&f)
+		tile, err := enc.Encode(&f, c.img.Rect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tile.Format != c.format || len(tile.Data) > c.under {
+			t.Errorf("%s: %v of %d bytes, want %v under %d", name, tile.Format, len(tile.Data), c.format, c.under)
+		}
+		canvas := image.NewRGBA(c.img.Rect)
+		compose(t, canvas, []Tile{tile})
+		if d := diffPixels(c.img, canvas, 0); c.exact && d != 0 {
+			t.Errorf("%s: %d pixels changed by a lossless encoding", name, d)
+		}
+	}
+}
