@@ -42,12 +42,17 @@ type Tile struct {
 // a photo. Text with anti-aliasing stays well below it.
 const photoColors = 512
 
-// A tile of more colours than photoColors is still no photo when at least
-// one pixel in flatShare repeats its left neighbour: a photo's pixels
-// almost never do, while text, window edges and UI over a photo do where
-// they are. Such a mixed tile goes lossless, so letters never ring.
-const flatShare = 8
+// A tile of more colours than photoColors is still no photo when one
+// colour fills at least one pixel in mixedShare as runs (each pixel equal
+// to its left neighbour): a terminal's or a window's background next to a
+// photo, under text. A photo, even a smooth gradient whose neighbours are
+// often equal, spreads its runs over many colours. Such a mixed tile goes
+// lossless, so letters never ring.
+const mixedShare = 4
 
+// runBuckets is the size of the table that counts runs per colour: a
+// direct-mapped hash, where a collision only overstates a count.
+const runBuckets = 4096
 // JPEGQuality is used for photo tiles.
 const JPEGQuality = 80
 
@@ -65,6 +70,7 @@ type Encoder struct {
 	buf   bytes.Buffer
 	rgba  image.RGBA
 	pal   image.Paletted
+	runs  [runBuckets]uint16
 	Lossy bool // allow JPEG for photo-like tiles
 }
 
@@ -113,8 +119,8 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 }
 
 // classify looks at every pixel of r once: it counts the colours (up to
-// photoColors+1) and the pixels equal to their left neighbour, and builds
-// the indexed picture while there are at most 256 colours.
+// photoColors+1) and the pixels equal to their left neighbour per colour,
+// and builds the indexed picture while there are at most 256 colours.
 func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
 	clear(e.index)
 	clear(e.seen)
@@ -123,14 +129,17 @@ func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
 	e.pal.Pix = slices.Grow(e.pal.Pix[:0], w*h)[:w*h]
 	e.pal.Palette = e.pal.Palette[:0]
 	stride := f.Stride()
-	flat, many := 0, false
+	clear(e.runs[:])
+	maxRun, many := uint16(0), false
 	for y := range h {
 		row := f.Pix[(r.Min.Y+y)*stride+4*r.Min.X:][:4*w]
 		prev := uint32(1 << 31) // no colour: the row's first pixel has no neighbour
 		for x := range w {
 			c := uint32(row[4*x])<<16 | uint32(row[4*x+1])<<8 | uint32(row[4*x+2]) // BGR
 			if c == prev {
-				flat++
+				b := &e.runs[(c*0x9e3779b1)>>20]
+				*b++
+				maxRun = max(maxRun, *b)
 			}
 			prev = c
 			if many {
@@ -159,7 +168,7 @@ func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
 	switch {
 	case !many:
 		return paletted
-	case len(e.seen) > photoColors && flat*flatShare < w*h:
+	case len(e.seen) > photoColors && int(maxRun)*mixedShare < w*h:
 		return photo
 	}
 	return truecolor

@@ -377,9 +377,15 @@ func TestTilesAreEncodedByWhatTheyShow(t *testing.T) {
 	for i := range 30 { // glyph-like strokes in three shades
 		draw.Draw(text, image.Rect(2*i, 10+i%3, 2*i+1, 20), image.NewUniform(color.RGBA{uint8(i % 3 * 60), 0, 0, 255}), image.Point{}, draw.Src)
 	}
+	smooth := image.NewRGBA(photo.Rect) // a wallpaper's gradient: many equal neighbours, none dominant
+	for y := range 64 {
+		for x := range 64 {
+			smooth.SetRGBA(x, y, color.RGBA{uint8(100 + x/6), uint8(40 + 2*y), uint8(90 + x/4), 255})
+		}
+	}
 	mixed := image.NewRGBA(photo.Rect)
 	draw.Draw(mixed, mixed.Rect, photo, image.Point{}, draw.Src)
-	draw.Draw(mixed, image.Rect(0, 0, 64, 20), text, image.Point{}, draw.Src) // a terminal's edge over the wallpaper
+	draw.Draw(mixed, image.Rect(0, 0, 64, 32), text, image.Point{}, draw.Src) // a terminal's edge over the wallpaper
 	enc := NewEncoder(true)
 	for name, c := range map[string]struct {
 		img    *image.RGBA
@@ -387,9 +393,10 @@ func TestTilesAreEncodedByWhatTheyShow(t *testing.T) {
 		exact  bool
 		under  int
 	}{
-		"text":  {text, FormatPNG, true, 300},
-		"mixed": {mixed, FormatPNG, true, 1 << 20},
-		"photo": {photo, FormatJPEG, false, 1 << 20},
+		"text":     {text, FormatPNG, true, 300},
+		"mixed":    {mixed, FormatPNG, true, 1 << 20},
+		"photo":    {photo, FormatJPEG, false, 1 << 20},
+		"gradient": {smooth, FormatJPEG, false, 1 << 20},
 	} {
 		var f Frame
 		_ = (&imageSource{img: c.img}).Capture(&f)
