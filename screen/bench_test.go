@@ -77,8 +77,12 @@ func typing(win *xlab.Window, img *image.RGBA, i int) {
 }
 
 func scrolling(win *xlab.Window, img *image.RGBA, i int) {
-	// A 1200x800 terminal moves up by one 16-pixel line and a new line of
-	// text appears at the bottom.
+	_ = win.Paint(scrollingImg(img, i), img)
+}
+
+// scrollingImg moves a 1200x800 terminal up by one 16-pixel line, and a
+// new line of text appears at the bottom. It returns the area changed.
+func scrollingImg(img *image.RGBA, i int) image.Rectangle {
 	area := image.Rect(20, 40, 1220, 840)
 	draw.Draw(img, image.Rect(area.Min.X, area.Min.Y, area.Max.X, area.Max.Y-16), img, image.Pt(area.Min.X, area.Min.Y+16), draw.Src)
 	line := image.Rect(area.Min.X, area.Max.Y-16, area.Max.X, area.Max.Y)
@@ -88,7 +92,7 @@ func scrolling(win *xlab.Window, img *image.RGBA, i int) {
 			draw.Draw(img, image.Rect(x+1, line.Min.Y+3, x+6, line.Min.Y+13), image.NewUniform(color.RGBA{220, 220, 220, 255}), image.Point{}, draw.Src)
 		}
 	}
-	_ = win.Paint(area, img)
+	return area
 }
 
 func fullScreen(a, c *image.RGBA) workload {
@@ -111,7 +115,7 @@ func benchWorkload(b *testing.B, change workload) {
 	if _, err := s.Step(io.Discard); err != nil { // the first, full frame
 		b.Fatal(err)
 	}
-	var bytes, frames int
+	var bytes, frames, moves int
 	var capture, encode time.Duration
 	i := 0
 	for b.Loop() {
@@ -124,6 +128,7 @@ func benchWorkload(b *testing.B, change workload) {
 			b.Fatal(err)
 		}
 		bytes += st.Bytes
+		moves += st.Moves
 		capture += st.Capture
 		encode += st.Encode
 		if st.Tiles > 0 {
@@ -135,6 +140,7 @@ func benchWorkload(b *testing.B, change workload) {
 	b.ReportMetric(float64(capture.Microseconds())/n/1000, "capture-ms")
 	b.ReportMetric(float64(encode.Microseconds())/n/1000, "encode-ms")
 	b.ReportMetric(float64(frames)/n, "frames/update")
+	b.ReportMetric(float64(moves)/n, "moves/update")
 }
 
 func BenchmarkStaticScreen(b *testing.B) { benchWorkload(b, nil) }

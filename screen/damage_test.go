@@ -138,7 +138,7 @@ func TestAStillScreenCostsNoCaptures(t *testing.T) {
 	if err := win.Paint(image.Rect(200, 10, 210, 20), img); err != nil {
 		t.Fatal(err)
 	}
-	if m := next(MsgTiles); len(m.Tiles) != 1 || m.Tiles[0].X != 192 || m.Tiles[0].Y != 0 {
+	if m := next(MsgTiles); len(m.Tiles) != 1 || m.Tiles[0].X != 200 || m.Tiles[0].Y != 10 || m.Tiles[0].W != 10 {
 		t.Fatalf("the drawing at (200,10) came as %+v", m.Tiles)
 	}
 }

@@ -53,6 +53,7 @@ const mixedShare = 4
 // runBuckets is the size of the table that counts runs per colour: a
 // direct-mapped hash, where a collision only overstates a count.
 const runBuckets = 4096
+
 // JPEGQuality is used for photo tiles.
 const JPEGQuality = 80
 
@@ -88,9 +89,9 @@ func NewEncoder(lossy bool) *Encoder {
 type tileKind int
 
 const (
-	paletted tileKind = iota // at most 256 colours: an indexed PNG, 1–8 bits a pixel
-	truecolor                // lossless RGB PNG
-	photo                    // JPEG, when lossy is allowed
+	paletted  tileKind = iota // at most 256 colours: an indexed PNG, 1–8 bits a pixel
+	truecolor                 // lossless RGB PNG
+	photo                     // JPEG, when lossy is allowed
 )
 
 // Encode encodes region r of f.
@@ -140,6 +141,10 @@ func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
 				b := &e.runs[(c*0x9e3779b1)>>20]
 				*b++
 				maxRun = max(maxRun, *b)
+				if !many { // the left neighbour's index, without a lookup
+					e.pal.Pix[y*w+x] = e.pal.Pix[y*w+x-1]
+				}
+				continue
 			}
 			prev = c
 			if many {

@@ -37,24 +37,33 @@ func Grid(w, h int) []image.Rectangle {
 	return out
 }
 
-// Differ remembers the previous frame and reports which tiles changed.
+// Differ remembers the previous frame and reports what changed: the tiles
+// to send, and the moves (a scroll) that explain part of it.
 type Differ struct {
+	// Partial allows patches (the changed part of a tile, when that is
+	// under half of it) and moves. It needs a receiver that keeps pixels,
+	// so it applies only to screens of at most MaxPartialPixels.
+	Partial bool
+
 	prev    *Frame
 	grid    []image.Rectangle // the tiles of prev's size, row by row
 	cols    int
 	drawn   []bool // per tile of grid: touched by a reported drawing
 	changed []image.Rectangle
+	moves   []Copy
+	scroll  scrollFinder
 }
 
-// Changed returns the tiles of cur that differ from the previous frame
-// (all of them the first time, or after a size change) and keeps a copy
-// of cur for next time. The result is valid until the next call.
-func (d *Differ) Changed(cur *Frame) []image.Rectangle { return d.compare(cur, nil) }
+// Changed returns what of cur differs from the previous frame (all of it
+// the first time, or after a size change) and keeps a copy of cur for
+// next time: the moves to make first, then the rectangles to send, each
+// inside one tile. The results are valid until the next call.
+func (d *Differ) Changed(cur *Frame) ([]Copy, []image.Rectangle) { return d.compare(cur, nil) }
 
 // ChangedIn is Changed for a frame of which only the areas in drawn can
 // differ from the previous one (what a DamageWatch reported): the rest of
 // the screen is not compared.
-func (d *Differ) ChangedIn(cur *Frame, drawn []image.Rectangle) []image.Rectangle {
+func (d *Differ) ChangedIn(cur *Frame, drawn []image.Rectangle) ([]Copy, []image.Rectangle) {
 	if d.prev == nil || d.prev.W != cur.W || d.prev.H != cur.H {
 		return d.compare(cur, nil)
 	}
@@ -71,39 +80,114 @@ func (d *Differ) ChangedIn(cur *Frame, drawn []image.Rectangle) []image.Rectangl
 }
 
 // compare diffs the tiles of cur that only (nil: all) marks.
-func (d *Differ) compare(cur *Frame, only []bool) []image.Rectangle {
+func (d *Differ) compare(cur *Frame, only []bool) ([]Copy, []image.Rectangle) {
 	if d.prev == nil || d.prev.W != cur.W || d.prev.H != cur.H {
 		d.prev = NewFrame(cur.W, cur.H)
 		copy(d.prev.Pix, cur.Pix)
 		d.grid, d.cols = Grid(cur.W, cur.H), (cur.W+TileSize-1)/TileSize
 		d.drawn = make([]bool, len(d.grid))
-		return append(d.changed[:0], d.grid...)
+		return nil, append(d.changed[:0], d.grid...)
 	}
 	changed := d.changed[:0]
-	stride := cur.Stride()
 	for i, r := range d.grid {
-		if only != nil && !only[i] {
-			continue
+		if (only == nil || only[i]) && tileDiffers(cur, d.prev, r) {
+			changed = append(changed, r)
 		}
-		lo, hi := 4*r.Min.X, 4*r.Max.X
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			row := y * stride
-			if !bytes.Equal(cur.Pix[row+lo:row+hi], d.prev.Pix[row+lo:row+hi]) {
-				changed = append(changed, r)
-				break
+	}
+	d.moves = d.moves[:0]
+	partial := d.Partial && cur.W*cur.H <= MaxPartialPixels
+	if partial && len(changed) >= minMoveTiles {
+		if mv, ok := d.scroll.find(d.prev, cur, changed); ok {
+			moveRect(d.prev, mv)
+			d.moves = append(d.moves, mv)
+			still := changed[:0]
+			for _, r := range changed {
+				if tileDiffers(cur, d.prev, r) {
+					still = append(still, r)
+				}
+			}
+			changed = still
+		}
+	}
+	for i, r := range changed {
+		if partial {
+			if box := changedBox(cur, d.prev, r); 2*box.Dx()*box.Dy() < r.Dx()*r.Dy() {
+				changed[i] = box
 			}
 		}
-	}
-	// Copy only the rows of changed tiles: the rest is equal already.
-	for _, r := range changed {
-		lo, hi := 4*r.Min.X, 4*r.Max.X
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			row := y * stride
-			copy(d.prev.Pix[row+lo:row+hi], cur.Pix[row+lo:row+hi])
-		}
+		// The whole tile: what a patch left out is equal already.
+		copyRect(d.prev, cur, r)
 	}
 	d.changed = changed
-	return changed
+	return d.moves, changed
+}
+
+// tileDiffers reports whether r differs between a and b.
+func tileDiffers(a, b *Frame, r image.Rectangle) bool {
+	stride := a.Stride()
+	lo, hi := 4*r.Min.X, 4*r.Max.X
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := y * stride
+		if !bytes.Equal(a.Pix[row+lo:row+hi], b.Pix[row+lo:row+hi]) {
+			return true
+		}
+	}
+	return false
+}
+
+// changedBox is the smallest rectangle holding every pixel of r that
+// differs between a and b.
+func changedBox(a, b *Frame, r image.Rectangle) image.Rectangle {
+	stride := a.Stride()
+	box := image.Rectangle{}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		ra := a.Pix[y*stride+4*r.Min.X : y*stride+4*r.Max.X]
+		rb := b.Pix[y*stride+4*r.Min.X : y*stride+4*r.Max.X]
+		if bytes.Equal(ra, rb) {
+			continue
+		}
+		first, last := 0, len(ra)/4-1
+		for first < last && bytes.Equal(ra[4*first:4*first+4], rb[4*first:4*first+4]) {
+			first++
+		}
+		for last > first && bytes.Equal(ra[4*last:4*last+4], rb[4*last:4*last+4]) {
+			last--
+		}
+		box = box.Union(image.Rect(r.Min.X+first, y, r.Min.X+last+1, y+1))
+	}
+	return box
+}
+
+// copyRect copies r from src to dst, frames of one size.
+func copyRect(dst, src *Frame, r image.Rectangle) {
+	stride := dst.Stride()
+	lo, hi := 4*r.Min.X, 4*r.Max.X
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := y * stride
+		copy(dst.Pix[row+lo:row+hi], src.Pix[row+lo:row+hi])
+	}
+}
+
+// moveRect performs a copy within f, as a receiver does.
+func moveRect(f *Frame, c Copy) {
+	dst := c.DstRect()
+	stride := f.Stride()
+	rowBytes := 4 * c.Src.Dx()
+	move := func(y int) {
+		from := (c.Src.Min.Y+y)*stride + 4*c.Src.Min.X
+		to := (dst.Min.Y+y)*stride + 4*dst.Min.X
+		copy(f.Pix[to:to+rowBytes], f.Pix[from:from+rowBytes])
+	}
+	// Overlapping rows must be read before they are written.
+	if dst.Min.Y > c.Src.Min.Y {
+		for y := c.Src.Dy() - 1; y >= 0; y-- {
+			move(y)
+		}
+	} else {
+		for y := range c.Src.Dy() {
+			move(y)
+		}
+	}
 }
 
 // Reset forgets the previous frame, so the next Changed reports everything.

@@ -1,25 +1,45 @@
 package screen
 
 import (
+	"bytes"
 	"context"
 	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
 	"sort"
 	"sync"
 )
 
-// Mirror holds the latest encoded version of every tile of a remote screen
-// and feeds any number of subscribers (viewer pages, other attendees).
+// Mirror holds a remote screen and feeds any number of subscribers
+// (viewer pages, other attendees) with it.
 //
-// Each subscriber has a set of dirty tile positions, not a queue: when it
-// is slow, newer versions of a tile replace older ones, so its memory is
-// bounded by the screen size and it always gets the latest picture, at the
-// rate it can take. A new subscriber starts with every tile dirty, so its
-// first frame is complete.
+// A subscriber that keeps up gets the stream's messages as they came, in
+// order: patches and copies only make sense on the picture they were
+// made against. One that falls behind (its queue passes maxQueueBytes),
+// and a new one, gets the squares that changed since it last had a
+// picture, whole, and then the stream again: its memory is bounded by the
+// screen, and it always gets the latest picture, at the rate it can take.
+//
+// The mirror keeps the latest whole tile of each square as it came. A
+// patch or a copy makes the square's tile out of date: the mirror then
+// keeps that square's pixels (decoding the tiles it needs), and encodes
+// it anew only when a subscriber needs it whole.
 type Mirror struct {
-	mu      sync.Mutex
-	w, h    int
-	tiles   map[image.Point]Tile
-	bytes   int // picture bytes held, at most MaxMirrorBytes
+	mu    sync.Mutex
+	w, h  int
+	tiles map[image.Point]Tile // the latest whole tile of each square
+	bytes int                  // picture bytes held in tiles, at most MaxMirrorBytes
+
+	// pix is the picture where decoded says so: squares changed by a
+	// patch or a copy, and the squares a copy read. stale squares' tiles
+	// are older than their pixels.
+	pix     *Frame
+	decoded map[image.Point]bool
+	stale   map[image.Point]bool
+	enc     *Encoder
+	scratch *image.RGBA
+
 	subs    map[*Subscriber]struct{}
 	lastEnd FrameEnd
 	frames  uint64
@@ -29,9 +49,16 @@ type Mirror struct {
 // noise takes about 35 MB; past the bound new tiles are dropped.
 const MaxMirrorBytes = 128 << 20
 
+// maxQueueBytes is how far a subscriber may fall behind the stream before
+// it is sent whole squares instead.
+const maxQueueBytes = 8 << 20
+
 // NewMirror returns an empty mirror.
 func NewMirror() *Mirror {
-	return &Mirror{tiles: map[image.Point]Tile{}, subs: map[*Subscriber]struct{}{}}
+	return &Mirror{
+		tiles: map[image.Point]Tile{}, decoded: map[image.Point]bool{}, stale: map[image.Point]bool{},
+		subs: map[*Subscriber]struct{}{}, enc: NewEncoder(true),
+	}
 }
 
 // Apply takes one message from the screen stream.
@@ -40,33 +67,190 @@ func (m *Mirror) Apply(msg Message) {
 	defer m.mu.Unlock()
 	switch msg.Kind {
 	case MsgTiles:
-		if msg.ScreenW != m.w || msg.ScreenH != m.h {
-			m.w, m.h = msg.ScreenW, msg.ScreenH
-			clear(m.tiles)
-			m.bytes = 0
-		}
+		m.resize(msg.ScreenW, msg.ScreenH)
+		cells := make([]image.Point, 0, len(msg.Tiles))
 		for _, t := range msg.Tiles {
-			p := image.Pt(t.X, t.Y)
-			grown := m.bytes - len(m.tiles[p].Data) + len(t.Data)
-			if grown > MaxMirrorBytes {
+			if t.Whole(m.w, m.h) {
+				m.store(t)
+			} else if !m.patch(t) {
 				continue
 			}
-			m.bytes = grown
-			// Copy: Data aliases the whole network message, which one
-			// surviving tile would otherwise keep alive.
-			t.Data = append([]byte(nil), t.Data...)
-			m.tiles[p] = t
-			for s := range m.subs {
-				s.dirty[p] = struct{}{}
-			}
+			cells = append(cells, t.Cell())
 		}
+		m.forward(AppendTiles(nil, msg.ScreenW, msg.ScreenH, msg.Tiles), cells)
+	case MsgCopies:
+		if msg.ScreenW != m.w || msg.ScreenH != m.h || !m.canKeepPixels() {
+			return // a copy of a picture this mirror does not have
+		}
+		var cells []image.Point
+		for _, c := range msg.Copies {
+			cells = append(cells, m.copyRect(c)...)
+		}
+		m.forward(AppendCopies(nil, msg.ScreenW, msg.ScreenH, msg.Copies), cells)
 	case MsgFrameEnd:
 		m.lastEnd = msg.End
 		m.frames++
+		raw := AppendFrameEnd(nil, msg.End)
 		for s := range m.subs {
 			s.end = msg.End
+			if s.dirty == nil {
+				s.enqueue(raw, nil)
+			}
 			s.poke()
 		}
+	}
+}
+
+// resize starts a new picture when the screen's size changes.
+func (m *Mirror) resize(w, h int) {
+	if w == m.w && h == m.h {
+		return
+	}
+	m.w, m.h = w, h
+	m.forget()
+}
+
+func (m *Mirror) forget() {
+	clear(m.tiles)
+	clear(m.decoded)
+	clear(m.stale)
+	m.bytes = 0
+	m.pix = nil
+}
+
+// store keeps a whole tile; its pixels, if kept, are older now.
+func (m *Mirror) store(t Tile) {
+	p := t.Cell()
+	grown := m.bytes - len(m.tiles[p].Data) + len(t.Data)
+	if grown > MaxMirrorBytes {
+		return
+	}
+	m.bytes = grown
+	// Copy: Data aliases the whole network message, which one surviving
+	// tile would otherwise keep alive.
+	t.Data = append([]byte(nil), t.Data...)
+	m.tiles[p] = t
+	delete(m.decoded, p)
+	delete(m.stale, p)
+}
+
+func (m *Mirror) canKeepPixels() bool { return m.w > 0 && m.w*m.h <= MaxPartialPixels }
+
+// pixels returns the picture, decoding the squares cells needs.
+func (m *Mirror) pixels(cells []image.Point) *Frame {
+	if m.pix == nil {
+		m.pix = NewFrame(m.w, m.h)
+	}
+	for _, p := range cells {
+		if m.decoded[p] {
+			continue
+		}
+		m.decoded[p] = true
+		if t, ok := m.tiles[p]; ok {
+			m.decodeInto(t)
+		}
+	}
+	return m.pix
+}
+
+// patch draws part of a square onto its pixels.
+func (m *Mirror) patch(t Tile) bool {
+	if !m.canKeepPixels() {
+		return false
+	}
+	m.pixels([]image.Point{t.Cell()})
+	m.decodeInto(t)
+	m.stale[t.Cell()] = true
+	return true
+}
+
+// copyRect moves pixels as the viewer's canvas does, and returns the
+// squares that changed.
+func (m *Mirror) copyRect(c Copy) []image.Point {
+	dst := c.DstRect()
+	moveRect(m.pixels(append(cellsOf(c.Src), cellsOf(dst)...)), c)
+	cells := cellsOf(dst)
+	for _, p := range cells {
+		m.stale[p] = true
+	}
+	return cells
+}
+
+// cellsOf lists the grid squares r touches.
+func cellsOf(r image.Rectangle) []image.Point {
+	var out []image.Point
+	for y := r.Min.Y / TileSize * TileSize; y < r.Max.Y; y += TileSize {
+		for x := r.Min.X / TileSize * TileSize; x < r.Max.X; x += TileSize {
+			out = append(out, image.Pt(x, y))
+		}
+	}
+	return out
+}
+
+// decodeInto draws an encoded tile onto the pixels. A tile that does not
+// decode to its own size leaves them as they were.
+func (m *Mirror) decodeInto(t Tile) {
+	var cfg image.Config
+	var err error
+	if t.Format == FormatJPEG {
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(t.Data))
+	} else {
+		cfg, err = png.DecodeConfig(bytes.NewReader(t.Data))
+	}
+	// The size is checked before decoding: a tile's header may claim any.
+	if err != nil || cfg.Width != t.W || cfg.Height != t.H {
+		return
+	}
+	var img image.Image
+	if t.Format == FormatJPEG {
+		img, err = jpeg.Decode(bytes.NewReader(t.Data))
+	} else {
+		img, err = png.Decode(bytes.NewReader(t.Data))
+	}
+	if err != nil {
+		return
+	}
+	if m.scratch == nil {
+		m.scratch = image.NewRGBA(image.Rect(0, 0, TileSize, TileSize))
+	}
+	rgba := m.scratch.SubImage(image.Rect(0, 0, t.W, t.H)).(*image.RGBA)
+	draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
+	stride := m.pix.Stride()
+	for y := range t.H {
+		src := rgba.Pix[y*rgba.Stride:][:4*t.W]
+		dst := m.pix.Pix[(t.Y+y)*stride+4*t.X:][:4*t.W]
+		for i := 0; i < len(src); i += 4 {
+			dst[i], dst[i+1], dst[i+2], dst[i+3] = src[i+2], src[i+1], src[i], 0
+		}
+	}
+}
+
+// whole returns square p's tile, encoding it anew if its pixels changed.
+func (m *Mirror) whole(p image.Point) (Tile, bool) {
+	if m.stale[p] {
+		r := image.Rect(p.X, p.Y, min(p.X+TileSize, m.w), min(p.Y+TileSize, m.h))
+		if t, err := m.enc.Encode(m.pix, r); err == nil {
+			delete(m.stale, p)
+			m.bytes -= len(m.tiles[p].Data)
+			m.bytes += len(t.Data)
+			m.tiles[p] = t
+		}
+	}
+	t, ok := m.tiles[p]
+	return t, ok
+}
+
+// forward hands a message to every subscriber: in its queue, or as the
+// squares it changed for one that is behind.
+func (m *Mirror) forward(raw []byte, cells []image.Point) {
+	for s := range m.subs {
+		if s.dirty != nil {
+			for _, p := range cells {
+				s.dirty[p] = struct{}{}
+			}
+			continue
+		}
+		s.enqueue(raw, cells)
 	}
 }
 
@@ -77,10 +261,9 @@ func (m *Mirror) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.w, m.h = 0, 0
-	clear(m.tiles)
-	m.bytes = 0
+	m.forget()
 	for s := range m.subs {
-		clear(s.dirty)
+		s.behind(map[image.Point]struct{}{})
 	}
 }
 
@@ -98,16 +281,18 @@ func (m *Mirror) Frames() uint64 {
 	return m.frames
 }
 
-// Subscribe adds a subscriber; its first update holds every tile.
+// Subscribe adds a subscriber; its first update holds every square.
 func (m *Mirror) Subscribe() *Subscriber {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := &Subscriber{m: m, dirty: map[image.Point]struct{}{}, ready: make(chan struct{}, 1), end: m.lastEnd}
+	s := &Subscriber{m: m, ready: make(chan struct{}, 1), end: m.lastEnd, limit: maxQueueBytes, touched: map[image.Point]struct{}{}}
+	all := make(map[image.Point]struct{}, len(m.tiles))
 	for p := range m.tiles {
-		s.dirty[p] = struct{}{}
+		all[p] = struct{}{}
 	}
+	s.behind(all)
 	m.subs[s] = struct{}{}
-	if len(s.dirty) > 0 {
+	if len(all) > 0 {
 		s.poke()
 	}
 	return s
@@ -115,10 +300,35 @@ func (m *Mirror) Subscribe() *Subscriber {
 
 // Subscriber receives a mirror's updates at its own pace.
 type Subscriber struct {
-	m     *Mirror
+	m *Mirror
+	// queue holds the stream's messages in order while the subscriber
+	// keeps up; touched is the squares they change.
+	queue   [][]byte
+	queued  int
+	limit   int // maxQueueBytes, but for tests
+	touched map[image.Point]struct{}
+	// dirty, when not nil, is the squares to send whole: the subscriber
+	// is new or fell behind, and gets no queue until it has them.
 	dirty map[image.Point]struct{}
 	end   FrameEnd
 	ready chan struct{}
+}
+
+func (s *Subscriber) enqueue(raw []byte, cells []image.Point) {
+	s.queue = append(s.queue, raw)
+	s.queued += len(raw)
+	for _, p := range cells {
+		s.touched[p] = struct{}{}
+	}
+	if s.queued > s.limit {
+		s.behind(s.touched)
+	}
+}
+
+// behind drops the queue: the subscriber gets dirty's squares whole next.
+func (s *Subscriber) behind(dirty map[image.Point]struct{}) {
+	s.queue, s.queued = nil, 0
+	s.dirty, s.touched = dirty, map[image.Point]struct{}{}
 }
 
 func (s *Subscriber) poke() {
@@ -128,8 +338,9 @@ func (s *Subscriber) poke() {
 	}
 }
 
-// Next waits for a change and returns it as wire messages: 'T' batches of
-// the latest dirty tiles, then an 'E' naming the newest frame they belong to.
+// Next waits for a change and returns it as wire messages: the stream's
+// own, or 'T' batches of the latest squares and an 'E' naming the newest
+// frame they belong to.
 func (s *Subscriber) Next(ctx context.Context) ([][]byte, error) {
 	for {
 		select {
@@ -146,16 +357,22 @@ func (s *Subscriber) Next(ctx context.Context) ([][]byte, error) {
 func (s *Subscriber) take() [][]byte {
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
+	if s.dirty == nil {
+		msgs := s.queue
+		s.queue, s.queued = nil, 0
+		clear(s.touched)
+		return msgs
+	}
 	if len(s.dirty) == 0 {
 		return nil
 	}
 	tiles := make([]Tile, 0, len(s.dirty))
 	for p := range s.dirty {
-		if t, ok := s.m.tiles[p]; ok {
+		if t, ok := s.m.whole(p); ok {
 			tiles = append(tiles, t)
 		}
 	}
-	clear(s.dirty)
+	s.dirty = nil
 	// Top to bottom, left to right: the picture builds up the way a
 	// person reads it.
 	sort.Slice(tiles, func(i, j int) bool {

@@ -74,18 +74,70 @@ func TestDifferReportsOnlyChangedTiles(t *testing.T) {
 	var d Differ
 	var f Frame
 	_ = src.Capture(&f)
-	if n := len(d.Changed(&f)); n != len(Grid(300, 200)) {
-		t.Fatalf("first frame: %d tiles, want all %d", n, len(Grid(300, 200)))
+	if _, got := d.Changed(&f); len(got) != len(Grid(300, 200)) {
+		t.Fatal("the first frame is not whole")
 	}
 	_ = src.Capture(&f)
-	if n := len(d.Changed(&f)); n != 0 {
-		t.Fatalf("unchanged frame: %d tiles", n)
+	if _, got := d.Changed(&f); len(got) != 0 {
+		t.Fatalf("unchanged frame: %d tiles", len(got))
 	}
 	img.SetRGBA(130, 70, color.RGBA{1, 2, 3, 255}) // inside tile (128,64)
 	_ = src.Capture(&f)
-	got := d.Changed(&f)
-	if len(got) != 1 || got[0] != image.Rect(128, 64, 192, 128) {
+	if _, got := d.Changed(&f); len(got) != 1 || got[0] != image.Rect(128, 64, 192, 128) {
 		t.Fatalf("one pixel changed: tiles %v", got)
+	}
+	// With patches, only the pixel.
+	d.Partial = true
+	img.SetRGBA(131, 71, color.RGBA{1, 2, 3, 255})
+	_ = src.Capture(&f)
+	if _, got := d.Changed(&f); len(got) != 1 || got[0] != image.Rect(131, 71, 132, 72) {
+		t.Fatalf("one pixel changed: patches %v", got)
+	}
+}
+
+// A terminal scrolls by three lines: the sender finds the move, so what
+// is sent is one copy and the new lines, and a receiver that plays them
+// has the screen.
+func TestAScrollIsSentAsACopyAndTheNewLines(t *testing.T) {
+	const w, h = 640, 480
+	img := blocks(w, h, 5)
+	src := &imageSource{img: img}
+	d := Differ{Partial: true}
+	var f Frame
+	_ = src.Capture(&f)
+	d.Changed(&f)
+	pane := image.Rect(20, 30, 600, 450)
+	draw.Draw(img, image.Rect(pane.Min.X, pane.Min.Y, pane.Max.X, pane.Max.Y-48), img, image.Pt(pane.Min.X, pane.Min.Y+48), draw.Src)
+	draw.Draw(img, image.Rect(pane.Min.X, pane.Max.Y-48, pane.Max.X, pane.Max.Y), blocks(pane.Dx(), 48, 6), image.Point{}, draw.Src)
+	before := image.NewRGBA(img.Rect)
+	_ = (&imageSource{img: before}).Capture(&Frame{}) // only for the type
+	copy(before.Pix, d.prev.RGBA(image.Rect(0, 0, w, h)).Pix)
+	_ = src.Capture(&f)
+	moves, rects := d.Changed(&f)
+	want := Copy{Src: image.Rect(20, 78, 600, 450), Dst: image.Pt(20, 30)}
+	if len(moves) != 1 || moves[0] != want {
+		t.Fatalf("moves %v, want %v", moves, want)
+	}
+	area := 0
+	for _, r := range rects {
+		area += r.Dx() * r.Dy()
+	}
+	if area > pane.Dx()*64*2 {
+		t.Fatalf("%d pixels sent besides the copy; the new lines are %d", area, pane.Dx()*48)
+	}
+	p := &page{t: t, canvas: before}
+	enc := NewEncoder(false)
+	var tiles []Tile
+	for _, r := range rects {
+		tile, err := enc.Encode(&f, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tiles = append(tiles, tile)
+	}
+	p.play([][]byte{AppendCopies(nil, w, h, moves), AppendTiles(nil, w, h, tiles)})
+	if n := diffPixels(img, p.canvas, 0); n != 0 {
+		t.Fatalf("after the copy and the new lines, %d pixels differ from the screen", n)
 	}
 }
 
@@ -247,17 +299,45 @@ var pngBytes = []byte("\x89PNG\r\n\x1a\n...")
 
 // TestDecodeKeepsTilesOnTheGrid: a sender chose each tile's position
 // freely, and the host kept one tile per position: 60 messages made it
-// hold 240,000 tiles (+276 MiB). Tiles are now squares of the grid, and
-// their bytes must start as their format's do (the browser decodes them).
+// hold 240,000 tiles (+276 MiB). Tiles now lie inside one square of the
+// grid, and their bytes must start as their format's do (the browser
+// decodes them).
 func TestDecodeKeepsTilesOnTheGrid(t *testing.T) {
 	for name, tile := range map[string]Tile{
-		"off the grid":   {X: 1, Y: 0, W: 63, H: 64, Format: FormatPNG, Data: pngBytes},
+		"across squares": {X: 1, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: pngBytes},
 		"wider than one": {X: 0, Y: 0, W: 128, H: 64, Format: FormatPNG, Data: pngBytes},
 		"not a PNG":      {X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: []byte("<svg onload=alert(1)>")},
 		"not a JPEG":     {X: 0, Y: 0, W: 64, H: 64, Format: FormatJPEG, Data: pngBytes},
 		"too big":        {X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: append(append([]byte{}, pngBytes...), make([]byte, MaxTileBytes)...)},
 	} {
 		if _, err := Decode(AppendTiles(nil, 1000, 1000, []Tile{tile})); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	patch := Tile{X: 70, Y: 5, W: 8, H: 16, Format: FormatPNG, Data: pngBytes}
+	if _, err := Decode(AppendTiles(nil, 1000, 1000, []Tile{patch})); err != nil {
+		t.Errorf("a patch inside one square: %v", err)
+	}
+	if _, err := Decode(AppendTiles(nil, 16000, 16000, []Tile{patch})); err == nil {
+		t.Error("a patch of a screen too large to keep in pixels was accepted")
+	}
+}
+
+// Copies stay inside the screen, are few, and come only for screens a
+// receiver can keep in pixels.
+func TestDecodeKeepsCopiesOnTheScreen(t *testing.T) {
+	ok := Copy{Src: image.Rect(0, 16, 800, 600), Dst: image.Pt(0, 0)}
+	if m, err := Decode(AppendCopies(nil, 1000, 1000, []Copy{ok})); err != nil || len(m.Copies) != 1 || m.Copies[0] != ok {
+		t.Fatalf("a scroll: %+v, %v", m.Copies, err)
+	}
+	for name, msg := range map[string][]byte{
+		"source off the screen": AppendCopies(nil, 1000, 1000, []Copy{{Src: image.Rect(900, 0, 1100, 10), Dst: image.Pt(0, 0)}}),
+		"landing off it":        AppendCopies(nil, 1000, 1000, []Copy{{Src: image.Rect(0, 0, 100, 100), Dst: image.Pt(950, 0)}}),
+		"empty":                 AppendCopies(nil, 1000, 1000, []Copy{{Src: image.Rect(5, 5, 5, 9), Dst: image.Pt(0, 0)}}),
+		"too many":              AppendCopies(nil, 1000, 1000, make([]Copy, maxCopies+1)),
+		"a huge screen":         AppendCopies(nil, 16000, 16000, []Copy{ok}),
+	} {
+		if _, err := Decode(msg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -298,6 +378,8 @@ func TestAMirrorHoldsABoundedPicture(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add(AppendTiles(nil, 100, 100, []Tile{{X: 0, Y: 0, W: 64, H: 64, Format: FormatPNG, Data: pngBytes}}))
 	f.Add(AppendFrameEnd(nil, FrameEnd{Seq: 3, Captured: 1_700_000_000_000_000, Tiles: 2}))
+	f.Add(AppendCopies(nil, 800, 600, []Copy{{Src: image.Rect(0, 16, 800, 600), Dst: image.Pt(0, 0)}}))
+	f.Add(AppendTiles(nil, 100, 100, []Tile{{X: 65, Y: 3, W: 8, H: 16, Format: FormatPNG, Data: pngBytes}}))
 	f.Add([]byte{MsgKeepalive})
 	f.Add([]byte{MsgTiles, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -315,6 +397,8 @@ func FuzzDecode(f *testing.F) {
 		switch m.Kind {
 		case MsgTiles:
 			again = AppendTiles(nil, m.ScreenW, m.ScreenH, m.Tiles)
+		case MsgCopies:
+			again = AppendCopies(nil, m.ScreenW, m.ScreenH, m.Copies)
 		case MsgFrameEnd:
 			again = AppendFrameEnd(nil, m.End)
 		default:

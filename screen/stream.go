@@ -44,6 +44,7 @@ func DefaultSenderConfig() SenderConfig {
 type SendStats struct {
 	Seq     uint64
 	Tiles   int
+	Moves   int // copies: scrolls
 	Bytes   int
 	Capture time.Duration
 	Encode  time.Duration
@@ -70,7 +71,7 @@ func NewSender(src Source, cfg SenderConfig) *Sender {
 	if enc == nil {
 		enc = NewParallelEncoder(cfg.Lossy)
 	}
-	return &Sender{src: src, cfg: cfg, enc: enc}
+	return &Sender{src: src, cfg: cfg, enc: enc, diff: Differ{Partial: true}}
 }
 
 // Close stops watching the source.
@@ -190,14 +191,15 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	if err := s.capture(drawn); err != nil {
 		return SendStats{}, err
 	}
+	var moves []Copy
 	var changed []image.Rectangle
 	if whole {
-		changed = s.diff.Changed(&s.frame)
+		moves, changed = s.diff.Changed(&s.frame)
 	} else {
-		changed = s.diff.ChangedIn(&s.frame, drawn)
+		moves, changed = s.diff.ChangedIn(&s.frame, drawn)
 	}
 	t1 := time.Now()
-	if len(changed) == 0 {
+	if len(changed) == 0 && len(moves) == 0 {
 		return SendStats{Capture: t1.Sub(t0)}, nil
 	}
 	tiles, err := s.enc.Encode(&s.frame, changed)
@@ -206,7 +208,14 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	}
 	t2 := time.Now()
 	s.seq++
-	st := SendStats{Seq: s.seq, Tiles: len(tiles), Capture: t1.Sub(t0), Encode: t2.Sub(t1)}
+	st := SendStats{Seq: s.seq, Tiles: len(tiles), Moves: len(moves), Capture: t1.Sub(t0), Encode: t2.Sub(t1)}
+	if len(moves) > 0 {
+		s.buf = AppendCopies(s.buf[:0], s.frame.W, s.frame.H, moves)
+		st.Bytes += len(s.buf)
+		if err := p2p.WriteFrame(w, s.buf); err != nil {
+			return st, err
+		}
+	}
 	for _, batch := range Batches(tiles) {
 		s.buf = AppendTiles(s.buf[:0], s.frame.W, s.frame.H, batch)
 		st.Bytes += len(s.buf)

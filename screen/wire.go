@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 )
 
 // Screen stream wire layout, version 1 (protocol /assist/screen/1.0.0 and
@@ -14,17 +15,23 @@ import (
 // first byte says what it is; numbers are unsigned varints:
 //
 //	'T' tiles:     screenW screenH count { x y w h format len data }*count
+//	'C' copies:    screenW screenH count { srcX srcY w h dstX dstY }*count
 //	'E' frame end: seq capturedUnixMicros tiles
 //	'K' keepalive: (nothing)
 //
-// A frame is any number of 'T' messages followed by one 'E'. Tiles carry
-// the full screen size so a receiver notices a resolution change. The
-// browser draws tiles as they come and counts frames on 'E'; the host uses
-// 'E' to measure capture-to-viewer latency.
+// A frame is at most one 'C' message, then any number of 'T' messages,
+// then one 'E'. A tile lies inside one square of the grid: the whole square
+// (cut short at the screen's edge), or a patch of it where only that
+// changed. A copy moves a rectangle of the picture as it stands (a scroll,
+// a window moved), before the frame's tiles are drawn. Messages carry the
+// full screen size so a receiver notices a resolution change. The browser
+// draws in order and counts frames on 'E'; the host uses 'E' to measure
+// capture-to-viewer latency.
 
 // Message kinds.
 const (
 	MsgTiles     byte = 'T'
+	MsgCopies    byte = 'C'
 	MsgFrameEnd  byte = 'E'
 	MsgKeepalive byte = 'K'
 )
@@ -40,6 +47,10 @@ const (
 	// square, so what a sender can make it hold is bounded by the screen.
 	maxTileEdge  = TileSize
 	MaxTileBytes = 64 << 10
+	// Patches and copies make a receiver keep the screen's pixels: they are
+	// for screens of at most MaxPartialPixels (two 4K monitors).
+	MaxPartialPixels = 2 * 3840 * 2160
+	maxCopies        = 16
 )
 
 // ErrBadMessage is returned for a message that breaks the layout.
@@ -52,12 +63,33 @@ type FrameEnd struct {
 	Tiles    int
 }
 
+// Copy moves a rectangle of the picture: Src's pixels go to Dst.
+type Copy struct {
+	Src image.Rectangle
+	Dst image.Point
+}
+
+// DstRect is where the copy lands.
+func (c Copy) DstRect() image.Rectangle { return c.Src.Add(c.Dst.Sub(c.Src.Min)) }
+
 // Message is a decoded screen message.
 type Message struct {
 	Kind             byte
 	ScreenW, ScreenH int
 	Tiles            []Tile
+	Copies           []Copy
 	End              FrameEnd
+}
+
+// Whole reports whether t covers its grid square entirely, on a screen of
+// w x h: anything less is a patch.
+func (t Tile) Whole(w, h int) bool {
+	return t.X%TileSize == 0 && t.Y%TileSize == 0 && t.W == min(TileSize, w-t.X) && t.H == min(TileSize, h-t.Y)
+}
+
+// Cell is the grid square t lies in.
+func (t Tile) Cell() image.Point {
+	return image.Pt(t.X/TileSize*TileSize, t.Y/TileSize*TileSize)
 }
 
 // AppendTiles encodes a 'T' message.
@@ -73,6 +105,20 @@ func AppendTiles(buf []byte, screenW, screenH int, tiles []Tile) []byte {
 		buf = append(buf, byte(t.Format))
 		buf = binary.AppendUvarint(buf, uint64(len(t.Data)))
 		buf = append(buf, t.Data...)
+	}
+	return buf
+}
+
+// AppendCopies encodes a 'C' message.
+func AppendCopies(buf []byte, screenW, screenH int, copies []Copy) []byte {
+	buf = append(buf, MsgCopies)
+	buf = binary.AppendUvarint(buf, uint64(screenW))
+	buf = binary.AppendUvarint(buf, uint64(screenH))
+	buf = binary.AppendUvarint(buf, uint64(len(copies)))
+	for _, c := range copies {
+		for _, v := range []int{c.Src.Min.X, c.Src.Min.Y, c.Src.Dx(), c.Src.Dy(), c.Dst.X, c.Dst.Y} {
+			buf = binary.AppendUvarint(buf, uint64(v))
+		}
 	}
 	return buf
 }
@@ -148,6 +194,8 @@ func Decode(msg []byte) (Message, error) {
 		m.End.Tiles = r.uvarint(1 << 20)
 	case MsgTiles:
 		decodeTiles(r, &m)
+	case MsgCopies:
+		decodeCopies(r, &m)
 	default:
 		return Message{}, fmt.Errorf("%w: kind %q", ErrBadMessage, m.Kind)
 	}
@@ -185,11 +233,34 @@ func decodeTiles(r *reader, m *Message) {
 			return
 		}
 		t.Format = Format(f[0])
-		if !t.Format.starts(t.Data) || t.W == 0 || t.H == 0 ||
-			t.X%TileSize != 0 || t.Y%TileSize != 0 || t.X+t.W > m.ScreenW || t.Y+t.H > m.ScreenH {
+		if !t.Format.starts(t.Data) || t.W == 0 || t.H == 0 || t.X+t.W > m.ScreenW || t.Y+t.H > m.ScreenH ||
+			(t.X+t.W-1)/TileSize != t.X/TileSize || (t.Y+t.H-1)/TileSize != t.Y/TileSize ||
+			!t.Whole(m.ScreenW, m.ScreenH) && m.ScreenW*m.ScreenH > MaxPartialPixels {
 			r.err = ErrBadMessage
 			return
 		}
 		m.Tiles = append(m.Tiles, t)
+	}
+}
+
+func decodeCopies(r *reader, m *Message) {
+	m.ScreenW = r.uvarint(maxScreenEdge)
+	m.ScreenH = r.uvarint(maxScreenEdge)
+	count := r.uvarint(maxCopies)
+	screen := image.Rect(0, 0, m.ScreenW, m.ScreenH)
+	if m.ScreenW*m.ScreenH > MaxPartialPixels {
+		r.err = ErrBadMessage
+	}
+	for i := 0; i < count && r.err == nil; i++ {
+		x, y, w, h := r.uvarint(maxScreenEdge), r.uvarint(maxScreenEdge), r.uvarint(maxScreenEdge), r.uvarint(maxScreenEdge)
+		c := Copy{Src: image.Rect(x, y, x+w, y+h), Dst: image.Pt(r.uvarint(maxScreenEdge), r.uvarint(maxScreenEdge))}
+		if r.err != nil {
+			return
+		}
+		if w == 0 || h == 0 || !c.Src.In(screen) || !c.DstRect().In(screen) {
+			r.err = ErrBadMessage
+			return
+		}
+		m.Copies = append(m.Copies, c)
 	}
 }

@@ -1,0 +1,143 @@
+package screen
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"image/draw"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// page plays screen messages onto a canvas as the viewer page does.
+type page struct {
+	t      *testing.T
+	canvas *image.RGBA
+	copies int
+}
+
+func (p *page) play(msgs [][]byte) {
+	p.t.Helper()
+	for _, raw := range msgs {
+		m, err := Decode(raw)
+		if err != nil {
+			p.t.Fatalf("the mirror sent a malformed message: %v", err)
+		}
+		if (m.Kind == MsgTiles || m.Kind == MsgCopies) && (p.canvas == nil || p.canvas.Rect.Dx() != m.ScreenW || p.canvas.Rect.Dy() != m.ScreenH) {
+			p.canvas = image.NewRGBA(image.Rect(0, 0, m.ScreenW, m.ScreenH))
+		}
+		p.copies += len(m.Copies)
+		for _, c := range m.Copies {
+			moved := image.NewRGBA(c.Src) // the canvas copies as if through a buffer
+			draw.Draw(moved, c.Src, p.canvas, c.Src.Min, draw.Src)
+			draw.Draw(p.canvas, c.DstRect(), moved, c.Src.Min, draw.Src)
+		}
+		compose(p.t, p.canvas, m.Tiles)
+	}
+}
+
+// blocks is a picture of few colours (text and UI are): every encoding of
+// it is lossless.
+func blocks(w, h int, seed uint64) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	r := rand.New(rand.NewPCG(seed, 7))
+	for y := 0; y < h; y += 4 {
+		for x := 0; x < w; x += 4 {
+			c := color.RGBA{uint8(r.IntN(6) * 50), uint8(r.IntN(6) * 50), uint8(r.IntN(6) * 50), 255}
+			draw.Draw(img, image.Rect(x, y, x+4, y+4), image.NewUniform(c), image.Point{}, draw.Src)
+		}
+	}
+	return img
+}
+
+// TestEverySubscriberEndsWithThePicture: a screen changes by whole tiles,
+// patches and a scroll (a copy). A subscriber that keeps up, one that
+// falls behind its queue, and one that comes late each end with the
+// sender's picture, pixel for pixel.
+func TestEverySubscriberEndsWithThePicture(t *testing.T) {
+	const w, h = 320, 200
+	screen := blocks(w, h, 1)
+	enc := NewEncoder(false)
+	var f Frame
+	send := func(m *Mirror, rects []image.Rectangle, copies []Copy) {
+		_ = (&imageSource{img: screen}).Capture(&f)
+		if copies != nil {
+			m.Apply(Message{Kind: MsgCopies, ScreenW: w, ScreenH: h, Copies: copies})
+		}
+		var tiles []Tile
+		for _, r := range rects {
+			tile, err := enc.Encode(&f, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tiles = append(tiles, tile)
+		}
+		raw := AppendTiles(nil, w, h, tiles)
+		msg, err := Decode(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Apply(msg)
+		m.Apply(Message{Kind: MsgFrameEnd, End: FrameEnd{Seq: 1}})
+	}
+	m := NewMirror()
+	keeping, behind := m.Subscribe(), m.Subscribe()
+	kp, bp := &page{t: t, canvas: nil}, &page{t: t}
+	take := func(s *Subscriber, p *page) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		msgs, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.play(msgs)
+	}
+
+	send(m, Grid(w, h), nil) // the first picture
+	take(keeping, kp)
+	take(behind, bp)
+
+	behind.limit = 1 // it falls behind at its next message
+	for i := range 3 {
+		// A terminal scrolls by one 16-pixel line: everything moves up,
+		// and the new line is drawn as patches of the squares it crosses.
+		scroll := Copy{Src: image.Rect(0, 16, w, h), Dst: image.Pt(0, 0)}
+		draw.Draw(screen, image.Rect(0, 0, w, h-16), screen, image.Pt(0, 16), draw.Src)
+		draw.Draw(screen, image.Rect(0, h-16, w, h), blocks(w, 16, uint64(10+i)), image.Point{}, draw.Src)
+		var line []image.Rectangle
+		for x := 0; x < w; x += TileSize {
+			line = append(line, image.Rect(x, h-16, min(x+TileSize, w), h).Intersect(image.Rect(x, (h-16)/TileSize*TileSize, x+TileSize, h)))
+		}
+		// Patches never cross a square: the line is cut at y=192.
+		var cut []image.Rectangle
+		for _, r := range line {
+			top := image.Rect(r.Min.X, r.Min.Y, r.Max.X, 192)
+			cut = append(cut, top, image.Rect(r.Min.X, 192, r.Max.X, h))
+		}
+		send(m, cut, []Copy{scroll})
+		take(keeping, kp)
+	}
+	// A whole square changes, and a one-character patch.
+	draw.Draw(screen, image.Rect(64, 64, 128, 128), blocks(64, 64, 99), image.Point{}, draw.Src)
+	draw.Draw(screen, image.Rect(200, 70, 208, 86), image.NewUniform(color.RGBA{255, 255, 0, 255}), image.Point{}, draw.Src)
+	send(m, []image.Rectangle{image.Rect(64, 64, 128, 128), image.Rect(200, 70, 208, 86)}, nil)
+	take(keeping, kp)
+	take(behind, bp)
+	late := &page{t: t}
+	ls := m.Subscribe()
+	take(ls, late)
+
+	for name, p := range map[string]*page{"kept up": kp, "fell behind": bp, "came late": late} {
+		if d := diffPixels(screen, p.canvas, 0); d != 0 {
+			t.Errorf("the subscriber that %s differs from the screen in %d pixels", name, d)
+		}
+	}
+	if kp.copies != 3 || bp.copies != 0 || late.copies != 0 {
+		t.Errorf("copies played: %d, %d, %d; want the 3 scrolls only where the stream was followed", kp.copies, bp.copies, late.copies)
+	}
+	if keeping.dirty != nil || behind.dirty != nil || len(behind.queue) != 0 {
+		t.Error("a subscriber is not on the stream at the end")
+	}
+}

@@ -1,0 +1,187 @@
+package screen
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	"slices"
+)
+
+// A move is looked for when at least minMoveTiles tiles changed, and sent
+// when it covers at least minMoveRows rows: below that, the tiles are as
+// cheap.
+const (
+	minMoveTiles = 4
+	minMoveRows  = 32
+)
+
+// scrollFinder finds a vertical scroll between two frames: the rows of the
+// changed area that are the previous frame's rows shifted up or down.
+// Scrolling is how most of a support session's screen changes (terminals,
+// logs, documents, web pages); a scrolled area is then sent as one copy
+// and the few new lines.
+type scrollFinder struct {
+	prev, cur []uint64
+	firstPrev map[uint64]int // row hash → its first row in prev
+	nextPrev  []int          // row → the next row of prev with its hash, or -1
+	lastPrev  map[uint64]int
+	votes     []int32 // per shift, offset by the span's height
+}
+
+// maxSameRows: a row whose hash more rows of prev share (a blank line)
+// votes for none of them.
+const maxSameRows = 64
+
+// find returns the largest scroll that explains part of the change.
+func (s *scrollFinder) find(prev, cur *Frame, changed []image.Rectangle) (Copy, bool) {
+	if s.firstPrev == nil {
+		s.firstPrev, s.lastPrev = map[uint64]int{}, map[uint64]int{}
+	}
+	var area image.Rectangle
+	for _, r := range changed {
+		area = area.Union(r)
+	}
+	// Only the columns that changed: a scrolling pane's frame and what is
+	// beside it stay where they are.
+	span := changedBox(cur, prev, area)
+	if span.Dy() < minMoveRows {
+		return Copy{}, false
+	}
+	s.prev = s.hashRows(s.prev[:0], prev, span)
+	s.cur = s.hashRows(s.cur[:0], cur, span)
+	clear(s.firstPrev)
+	s.nextPrev = s.nextPrev[:0]
+	last := s.lastPrev
+	clear(last)
+	for i, h := range s.prev {
+		s.nextPrev = append(s.nextPrev, -1)
+		if j, seen := last[h]; seen {
+			s.nextPrev[j] = i
+		} else {
+			s.firstPrev[h] = i
+		}
+		last[h] = i
+	}
+	n := len(s.cur)
+	s.votes = slices.Grow(s.votes[:0], 2*n+1)[:2*n+1]
+	clear(s.votes)
+	for i, h := range s.cur {
+		j, ok := s.firstPrev[h]
+		if !ok || s.same(j) > maxSameRows {
+			continue
+		}
+		for ; j >= 0; j = s.nextPrev[j] {
+			if j != i {
+				s.votes[j-i+n]++
+			}
+		}
+	}
+	// Rows repeated in small groups (the lines of a glyph, a button) vote
+	// for shifts within their group too: the shift that explains the
+	// longest band of rows wins among the most voted.
+	var best Copy
+	found := false
+	for _, dy := range s.topVoted() {
+		if c, ok := s.longestRun(prev, cur, span, dy); ok && (!found || c.Src.Dy() > best.Src.Dy()) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// candidates is how many of the most voted shifts are checked.
+const candidates = 4
+
+// topVoted returns the most voted shifts, most first.
+func (s *scrollFinder) topVoted() []int {
+	var top [candidates]int
+	var n [candidates]int32
+	for i, v := range s.votes {
+		dy := i - len(s.cur)
+		for k := range candidates {
+			if v > n[k] {
+				copy(top[k+1:], top[k:candidates-1])
+				copy(n[k+1:], n[k:candidates-1])
+				top[k], n[k] = dy, v
+				break
+			}
+		}
+	}
+	out := make([]int, 0, candidates)
+	for k := range candidates {
+		if n[k] > 0 {
+			out = append(out, top[k])
+		}
+	}
+	return out
+}
+
+// same counts the rows of prev that share row j's hash, from j on.
+func (s *scrollFinder) same(j int) int {
+	n := 0
+	for ; j >= 0 && n <= maxSameRows; j = s.nextPrev[j] {
+		n++
+	}
+	return n
+}
+
+// hashRows gives each row of span a signature: a hash of every other pair
+// of pixels across it, the whole width sampled (text need not start at
+// the left), at a fraction of a millisecond for a 1080p screen.
+// longestRun checks whole rows, so a collision costs nothing but time.
+func (s *scrollFinder) hashRows(out []uint64, f *Frame, span image.Rectangle) []uint64 {
+	stride := f.Stride()
+	for y := span.Min.Y; y < span.Max.Y; y++ {
+		row := f.Pix[y*stride+4*span.Min.X : y*stride+4*span.Max.X]
+		h := uint64(14695981039346656037)
+		for i := 0; i+8 <= len(row); i += 16 {
+			h = (h ^ binary.LittleEndian.Uint64(row[i:])) * 1099511628211
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// longestRun finds the longest band of rows where cur's row i is prev's
+// row i+dy, byte for byte, and returns it as a copy.
+func (s *scrollFinder) longestRun(prev, cur *Frame, span image.Rectangle, dy int) (Copy, bool) {
+	stride := cur.Stride()
+	lo, hi := 4*span.Min.X, 4*span.Max.X
+	same := func(i int) bool {
+		if i+dy < 0 || i+dy >= len(s.cur) || s.cur[i] != s.prev[i+dy] {
+			return false
+		}
+		c, p := (span.Min.Y+i)*stride, (span.Min.Y+i+dy)*stride
+		return bytes.Equal(cur.Pix[c+lo:c+hi], prev.Pix[p+lo:p+hi])
+	}
+	bestFrom, bestLen, from := 0, 0, -1
+	n := len(s.cur)
+	for i := 0; i <= n; i++ {
+		match := i < n && same(i)
+		if match && from < 0 {
+			from = i
+		}
+		if !match && from >= 0 {
+			if i-from > bestLen {
+				bestFrom, bestLen = from, i-from
+			}
+			from = -1
+		}
+	}
+	if bestLen < minMoveRows {
+		return Copy{}, false
+	}
+	top := span.Min.Y + bestFrom
+	return Copy{
+		Src: image.Rect(span.Min.X, top+dy, span.Max.X, top+dy+bestLen),
+		Dst: image.Pt(span.Min.X, top),
+	}, true
+}
+
+func union(rs []image.Rectangle) image.Rectangle {
+	var u image.Rectangle
+	for _, r := range rs {
+		u = u.Union(r)
+	}
+	return u
+}
