@@ -30,6 +30,18 @@ type DamageWatch interface {
 	Close()
 }
 
+// MoveHinter is a DamageWatch that also knows where windows moved (X11
+// tells every client that asks): a candidate copy the sender checks
+// against the pixels, and cheaper to find than by searching.
+type MoveHinter interface {
+	// TakeMoves returns the moves since the last call, in the source's
+	// pixels: each window's place at the first move to its place now.
+	TakeMoves() []Copy
+}
+
+// maxTrackedMoves bounds the windows whose moves wait to be taken.
+const maxTrackedMoves = 16
+
 // xDamage is one watch on the X screen through the DAMAGE extension: the
 // server keeps the damaged region, sends one event when it stops being
 // empty, and hands it over (as XFixes rectangles) when asked.
@@ -38,6 +50,7 @@ type xDamage struct {
 	id      damage.Damage
 	region  xfixes.Region
 	changed chan struct{}
+	moves   map[xproto.Window]Copy // under the capturer's watchMu
 }
 
 var errClosed = errors.New("the screen capture is closed")
@@ -63,7 +76,7 @@ func (c *Capturer) WatchDamage() (DamageWatch, error) {
 	if err := xfixes.CreateRegionChecked(c.conn, region, nil).Check(); err != nil {
 		return nil, fmt.Errorf("damage region: %w", err)
 	}
-	w := &xDamage{c: c, id: id, region: region, changed: make(chan struct{}, 1)}
+	w := &xDamage{c: c, id: id, region: region, changed: make(chan struct{}, 1), moves: map[xproto.Window]Copy{}}
 	c.watchMu.Lock()
 	c.watches[id] = w
 	c.watchMu.Unlock()
@@ -87,8 +100,36 @@ func (c *Capturer) initDamage() error {
 		return fmt.Errorf("%w (%v)", ErrNoDamage, err)
 	}
 	c.watches = map[damage.Damage]*xDamage{}
+	c.windows = map[xproto.Window]image.Rectangle{}
+	// Where top-level windows go: a moved window is a copy.
+	_ = xproto.ChangeWindowAttributesChecked(c.conn, c.root, xproto.CwEventMask,
+		[]uint32{xproto.EventMaskSubstructureNotify}).Check()
+	c.learnWindows()
 	go c.dispatchEvents()
 	return nil
+}
+
+// learnWindows notes the places of the top-level windows there are; new
+// ones are learnt as they are created.
+func (c *Capturer) learnWindows() {
+	tree, err := xproto.QueryTree(c.conn, c.root).Reply()
+	if err != nil {
+		return
+	}
+	kids := tree.Children[:min(len(tree.Children), maxWindows)]
+	cookies := make([]xproto.GetGeometryCookie, len(kids))
+	for i, k := range kids {
+		cookies[i] = xproto.GetGeometry(c.conn, xproto.Drawable(k))
+	}
+	for i, ck := range cookies {
+		if g, err := ck.Reply(); err == nil {
+			c.windows[kids[i]] = windowRect(g.X, g.Y, g.Width, g.Height, g.BorderWidth)
+		}
+	}
+}
+
+func windowRect(x, y int16, w, h, border uint16) image.Rectangle {
+	return image.Rect(int(x), int(y), int(x)+int(w)+2*int(border), int(y)+int(h)+2*int(border))
 }
 
 // dispatchEvents reads the connection's events until it closes: xgb stops
@@ -98,6 +139,23 @@ func (c *Capturer) dispatchEvents() {
 		ev, err := c.conn.WaitForEvent()
 		if ev == nil && err == nil {
 			return
+		}
+		switch e := ev.(type) {
+		case xproto.ConfigureNotifyEvent:
+			c.windowConfigured(e)
+			continue
+		case xproto.CreateNotifyEvent:
+			c.watchMu.Lock()
+			if len(c.windows) < maxWindows {
+				c.windows[e.Window] = windowRect(e.X, e.Y, e.Width, e.Height, e.BorderWidth)
+			}
+			c.watchMu.Unlock()
+			continue
+		case xproto.DestroyNotifyEvent:
+			c.watchMu.Lock()
+			delete(c.windows, e.Window)
+			c.watchMu.Unlock()
+			continue
 		}
 		n, ok := ev.(damage.NotifyEvent)
 		if !ok {
@@ -113,6 +171,47 @@ func (c *Capturer) dispatchEvents() {
 			}
 		}
 	}
+}
+
+// windowConfigured notes a top-level window's new place; one that kept
+// its size and changed place moved.
+func (c *Capturer) windowConfigured(e xproto.ConfigureNotifyEvent) {
+	now := windowRect(e.X, e.Y, e.Width, e.Height, e.BorderWidth)
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	was, known := c.windows[e.Window]
+	if known || len(c.windows) < maxWindows {
+		c.windows[e.Window] = now
+	}
+	if !known || was.Size() != now.Size() || was.Min == now.Min {
+		return
+	}
+	for _, w := range c.watches {
+		mv, moving := w.moves[e.Window]
+		if !moving {
+			if len(w.moves) >= maxTrackedMoves {
+				continue
+			}
+			mv.Src = was
+		}
+		mv.Dst = now.Min
+		w.moves[e.Window] = mv
+	}
+}
+
+// maxWindows bounds the windows whose places are remembered.
+const maxWindows = 4096
+
+// TakeMoves returns the windows' moves in the monitor's pixels.
+func (w *xDamage) TakeMoves() []Copy {
+	w.c.watchMu.Lock()
+	defer w.c.watchMu.Unlock()
+	var out []Copy
+	for win, mv := range w.moves {
+		delete(w.moves, win)
+		out = append(out, Copy{Src: mv.Src.Sub(w.c.bounds.Min), Dst: mv.Dst.Sub(w.c.bounds.Min)})
+	}
+	return out
 }
 
 func (w *xDamage) Changed() <-chan struct{} { return w.changed }
@@ -161,4 +260,5 @@ type watchState struct {
 	damageErr  error
 	watchMu    sync.Mutex
 	watches    map[damage.Damage]*xDamage
+	windows    map[xproto.Window]image.Rectangle // top-level windows' places
 }

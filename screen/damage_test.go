@@ -142,3 +142,72 @@ func TestAStillScreenCostsNoCaptures(t *testing.T) {
 		t.Fatalf("the drawing at (200,10) came as %+v", m.Tiles)
 	}
 }
+
+// A window moved on X11 is sent as a copy (X says where it went; the
+// pixels confirm it) and the background it uncovered, and a page that
+// plays the stream shows the screen.
+func TestAMovedWindowIsSentAsACopy(t *testing.T) {
+	const w, h = 640, 480
+	x := xlab.StartXvfb(t, w, h)
+	t.Setenv("DISPLAY", x.Display)
+	if err := xlab.SetRootBackground(x.Display, blocks(w, h, 2)); err != nil {
+		t.Fatal(err)
+	}
+	win, err := xlab.ShowImage(x.Display, image.Rect(40, 30, 340, 250), xlab.Pattern(300, 220, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer win.Close()
+	c, err := OpenCapturer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := DefaultSenderConfig()
+	cfg.Lossy = false // the page is compared pixel for pixel
+	s := NewSender(c, cfg)
+	defer s.Close()
+	var stream bytes.Buffer
+	if _, err := s.Step(&stream); err != nil {
+		t.Fatal(err)
+	}
+	if err := win.Move(image.Pt(64+24, 30+12)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Step(&stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Moves != 1 {
+		t.Fatalf("the window's move was sent as %d copies and %d tiles", st.Moves, st.Tiles)
+	}
+	p := &page{t: t}
+	var msgs [][]byte
+	if err := Receive(&stream, func(m Message) {
+		switch m.Kind {
+		case MsgTiles:
+			msgs = append(msgs, AppendTiles(nil, m.ScreenW, m.ScreenH, m.Tiles))
+		case MsgCopies:
+			msgs = append(msgs, AppendCopies(nil, m.ScreenW, m.ScreenH, m.Copies))
+		}
+	}); err != io.EOF {
+		t.Fatal(err)
+	}
+	p.play(msgs)
+	var f Frame
+	if err := c.Capture(&f); err != nil {
+		t.Fatal(err)
+	}
+	if n := diffPixels(f.RGBA(image.Rect(0, 0, w, h)), p.canvas, 0); n != 0 {
+		var box image.Rectangle
+		want := f.RGBA(image.Rect(0, 0, w, h))
+		for y := range h {
+			for x := range w {
+				if want.RGBAAt(x, y) != p.canvas.RGBAAt(x, y) {
+					box = box.Union(image.Rect(x, y, x+1, y+1))
+				}
+			}
+		}
+		t.Fatalf("the page differs from the screen in %d pixels after the move, within %v (stats %+v)", n, box, st)
+	}
+}

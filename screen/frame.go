@@ -44,6 +44,9 @@ type Differ struct {
 	// under half of it) and moves. It needs a receiver that keeps pixels,
 	// so it applies only to screens of at most MaxPartialPixels.
 	Partial bool
+	// Hints are moves the source reported (windows that moved), checked
+	// against the pixels at the next comparison, then dropped.
+	Hints []Copy
 
 	prev    *Frame
 	grid    []image.Rectangle // the tiles of prev's size, row by row
@@ -96,17 +99,16 @@ func (d *Differ) compare(cur *Frame, only []bool) ([]Copy, []image.Rectangle) {
 	}
 	d.moves = d.moves[:0]
 	partial := d.Partial && cur.W*cur.H <= MaxPartialPixels
+	hints := d.Hints
+	d.Hints = nil
 	if partial && len(changed) >= minMoveTiles {
-		if mv, ok := d.scroll.find(d.prev, cur, changed); ok {
-			moveRect(d.prev, mv)
-			d.moves = append(d.moves, mv)
-			still := changed[:0]
-			for _, r := range changed {
-				if tileDiffers(cur, d.prev, r) {
-					still = append(still, r)
-				}
+		for _, h := range hints {
+			if mv, ok := checkMove(d.prev, cur, h); ok && len(d.moves) < maxCopies {
+				changed = d.move(cur, changed, mv)
 			}
-			changed = still
+		}
+		if mv, ok := d.scroll.find(d.prev, cur, changed); ok && len(changed) >= minMoveTiles {
+			changed = d.move(cur, changed, mv)
 		}
 	}
 	for i, r := range changed {
@@ -120,6 +122,58 @@ func (d *Differ) compare(cur *Frame, only []bool) ([]Copy, []image.Rectangle) {
 	}
 	d.changed = changed
 	return d.moves, changed
+}
+
+// move makes mv on the previous frame, as the receiver will, and returns
+// the tiles that still differ.
+func (d *Differ) move(cur *Frame, changed []image.Rectangle, mv Copy) []image.Rectangle {
+	moveRect(d.prev, mv)
+	d.moves = append(d.moves, mv)
+	still := changed[:0]
+	for _, r := range changed {
+		if tileDiffers(cur, d.prev, r) {
+			still = append(still, r)
+		}
+	}
+	return still
+}
+
+// checkMove returns the longest band of rows of a hinted move (within the
+// screen) that cur shows where prev showed it.
+func checkMove(prev, cur *Frame, hint Copy) (Copy, bool) {
+	screen := image.Rect(0, 0, cur.W, cur.H)
+	off := hint.Dst.Sub(hint.Src.Min)
+	if off == (image.Point{}) {
+		return Copy{}, false
+	}
+	dst := hint.DstRect().Intersect(screen).Intersect(screen.Add(off))
+	if dst.Dx() <= 0 || dst.Dy() < minMoveRows {
+		return Copy{}, false
+	}
+	stride := cur.Stride()
+	same := func(y int) bool {
+		c := y*stride + 4*dst.Min.X
+		p := (y-off.Y)*stride + 4*(dst.Min.X-off.X)
+		return bytes.Equal(cur.Pix[c:c+4*dst.Dx()], prev.Pix[p:p+4*dst.Dx()])
+	}
+	bestFrom, bestLen, from := 0, 0, -1
+	for y := dst.Min.Y; y <= dst.Max.Y; y++ {
+		match := y < dst.Max.Y && same(y)
+		if match && from < 0 {
+			from = y
+		}
+		if !match && from >= 0 {
+			if y-from > bestLen {
+				bestFrom, bestLen = from, y-from
+			}
+			from = -1
+		}
+	}
+	if bestLen < minMoveRows {
+		return Copy{}, false
+	}
+	band := image.Rect(dst.Min.X, bestFrom, dst.Max.X, bestFrom+bestLen)
+	return Copy{Src: band.Sub(off), Dst: band.Min}, true
 }
 
 // tileDiffers reports whether r differs between a and b.

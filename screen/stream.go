@@ -188,6 +188,9 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	if whole {
 		drawn = nil
 	}
+	if mh, ok := s.damage.(MoveHinter); ok {
+		s.diff.Hints = mh.TakeMoves()
+	}
 	if err := s.capture(drawn); err != nil {
 		return SendStats{}, err
 	}

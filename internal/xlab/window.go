@@ -152,3 +152,59 @@ func (w *Window) Close() {
 	xproto.DestroyWindow(w.conn, w.win)
 	w.conn.Close()
 }
+
+// Move puts the window's top-left corner at p and waits until the X
+// server has done it.
+func (w *Window) Move(p image.Point) error {
+	return xproto.ConfigureWindowChecked(w.conn, w.win, xproto.ConfigWindowX|xproto.ConfigWindowY,
+		[]uint32{uint32(p.X), uint32(p.Y)}).Check()
+}
+
+// SetRootBackground makes img (the screen's size) the root window's
+// background. The X server paints it itself where windows uncover it, in
+// the same request that uncovers it: a test sees no moment of black, as
+// it would under a client's window that repaints on Expose.
+func SetRootBackground(display string, img *image.RGBA) error {
+	c, err := connect(display)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	screen := xproto.Setup(c).DefaultScreen(c)
+	pix, err := xproto.NewPixmapId(c)
+	if err != nil {
+		return err
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if err := xproto.CreatePixmapChecked(c, screen.RootDepth, pix, xproto.Drawable(screen.Root), uint16(w), uint16(h)).Check(); err != nil {
+		return fmt.Errorf("background pixmap: %w", err)
+	}
+	gc, err := xproto.NewGcontextId(c)
+	if err != nil {
+		return err
+	}
+	if err := xproto.CreateGCChecked(c, gc, xproto.Drawable(pix), 0, nil).Check(); err != nil {
+		return err
+	}
+	rows := max(1, (200<<10)/(4*w))
+	for y0 := 0; y0 < h; y0 += rows {
+		y1 := min(y0+rows, h)
+		buf := make([]byte, 0, 4*w*(y1-y0))
+		for y := y0; y < y1; y++ {
+			for x := range w {
+				i := img.PixOffset(x, y)
+				buf = append(buf, img.Pix[i+2], img.Pix[i+1], img.Pix[i], 0)
+			}
+		}
+		if err := xproto.PutImageChecked(c, xproto.ImageFormatZPixmap, xproto.Drawable(pix), gc,
+			uint16(w), uint16(y1-y0), 0, int16(y0), 0, screen.RootDepth, buf).Check(); err != nil {
+			return fmt.Errorf("background: %w", err)
+		}
+	}
+	if err := xproto.ChangeWindowAttributesChecked(c, screen.Root, xproto.CwBackPixmap, []uint32{uint32(pix)}).Check(); err != nil {
+		return err
+	}
+	// The pixmap lives on as the root's background after this client goes.
+	xproto.SetCloseDownMode(c, xproto.CloseDownRetainPermanent)
+	return xproto.ClearAreaChecked(c, false, screen.Root, 0, 0, 0, 0).Check()
+}
