@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/png"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"assist/internal/xlab"
 
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
@@ -225,4 +228,94 @@ func TestViewerLayoutAt1280And800(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTheViewerPlaysScrollsAndMovedWindows: in Chromium, a terminal that
+// scrolls and a window that moves on the customer's screen arrive as
+// copies on the page's canvas (plus what is new), and the page ends
+// showing the screen pixel for pixel.
+func TestTheViewerPlaysScrollsAndMovedWindows(t *testing.T) {
+	const w, h = 640, 480
+	s := startSupportSession(t, w, h, "--allow-view")
+	if err := xlab.SetRootBackground(s.X.Display, textLike(w, h, 1)); err != nil {
+		t.Fatal(err)
+	}
+	term := image.Rect(20, 20, 420, 340)
+	screen := textLike(term.Dx(), term.Dy(), 2)
+	win, err := xlab.ShowImage(s.X.Display, term, screen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(win.Close)
+	ctx := chromium(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL), chromedp.WaitVisible(chromedp.CSS(`body[data-path="direct"]`))); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.body.dataset.frames) >= 1`)); err != nil {
+		t.Fatalf("no frame drawn in the page: %v", err)
+	}
+	for i := range 6 {
+		// The terminal scrolls by a 16-pixel line and prints a new one.
+		draw.Draw(screen, image.Rect(0, 0, term.Dx(), term.Dy()-16), screen, image.Pt(0, 16), draw.Src)
+		draw.Draw(screen, image.Rect(0, term.Dy()-16, term.Dx(), term.Dy()), textLike(term.Dx(), 16, uint8(10+i)), image.Point{}, draw.Src)
+		if err := win.Paint(screen.Bounds(), screen); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := win.Move(image.Pt(100, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.body.dataset.copies || 0) >= 2`)); err != nil {
+		t.Fatalf("the page played no copies: %v", err)
+	}
+	want := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(want, want.Rect, textLike(w, h, 1), image.Point{}, draw.Src)
+	draw.Draw(want, screen.Rect.Add(image.Pt(100, 60)), screen, image.Point{}, draw.Src)
+	noLoss := image.NewAlpha(want.Rect)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`#screen`)))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := image.NewRGBA(want.Rect)
+		draw.Draw(got, got.Rect, img, img.Bounds().Min, draw.Src)
+		if differs(want, got) == 0 || time.Now().After(deadline) {
+			comparePictures(t, want, got, noLoss)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// textLike is a picture of few colours, as text and UI are: it is sent
+// losslessly, so the page must show it exactly.
+func textLike(w, h int, seed uint8) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	bg := color.RGBA{30 + seed, 30, 40, 255}
+	draw.Draw(img, img.Rect, image.NewUniform(bg), image.Point{}, draw.Src)
+	for y := 2; y+12 <= h; y += 16 {
+		for x := 4; x+6 <= w; x += 8 {
+			if (x*7+y*3+int(seed)*13)%5 != 0 {
+				c := color.RGBA{200, uint8(150 + (x/8+int(seed))%5*20), 200, 255}
+				draw.Draw(img, image.Rect(x, y+(x/8)%3, x+5, y+10), image.NewUniform(c), image.Point{}, draw.Src)
+			}
+		}
+	}
+	return img
+}
+
+func differs(a, b *image.RGBA) int {
+	n := 0
+	for i := 0; i+3 < len(a.Pix); i += 4 {
+		if a.Pix[i] != b.Pix[i] || a.Pix[i+1] != b.Pix[i+1] || a.Pix[i+2] != b.Pix[i+2] {
+			n++
+		}
+	}
+	return n
 }
