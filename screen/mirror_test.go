@@ -141,3 +141,63 @@ func TestEverySubscriberEndsWithThePicture(t *testing.T) {
 		t.Error("a subscriber is not on the stream at the end")
 	}
 }
+
+// FuzzMirror feeds a mirror any sequence of well-formed messages (tiles
+// whose pictures may be anything, patches, copies, frame ends) while a
+// subscriber keeps up and another comes late: nothing panics, and what
+// the mirror sends decodes.
+func FuzzMirror(f *testing.F) {
+	enc := NewEncoder(true)
+	var fr Frame
+	_ = (&imageSource{img: blocks(130, 70, 3)}).Capture(&fr)
+	whole, _ := enc.Encode(&fr, image.Rect(64, 0, 128, 64))
+	patch, _ := enc.Encode(&fr, image.Rect(3, 5, 11, 21))
+	edge, _ := enc.Encode(&fr, image.Rect(128, 64, 130, 70))
+	f.Add(chunks(
+		AppendTiles(nil, 130, 70, []Tile{whole, edge}),
+		AppendCopies(nil, 130, 70, []Copy{{Src: image.Rect(0, 16, 130, 70), Dst: image.Pt(0, 0)}}),
+		AppendTiles(nil, 130, 70, []Tile{patch}),
+		AppendFrameEnd(nil, FrameEnd{Seq: 1}),
+	))
+	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{patch}), AppendFrameEnd(nil, FrameEnd{Seq: 2})))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := NewMirror()
+		early := m.Subscribe()
+		defer early.Close()
+		for len(b) >= 2 {
+			n := min(int(b[0])<<8|int(b[1]), len(b)-2)
+			msg, err := Decode(b[2 : 2+n])
+			b = b[2+n:]
+			if err != nil {
+				continue
+			}
+			m.Apply(msg)
+			checkDecodes(t, early.take())
+		}
+		late := m.Subscribe()
+		defer late.Close()
+		checkDecodes(t, late.take())
+		if m.bytes > MaxMirrorBytes {
+			t.Fatalf("the mirror holds %d bytes", m.bytes)
+		}
+	})
+}
+
+// chunks frames messages for FuzzMirror: a 2-byte length before each.
+func chunks(msgs ...[]byte) []byte {
+	var out []byte
+	for _, m := range msgs {
+		out = append(out, byte(len(m)>>8), byte(len(m)))
+		out = append(out, m...)
+	}
+	return out
+}
+
+func checkDecodes(t *testing.T, msgs [][]byte) {
+	t.Helper()
+	for _, raw := range msgs {
+		if _, err := Decode(raw); err != nil {
+			t.Fatalf("the mirror sent a message that does not decode: %v", err)
+		}
+	}
+}
