@@ -1,13 +1,17 @@
 package screen
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"image/color"
 	"image/draw"
+	"io"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"assist/internal/xlab"
 )
 
 // page plays screen messages onto a canvas as the viewer page does.
@@ -199,5 +203,77 @@ func checkDecodes(t *testing.T, msgs [][]byte) {
 		if _, err := Decode(raw); err != nil {
 			t.Fatalf("the mirror sent a message that does not decode: %v", err)
 		}
+	}
+}
+
+// TestAStillPhotoIsRefinedToLossless: a photo goes as JPEG while it may
+// change; once the screen is still for RefineAfter, its squares come again
+// losslessly and the page shows it exactly.
+func TestAStillPhotoIsRefinedToLossless(t *testing.T) {
+	img := blocks(256, 128, 4)
+	photo := xlab.Pattern(128, 128, 9) // many colours: JPEG
+	draw.Draw(img, image.Rect(128, 0, 256, 128), photo, image.Point{}, draw.Src)
+	s := NewSender(&imageSource{img: img}, DefaultSenderConfig())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	go func() { _ = s.Run(ctx, pw, nil, nil) }()
+	p := &page{t: t}
+	frames := make(chan []Tile, 16)
+	go func() {
+		var tiles []Tile
+		_ = Receive(pr, func(m Message) {
+			switch m.Kind {
+			case MsgTiles:
+				tiles = append(tiles, m.Tiles...)
+				for i := range tiles[len(tiles)-len(m.Tiles):] {
+					tiles[len(tiles)-len(m.Tiles)+i].Data = bytes.Clone(m.Tiles[i].Data)
+				}
+			case MsgFrameEnd:
+				frames <- tiles
+				tiles = nil
+			}
+		})
+	}()
+	next := func() []Tile {
+		select {
+		case f := <-frames:
+			return f
+		case <-time.After(5 * time.Second):
+			t.Fatal("no frame")
+			return nil
+		}
+	}
+	first := next()
+	jpegs := 0
+	for _, tile := range first {
+		if tile.Format == FormatJPEG {
+			jpegs++
+		}
+	}
+	if jpegs != 4 {
+		t.Fatalf("the photo went as %d JPEG tiles, want its 4 squares", jpegs)
+	}
+	start := time.Now()
+	refined := next()
+	if waited := time.Since(start); waited < RefineAfter/2 {
+		t.Fatalf("refined after %v, before the screen was still for %v", waited, RefineAfter)
+	}
+	for _, tile := range refined {
+		if tile.Format != FormatPNG || tile.X < 128 {
+			t.Fatalf("the refinement sent %+v; want the photo's squares as PNG", tile)
+		}
+	}
+	p.canvas = image.NewRGBA(img.Rect)
+	compose(t, p.canvas, first)
+	compose(t, p.canvas, refined)
+	if n := diffPixels(img, p.canvas, 0); n != 0 {
+		t.Fatalf("after the refinement %d pixels differ", n)
+	}
+	select {
+	case f := <-frames:
+		t.Fatalf("a still, refined screen sent %d more tiles", len(f))
+	case <-time.After(2 * RefineAfter):
 	}
 }

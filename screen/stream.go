@@ -63,6 +63,7 @@ type Sender struct {
 	// capture is compared whole.
 	damage      DamageWatch
 	damageTried bool
+	lossy       lossyTiles
 }
 
 // NewSender returns a sender of src. Close it when done.
@@ -112,8 +113,19 @@ func (s *Sender) Run(ctx context.Context, w io.Writer, full <-chan struct{}, sta
 	defer keepalive.Stop()
 	var lastCapture time.Time
 	for {
-		if err := s.wait(ctx, full, keepalive, w); err != nil {
+		refine, err := s.wait(ctx, full, keepalive, w)
+		if err != nil {
 			return err
+		}
+		if refine {
+			st, err := s.Refine(w)
+			if err != nil {
+				return err
+			}
+			if st.Tiles > 0 && stats != nil {
+				stats(st)
+			}
+			continue
 		}
 		// Pace: at most one capture per interval, however often it is drawn.
 		if rest := interval - time.Since(lastCapture); rest > 0 {
@@ -140,7 +152,7 @@ func (s *Sender) Run(ctx context.Context, w io.Writer, full <-chan struct{}, sta
 // wait returns when the next capture is due: something was drawn (or,
 // without damage reports, the next tick), or a full frame was asked for.
 // It sends keepalives while the screen is still.
-func (s *Sender) wait(ctx context.Context, full <-chan struct{}, keepalive *time.Timer, w io.Writer) error {
+func (s *Sender) wait(ctx context.Context, full <-chan struct{}, keepalive *time.Timer, w io.Writer) (refine bool, err error) {
 	var drawn <-chan struct{}
 	var tick <-chan time.Time
 	if s.damage != nil {
@@ -148,20 +160,26 @@ func (s *Sender) wait(ctx context.Context, full <-chan struct{}, keepalive *time
 	} else {
 		tick = time.After(time.Second / time.Duration(max(1, s.cfg.MaxFPS)))
 	}
+	var refineDue <-chan time.Time
+	if at, ok := s.lossy.due(); ok && s.cfg.Lossy {
+		refineDue = time.After(time.Until(at))
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-full:
 			s.diff.Reset()
-			return nil
+			return false, nil
 		case <-drawn:
-			return nil
+			return false, nil
 		case <-tick:
-			return nil
+			return false, nil
+		case <-refineDue:
+			return true, nil
 		case <-keepalive.C:
 			if err := p2p.WriteFrame(w, []byte{MsgKeepalive}); err != nil {
-				return err
+				return false, err
 			}
 			keepalive.Reset(s.cfg.Keepalive)
 		}
@@ -212,6 +230,7 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	t2 := time.Now()
 	s.seq++
 	st := SendStats{Seq: s.seq, Tiles: len(tiles), Moves: len(moves), Capture: t1.Sub(t0), Encode: t2.Sub(t1)}
+	s.lossy.sent(s.frame.W, s.frame.H, moves, tiles)
 	if len(moves) > 0 {
 		s.buf = AppendCopies(s.buf[:0], s.frame.W, s.frame.H, moves)
 		st.Bytes += len(s.buf)
