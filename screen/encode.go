@@ -70,9 +70,14 @@ type Encoder struct {
 	seen  map[uint32]struct{}
 	buf   bytes.Buffer
 	rgba  image.RGBA
+	half  image.RGBA
 	pal   image.Paletted
 	runs  [runBuckets]uint16
 	Lossy bool // allow JPEG for photo-like tiles
+	// Halve sends photo-like tiles at half their resolution (a quarter of
+	// the pixels to encode and send): for a screen in full motion, where
+	// the eye does not see it; the refinement once still restores them.
+	Halve bool
 }
 
 // NewEncoder returns an encoder; lossy allows JPEG for photo tiles.
@@ -105,7 +110,11 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 	case photo:
 		if e.Lossy {
 			t.Format = FormatJPEG
-			err = jpeg.Encode(&e.buf, e.toRGBA(f, r), &jpeg.Options{Quality: JPEGQuality})
+			img := e.toRGBA(f, r)
+			if e.Halve {
+				img = e.halved(img)
+			}
+			err = jpeg.Encode(&e.buf, img, &jpeg.Options{Quality: JPEGQuality})
 			break
 		}
 		fallthrough
@@ -195,6 +204,28 @@ func (e *Encoder) toRGBA(f *Frame, r image.Rectangle) *image.RGBA {
 	return &e.rgba
 }
 
+// halved averages each 2x2 block of img into the encoder's half buffer.
+func (e *Encoder) halved(img *image.RGBA) *image.RGBA {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	hw, hh := (w+1)/2, (h+1)/2
+	e.half.Rect, e.half.Stride = image.Rect(0, 0, hw, hh), 4*hw
+	e.half.Pix = slices.Grow(e.half.Pix[:0], 4*hw*hh)[:4*hw*hh]
+	for y := range hh {
+		y0, y1 := 2*y, min(2*y+1, h-1)
+		for x := range hw {
+			x0, x1 := 2*x, min(2*x+1, w-1)
+			a, b := img.PixOffset(x0, y0), img.PixOffset(x1, y0)
+			c, d := img.PixOffset(x0, y1), img.PixOffset(x1, y1)
+			o := y*e.half.Stride + 4*x
+			for k := range 3 {
+				e.half.Pix[o+k] = uint8((int(img.Pix[a+k]) + int(img.Pix[b+k]) + int(img.Pix[c+k]) + int(img.Pix[d+k]) + 2) / 4)
+			}
+			e.half.Pix[o+3] = 0xff
+		}
+	}
+	return &e.half
+}
+
 // ParallelEncoder spreads tiles over one encoder per CPU.
 type ParallelEncoder struct {
 	encoders []*Encoder
@@ -207,6 +238,13 @@ func NewParallelEncoder(lossy bool) *ParallelEncoder {
 		p.encoders = append(p.encoders, NewEncoder(lossy))
 	}
 	return p
+}
+
+// SetHalve sets every encoder's Halve.
+func (p *ParallelEncoder) SetHalve(on bool) {
+	for _, e := range p.encoders {
+		e.Halve = on
+	}
 }
 
 // Encode encodes every rectangle; the result keeps the input order.

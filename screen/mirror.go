@@ -198,7 +198,9 @@ func (m *Mirror) decodeInto(t Tile) {
 		cfg, err = png.DecodeConfig(bytes.NewReader(t.Data))
 	}
 	// The size is checked before decoding: a tile's header may claim any.
-	if err != nil || cfg.Width != t.W || cfg.Height != t.H {
+	// A tile is its square's size, or half of it (a photo in motion).
+	halved := cfg.Width == (t.W+1)/2 && cfg.Height == (t.H+1)/2
+	if err != nil || (cfg.Width != t.W || cfg.Height != t.H) && !halved {
 		return
 	}
 	var img image.Image
@@ -213,14 +215,18 @@ func (m *Mirror) decodeInto(t Tile) {
 	if m.scratch == nil {
 		m.scratch = image.NewRGBA(image.Rect(0, 0, TileSize, TileSize))
 	}
-	rgba := m.scratch.SubImage(image.Rect(0, 0, t.W, t.H)).(*image.RGBA)
+	rgba := m.scratch.SubImage(image.Rect(0, 0, cfg.Width, cfg.Height)).(*image.RGBA)
 	draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
 	stride := m.pix.Stride()
 	for y := range t.H {
-		src := rgba.Pix[y*rgba.Stride:][:4*t.W]
 		dst := m.pix.Pix[(t.Y+y)*stride+4*t.X:][:4*t.W]
-		for i := 0; i < len(src); i += 4 {
-			dst[i], dst[i+1], dst[i+2], dst[i+3] = src[i+2], src[i+1], src[i], 0
+		for x := range t.W {
+			sx, sy := x, y
+			if halved {
+				sx, sy = x/2, y/2
+			}
+			s := rgba.Pix[sy*rgba.Stride+4*sx:]
+			dst[4*x], dst[4*x+1], dst[4*x+2], dst[4*x+3] = s[2], s[1], s[0], 0
 		}
 	}
 }

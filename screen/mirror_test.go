@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -276,4 +278,72 @@ func TestAStillPhotoIsRefinedToLossless(t *testing.T) {
 		t.Fatalf("a still, refined screen sent %d more tiles", len(f))
 	case <-time.After(2 * RefineAfter):
 	}
+}
+
+// TestAScreenInMotionSendsItsPhotosAtHalfResolution: when most of the
+// screen changes frame after frame, photo squares go at half resolution
+// (a quarter of the pixels), text squares still whole and lossless; a
+// mirror and a page draw them over their squares.
+func TestAScreenInMotionSendsItsPhotosAtHalfResolution(t *testing.T) {
+	const w, h = 256, 128
+	frames := []*image.RGBA{xlab.Pattern(w, h, 1), xlab.Pattern(w, h, 2), xlab.Pattern(w, h, 3)}
+	for _, f := range frames {
+		draw.Draw(f, image.Rect(0, 0, 64, 64), blocks(64, 64, 7), image.Point{}, draw.Src) // a text square
+	}
+	src := &imageSource{img: frames[0]}
+	s := NewSender(src, DefaultSenderConfig())
+	m := NewMirror()
+	var stream bytes.Buffer
+	sizes := func() (half, whole int) {
+		t.Helper()
+		stream.Reset()
+		if _, err := s.Step(&stream); err != nil {
+			t.Fatal(err)
+		}
+		if err := Receive(bytes.NewReader(stream.Bytes()), func(msg Message) {
+			for _, tile := range msg.Tiles {
+				var cfgW int
+				if tile.Format == FormatJPEG {
+					c, _ := jpeg.DecodeConfig(bytes.NewReader(tile.Data))
+					cfgW = c.Width
+				} else {
+					c, _ := png.DecodeConfig(bytes.NewReader(tile.Data))
+					cfgW = c.Width
+				}
+				if cfgW == tile.W/2 {
+					half++
+				} else {
+					whole++
+				}
+			}
+			m.Apply(msg)
+		}); err != io.EOF {
+			t.Fatal(err)
+		}
+		return half, whole
+	}
+	if half, _ := sizes(); half != 0 {
+		t.Fatalf("the first picture sent %d squares at half resolution", half)
+	}
+	src.img = frames[1]
+	if half, _ := sizes(); half != 0 {
+		t.Fatalf("one change of the whole screen sent %d squares at half resolution", half)
+	}
+	src.img = frames[2]
+	half, whole := sizes()
+	if half != 7 || whole != 0 {
+		t.Fatalf("a screen in motion sent %d squares at half resolution and %d whole; want the 7 photo squares halved", half, whole)
+	}
+	// The mirror keeps such a square's pixels right when a copy needs them.
+	m.Apply(Message{Kind: MsgCopies, ScreenW: w, ScreenH: h, Copies: []Copy{{Src: image.Rect(64, 0, 128, 64), Dst: image.Pt(64, 64)}}})
+	late := m.Subscribe()
+	p := &page{t: t}
+	p.play(late.take())
+	if got, want := p.canvas.RGBAAt(100, 100), frames[2].RGBAAt(100, 36); colorDiff(got, want) > 40 {
+		t.Fatalf("the copied half-resolution square shows %v at (100,100), the screen had %v", got, want)
+	}
+}
+
+func colorDiff(a, b color.RGBA) int {
+	return max(absDiff(int(a.R), int(b.R)), absDiff(int(a.G), int(b.G)), absDiff(int(a.B), int(b.B)))
 }

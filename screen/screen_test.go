@@ -156,10 +156,21 @@ func decodeTile(t *testing.T, tile Tile) image.Image {
 	return img
 }
 
-// compose draws decoded tiles onto a canvas, as the viewer does.
+// compose draws decoded tiles onto a canvas, as the viewer does: a tile
+// at half resolution is drawn over its square.
 func compose(t *testing.T, canvas *image.RGBA, tiles []Tile) {
 	for _, tile := range tiles {
-		draw.Draw(canvas, image.Rect(tile.X, tile.Y, tile.X+tile.W, tile.Y+tile.H), decodeTile(t, tile), image.Point{}, draw.Src)
+		img := decodeTile(t, tile)
+		if img.Bounds().Dx() < tile.W {
+			big := image.NewRGBA(image.Rect(0, 0, tile.W, tile.H))
+			for y := range tile.H {
+				for x := range tile.W {
+					big.Set(x, y, img.At(img.Bounds().Min.X+x/2, img.Bounds().Min.Y+y/2))
+				}
+			}
+			img = big
+		}
+		draw.Draw(canvas, image.Rect(tile.X, tile.Y, tile.X+tile.W, tile.Y+tile.H), img, image.Point{}, draw.Src)
 	}
 }
 

@@ -64,6 +64,7 @@ type Sender struct {
 	damage      DamageWatch
 	damageTried bool
 	lossy       lossyTiles
+	busy        bool // the last frame changed most of the screen
 }
 
 // NewSender returns a sender of src. Close it when done.
@@ -191,7 +192,8 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	s.watchDamage()
 	t0 := time.Now()
 	var drawn []image.Rectangle
-	whole := s.damage == nil || s.diff.prev == nil
+	first := s.diff.prev == nil // a new picture, or one a new viewer asked for
+	whole := s.damage == nil || first
 	if s.damage != nil {
 		// Before a whole capture too: what was drawn before it is in it
 		// (a new watch reports the whole screen at first).
@@ -223,6 +225,13 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	if len(changed) == 0 && len(moves) == 0 {
 		return SendStats{Capture: t1.Sub(t0)}, nil
 	}
+	// Most of the screen changed, and did the frame before: it is in
+	// motion (a video, a 3D view), and its photos go at half resolution.
+	busy := !first && 2*len(changed) >= len(s.diff.grid)
+	if h, ok := s.enc.(interface{ SetHalve(bool) }); ok {
+		h.SetHalve(busy && s.busy)
+	}
+	s.busy = busy
 	tiles, err := s.enc.Encode(&s.frame, changed)
 	if err != nil {
 		return SendStats{}, fmt.Errorf("encode tiles: %w", err)
