@@ -18,7 +18,7 @@ type lossyTiles struct {
 	cells []bool // per square of the grid, row by row
 	cols  int
 	any   bool
-	since time.Time // when the last lossy square was sent
+	since time.Time // when the last frame was sent
 	enc   *ParallelEncoder
 }
 
@@ -31,25 +31,35 @@ func (l *lossyTiles) index(w, h int, p image.Point) int {
 }
 
 // sent notes what a frame did to the receiver's picture: moves carry
-// lossy pixels along, a JPEG tile makes its square lossy, a whole
-// lossless one makes it exact.
+// lossy pixels along (square by square: what lands in a square came from
+// the squares its part of the source touches), a JPEG tile makes its
+// square lossy, a whole lossless one makes it exact. Any frame restarts
+// the wait for stillness.
 func (l *lossyTiles) sent(w, h int, moves []Copy, tiles []Tile) {
+	l.since = time.Now()
 	for _, mv := range moves {
-		lossy := false
-		for _, p := range cellsOf(mv.Src) {
-			lossy = lossy || l.cells[l.index(w, h, p)]
-		}
-		if lossy {
-			for _, p := range cellsOf(mv.DstRect()) {
-				l.cells[l.index(w, h, p)] = true
+		dst := mv.DstRect()
+		off := mv.Dst.Sub(mv.Src.Min)
+		var carried []int
+		for _, p := range cellsOf(dst) {
+			part := image.Rect(p.X, p.Y, p.X+TileSize, p.Y+TileSize).Intersect(dst).Sub(off)
+			for _, q := range cellsOf(part) {
+				if l.cells[l.index(w, h, q)] {
+					carried = append(carried, l.index(w, h, p))
+					break
+				}
 			}
+		}
+		// After the loop: the source is read as it was before the move.
+		for _, i := range carried {
+			l.cells[i], l.any = true, true
 		}
 	}
 	for _, t := range tiles {
 		i := l.index(w, h, t.Cell())
 		switch {
 		case t.Format == FormatJPEG:
-			l.cells[i], l.any, l.since = true, true, time.Now()
+			l.cells[i], l.any = true, true
 		case t.Whole(w, h):
 			l.cells[i] = false
 		}
