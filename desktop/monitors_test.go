@@ -103,14 +103,21 @@ func clickOnSecond(t *testing.T, b Backend, want *image.RGBA, record func(*testi
 	}
 	defer s.Close()
 	var f screen.Frame
-	if err := s.Capture(&f); err != nil {
-		t.Fatal(err)
-	}
-	if f.W != want.Rect.Dx() || f.H != want.Rect.Dy() {
-		t.Fatalf("captured %dx%d, want the second monitor's %v", f.W, f.H, want.Rect.Size())
-	}
-	if n := differing(f.Pix, want.Pix); n > 0 {
-		t.Fatalf("%d of %d pixels of the capture are not the second monitor's", n, f.W*f.H)
+	// On sway the wallpaper program draws after the compositor is up.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := s.Capture(&f); err != nil {
+			t.Fatal(err)
+		}
+		if f.W != want.Rect.Dx() || f.H != want.Rect.Dy() {
+			t.Fatalf("captured %dx%d, want the second monitor's %v", f.W, f.H, want.Rect.Size())
+		}
+		n := differing(f.Pix, want.Pix)
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d pixels of the capture are not the second monitor's", n, f.W*f.H)
+		}
 	}
 	in, err := b.OpenInput(s.Bounds())
 	if err != nil {

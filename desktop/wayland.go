@@ -8,6 +8,7 @@ import (
 	"image"
 	"os"
 	"strings"
+	"sync"
 
 	"assist/desktop/wlr"
 	"assist/input"
@@ -99,22 +100,86 @@ func (wayland) OpenInput(bounds image.Rectangle) (Injector, error) {
 	return nil, fmt.Errorf("no Wayland output at %v any more", bounds)
 }
 
-// wlScreen is one output captured over its own compositor connection.
+// wlScreen is one output captured over its own compositor connection, or,
+// while a sender watches it, through that watch's latest picture.
 type wlScreen struct {
 	conn   *wlr.Conn
 	index  int
 	bounds image.Rectangle
+
+	mu    sync.Mutex
+	watch *wlr.Watch
 }
 
 func (s *wlScreen) Bounds() image.Rectangle { return s.bounds }
 
-func (s *wlScreen) Close() error { return s.conn.Close() }
+func (s *wlScreen) Close() error {
+	s.mu.Lock()
+	w := s.watch
+	s.watch = nil
+	s.mu.Unlock()
+	if w != nil {
+		w.Close()
+	}
+	return s.conn.Close()
+}
 
 func (s *wlScreen) Capture(f *screen.Frame) error {
-	pix, size, err := s.conn.Capture(s.index, f.Pix)
+	s.mu.Lock()
+	w := s.watch
+	s.mu.Unlock()
+	var pix []byte
+	var size image.Point
+	var err error
+	if w != nil {
+		pix, size, err = w.Latest(f.Pix)
+	} else {
+		pix, size, err = s.conn.Capture(s.index, f.Pix)
+	}
 	if err != nil {
 		return fmt.Errorf("capture screen: %w", err)
 	}
 	f.Pix, f.W, f.H = pix, size.X, size.Y
 	return nil
+}
+
+// WatchDamage makes the compositor say when the output changed (one
+// watch at a time; a second sender compares frames).
+func (s *wlScreen) WatchDamage() (screen.DamageWatch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watch != nil {
+		return nil, errors.New("the output is watched already")
+	}
+	w, err := wlr.WatchDamage(s.index)
+	if err != nil {
+		return nil, err
+	}
+	s.watch = w
+	return &wlDamage{s: s, w: w}, nil
+}
+
+// wlDamage is a sender's view of the watch.
+type wlDamage struct {
+	s *wlScreen
+	w *wlr.Watch
+}
+
+func (d *wlDamage) Changed() <-chan struct{} { return d.w.Changed() }
+
+func (d *wlDamage) Take() ([]image.Rectangle, error) {
+	rects, whole, err := d.w.Take()
+	if whole {
+		return []image.Rectangle{image.Rect(0, 0, 1<<15, 1<<15)}, err
+	}
+	return rects, err
+}
+
+func (d *wlDamage) Close() {
+	d.s.mu.Lock()
+	if d.s.watch == d.w {
+		d.s.watch = nil
+	}
+	d.s.mu.Unlock()
+	d.w.Close()
 }

@@ -8,7 +8,7 @@ import (
 	"image"
 )
 
-// Screen stream wire layout, version 1 (protocol /assist/screen/1.0.0 and
+// Screen stream wire layout, version 2 (protocol /assist/screen/2.0.0 and
 // the viewer's WebSocket, which carries the same bytes).
 //
 // Each message is one p2p frame (or one binary WebSocket message) whose

@@ -41,13 +41,15 @@ import (
 // seen (seq > last_seq), so none is lost.
 //
 // ScreenProtocol: the customer writes screen messages (package screen's
-// wire layout); each new stream starts with a full frame.
+// wire layout); each new stream starts with a full frame. Version 2 added
+// copies and patches: a version 1 peer cannot play them, and libp2p's
+// negotiation refuses the stream instead.
 //
 // InputProtocol: the host writes input events (package input), JSON, one
 // p2p frame each, at most input.MaxEventSize bytes.
 const (
 	ControlProtocol = "/assist/session/1.0.0"
-	ScreenProtocol  = "/assist/screen/1.0.0"
+	ScreenProtocol  = "/assist/screen/2.0.0"
 	InputProtocol   = "/assist/input/1.0.0"
 )
 
@@ -69,7 +71,7 @@ const (
 // every tile.
 const (
 	AttendeeProtocol = "/assist/attendee/1.0.0"
-	FeedProtocol     = "/assist/feed/1.0.0"
+	FeedProtocol     = "/assist/feed/2.0.0"
 )
 
 // A specialist may share their own screen into the session, when the
@@ -79,14 +81,14 @@ const (
 // second mirror that its viewer, and the other attendees over
 // SharedFeedProtocol, can watch. One share at a time; the host can stop it.
 const (
-	SharedScreenProtocol = "/assist/shared-screen/1.0.0"
-	SharedFeedProtocol   = "/assist/shared-feed/1.0.0"
+	SharedScreenProtocol = "/assist/shared-screen/2.0.0"
+	SharedFeedProtocol   = "/assist/shared-feed/2.0.0"
 )
 
 // SharedViewProtocol: the host opens it to the customer while a specialist
 // shares a screen and writes that screen on it (package screen's wire
 // layout, every tile first), so the customer can watch it too.
-const SharedViewProtocol = "/assist/shared-view/1.0.0"
+const SharedViewProtocol = "/assist/shared-view/2.0.0"
 
 // MaxControlSize bounds one control message.
 const MaxControlSize = 64 << 10

@@ -35,25 +35,62 @@ func (c *Conn) Capture(i int, pix []byte) ([]byte, image.Point, error) {
 }
 
 func (c *Conn) capture(out *client.Output, pix []byte) ([]byte, image.Point, error) {
-	f, err := c.manager.captureOutput(false, out)
+	f, err := c.newFrame(out)
 	if err != nil {
-		return pix, image.Point{}, c.failed(err)
+		return pix, image.Point{}, err
 	}
 	defer func() { _ = f.destroy() }()
-	// Version 3 lists every buffer type and ends with buffer_done; older
-	// versions send only the shared-memory one.
-	if err := c.dispatchUntil(func() bool { return f.failed || f.bufferDone || (f.haveShm && c.manager.version() < 3) }); err != nil {
-		return pix, image.Point{}, err
-	}
-	if f.failed || !f.haveShm {
-		return pix, image.Point{}, errors.New("the Wayland compositor cannot copy this output into shared memory")
-	}
-	if err := c.ensureBuffer(f.format, int(f.width), int(f.height), int(f.stride)); err != nil {
-		return pix, image.Point{}, err
-	}
 	if err := f.copyTo(c.buf.buffer); err != nil {
 		return pix, image.Point{}, c.failed(err)
 	}
+	return c.readFrame(f, pix)
+}
+
+// captureDamaged is capture with copy_with_damage: it returns once
+// something on the output changed since this connection's last copy, with
+// what changed. It may wait for ever: only closing the connection ends it.
+func (c *Conn) captureDamaged(i int, pix []byte) ([]byte, image.Point, []image.Rectangle, error) {
+	var f *frame
+	err := c.answered(func() (err error) {
+		f, err = c.newFrame(c.outputs[i].proxy)
+		return err
+	})
+	if err != nil {
+		return pix, image.Point{}, nil, err
+	}
+	defer func() { _ = f.destroy() }()
+	if err := f.copyWithDamage(c.buf.buffer); err != nil {
+		return pix, image.Point{}, nil, c.failed(err)
+	}
+	pix, size, err := c.readFrame(f, pix)
+	return pix, size, f.damage, err
+}
+
+// newFrame asks for a frame of out and a buffer it can be copied into.
+func (c *Conn) newFrame(out *client.Output) (*frame, error) {
+	f, err := c.manager.captureOutput(false, out)
+	if err != nil {
+		return nil, c.failed(err)
+	}
+	// Version 3 lists every buffer type and ends with buffer_done; older
+	// versions send only the shared-memory one.
+	if err := c.dispatchUntil(func() bool { return f.failed || f.bufferDone || (f.haveShm && c.manager.version() < 3) }); err != nil {
+		_ = f.destroy()
+		return nil, err
+	}
+	if f.failed || !f.haveShm {
+		_ = f.destroy()
+		return nil, errors.New("the Wayland compositor cannot copy this output into shared memory")
+	}
+	if err := c.ensureBuffer(f.format, int(f.width), int(f.height), int(f.stride)); err != nil {
+		_ = f.destroy()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readFrame waits until the copy is done and reads it into pix.
+func (c *Conn) readFrame(f *frame, pix []byte) ([]byte, image.Point, error) {
 	if err := c.dispatchUntil(func() bool { return f.ready || f.failed }); err != nil {
 		return pix, image.Point{}, err
 	}

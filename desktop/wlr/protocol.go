@@ -3,6 +3,8 @@
 package wlr
 
 import (
+	"image"
+
 	"github.com/vcaesar/go-wayland/client"
 )
 
@@ -46,6 +48,7 @@ type frame struct {
 	yInvert                       bool
 	bufferDone                    bool // version 3: all buffer types told
 	ready, failed                 bool
+	damage                        []image.Rectangle // with copy_with_damage: what changed
 }
 
 // Frame events.
@@ -78,14 +81,29 @@ func (f *frame) Dispatch(opcode uint32, _ int, data []byte) {
 		f.failed = true
 	case evBufferDone:
 		f.bufferDone = true
-	case evDamage, evLinuxDmabuf:
-		// A full copy needs neither the damaged area nor a GPU buffer.
+	case evDamage:
+		if len(data) >= 16 && len(f.damage) < maxDamageRects {
+			x, y := int(client.Uint32(data[0:4])), int(client.Uint32(data[4:8]))
+			f.damage = append(f.damage, image.Rect(x, y, x+int(client.Uint32(data[8:12])), y+int(client.Uint32(data[12:16]))))
+		}
+	case evLinuxDmabuf:
+		// Shared memory is what is read.
 	}
 }
+
+// maxDamageRects bounds the damage kept per frame; past it, the frame's
+// whole output counts as damaged.
+const maxDamageRects = 256
 
 // copyTo asks the compositor to fill buf (request 0).
 func (f *frame) copyTo(buf *client.Buffer) error {
 	return f.Context().WriteMsg(message(f.ID(), 0, buf.ID()), nil)
+}
+
+// copyWithDamage asks the compositor to fill buf once something on the
+// output changed since this client's last copy (request 2, version 2).
+func (f *frame) copyWithDamage(buf *client.Buffer) error {
+	return f.Context().WriteMsg(message(f.ID(), 2, buf.ID()), nil)
 }
 
 // destroy lets the frame go (request 1).
