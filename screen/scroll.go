@@ -177,11 +177,3 @@ func (s *scrollFinder) longestRun(prev, cur *Frame, span image.Rectangle, dy int
 		Dst: image.Pt(span.Min.X, top),
 	}, true
 }
-
-func union(rs []image.Rectangle) image.Rectangle {
-	var u image.Rectangle
-	for _, r := range rs {
-		u = u.Union(r)
-	}
-	return u
-}
