@@ -93,11 +93,10 @@ func TestExternalSpecialists(t *testing.T) {
 		return false
 	})
 	// Sam's own connection and frames, as the host's are: in --json ...
-	sam.WaitEvent("link", 30*time.Second)
-	if e := sam.WaitEvent("connection", 30*time.Second); e.Str("path") != "direct" || e.Str("transport") == "" {
+	evs := sam.WaitEvents(30*time.Second, "link", "connection", "frame")
+	if e := evs["connection"]; e.Str("path") != "direct" || e.Str("transport") == "" {
 		t.Fatalf("sam's connection event %v", e)
 	}
-	sam.WaitEvent("frame", 30*time.Second)
 	v := dialViewer(t, samURL)
 	// ... and on his page, which is told it is view only (and shows it).
 	v.waitEvent("state", 10*time.Second, func(e map[string]any) bool { return e["rights"] == "view" && e["path"] == "direct" })

@@ -144,6 +144,31 @@ func (p *Proc) WaitEvent(name string, timeout time.Duration) Event {
 	}
 }
 
+// WaitEvents waits for one event of each name, in any order (events of one
+// process that come from different goroutines have no order), and returns
+// the first of each.
+func (p *Proc) WaitEvents(timeout time.Duration, names ...string) map[string]Event {
+	p.t.Helper()
+	got := map[string]Event{}
+	deadline := time.After(timeout)
+	for len(got) < len(names) {
+		select {
+		case ev, ok := <-p.Events:
+			if !ok {
+				p.t.Fatalf("process exited (%v) before events %q (got %d); stderr:\n%s", p.err, names, len(got), p.Stderr())
+			}
+			for _, n := range names {
+				if _, seen := got[n]; !seen && ev.Name() == n {
+					got[n] = ev
+				}
+			}
+		case <-deadline:
+			p.t.Fatalf("not all of events %q within %v (got %d); stderr:\n%s", names, timeout, len(got), p.Stderr())
+		}
+	}
+	return got
+}
+
 // Say writes a line to the process's standard input.
 func (p *Proc) Say(line string) {
 	p.t.Helper()
