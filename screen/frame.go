@@ -156,19 +156,7 @@ func checkMove(prev, cur *Frame, hint Copy) (Copy, bool) {
 		p := (y-off.Y)*stride + 4*(dst.Min.X-off.X)
 		return bytes.Equal(cur.Pix[c:c+4*dst.Dx()], prev.Pix[p:p+4*dst.Dx()])
 	}
-	bestFrom, bestLen, from := 0, 0, -1
-	for y := dst.Min.Y; y <= dst.Max.Y; y++ {
-		match := y < dst.Max.Y && same(y)
-		if match && from < 0 {
-			from = y
-		}
-		if !match && from >= 0 {
-			if y-from > bestLen {
-				bestFrom, bestLen = from, y-from
-			}
-			from = -1
-		}
-	}
+	bestFrom, bestLen := longestBand(dst.Min.Y, dst.Max.Y, same)
 	if bestLen < minMoveRows {
 		return Copy{}, false
 	}

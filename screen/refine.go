@@ -4,8 +4,6 @@ import (
 	"image"
 	"io"
 	"time"
-
-	"assist/p2p"
 )
 
 // RefineAfter is how long the screen must stay still before the squares
@@ -96,14 +94,6 @@ func (s *Sender) Refine(w io.Writer) (SendStats, error) {
 	}
 	s.seq++
 	st := SendStats{Seq: s.seq, Tiles: len(tiles), Encode: time.Since(t0)}
-	for _, batch := range Batches(tiles) {
-		s.buf = AppendTiles(s.buf[:0], s.frame.W, s.frame.H, batch)
-		st.Bytes += len(s.buf)
-		if err := p2p.WriteFrame(w, s.buf); err != nil {
-			return st, err
-		}
-	}
-	s.buf = AppendFrameEnd(s.buf[:0], FrameEnd{Seq: s.seq, Captured: t0.UnixMicro(), Tiles: len(tiles)})
-	st.Bytes += len(s.buf)
-	return st, p2p.WriteFrame(w, s.buf)
+	st.Bytes, err = s.writeFrame(w, nil, tiles, t0)
+	return st, err
 }

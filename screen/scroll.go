@@ -154,20 +154,7 @@ func (s *scrollFinder) longestRun(prev, cur *Frame, span image.Rectangle, dy int
 		c, p := (span.Min.Y+i)*stride, (span.Min.Y+i+dy)*stride
 		return bytes.Equal(cur.Pix[c+lo:c+hi], prev.Pix[p+lo:p+hi])
 	}
-	bestFrom, bestLen, from := 0, 0, -1
-	n := len(s.cur)
-	for i := 0; i <= n; i++ {
-		match := i < n && same(i)
-		if match && from < 0 {
-			from = i
-		}
-		if !match && from >= 0 {
-			if i-from > bestLen {
-				bestFrom, bestLen = from, i-from
-			}
-			from = -1
-		}
-	}
+	bestFrom, bestLen := longestBand(0, len(s.cur), same)
 	if bestLen < minMoveRows {
 		return Copy{}, false
 	}
@@ -176,4 +163,23 @@ func (s *scrollFinder) longestRun(prev, cur *Frame, span image.Rectangle, dy int
 		Src: image.Rect(span.Min.X, top+dy, span.Max.X, top+dy+bestLen),
 		Dst: image.Pt(span.Min.X, top),
 	}, true
+}
+
+// longestBand returns the longest run of rows in [from, to) where same
+// holds: its first row and its length.
+func longestBand(from, to int, same func(int) bool) (int, int) {
+	bestFrom, bestLen, start := 0, 0, -1
+	for i := from; i <= to; i++ {
+		match := i < to && same(i)
+		if match && start < 0 {
+			start = i
+		}
+		if !match && start >= 0 {
+			if i-start > bestLen {
+				bestFrom, bestLen = start, i-start
+			}
+			start = -1
+		}
+	}
+	return bestFrom, bestLen
 }

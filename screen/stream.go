@@ -240,23 +240,31 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	s.seq++
 	st := SendStats{Seq: s.seq, Tiles: len(tiles), Moves: len(moves), Capture: t1.Sub(t0), Encode: t2.Sub(t1)}
 	s.lossy.sent(s.frame.W, s.frame.H, moves, tiles)
+	st.Bytes, err = s.writeFrame(w, moves, tiles, t0)
+	return st, err
+}
+
+// writeFrame writes one frame: its copies, its tiles in batches, its end.
+func (s *Sender) writeFrame(w io.Writer, moves []Copy, tiles []Tile, captured time.Time) (int, error) {
+	n := 0
+	write := func() error {
+		n += len(s.buf)
+		return p2p.WriteFrame(w, s.buf)
+	}
 	if len(moves) > 0 {
 		s.buf = AppendCopies(s.buf[:0], s.frame.W, s.frame.H, moves)
-		st.Bytes += len(s.buf)
-		if err := p2p.WriteFrame(w, s.buf); err != nil {
-			return st, err
+		if err := write(); err != nil {
+			return n, err
 		}
 	}
 	for _, batch := range Batches(tiles) {
 		s.buf = AppendTiles(s.buf[:0], s.frame.W, s.frame.H, batch)
-		st.Bytes += len(s.buf)
-		if err := p2p.WriteFrame(w, s.buf); err != nil {
-			return st, err
+		if err := write(); err != nil {
+			return n, err
 		}
 	}
-	s.buf = AppendFrameEnd(s.buf[:0], FrameEnd{Seq: s.seq, Captured: t0.UnixMicro(), Tiles: len(tiles)})
-	st.Bytes += len(s.buf)
-	return st, p2p.WriteFrame(w, s.buf)
+	s.buf = AppendFrameEnd(s.buf[:0], FrameEnd{Seq: s.seq, Captured: captured.UnixMicro(), Tiles: len(tiles)})
+	return n, write()
 }
 
 // AreaSource is a source that can capture part of the screen into a frame
