@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Mirror holds a remote screen and feeds any number of subscribers
@@ -43,7 +44,18 @@ type Mirror struct {
 	subs    map[*Subscriber]struct{}
 	lastEnd FrameEnd
 	frames  uint64
+
+	// copyBudget bounds the pixels copies move, in screens: a copy message
+	// is a few bytes, and moving a 4K screen costs milliseconds here and in
+	// every page, so a sender may not ask for more than copiesPerSecond
+	// screens a second (what real scrolling at 60 Hz never passes).
+	copyBudget float64
+	budgetAt   time.Time
 }
+
+// copiesPerSecond is the copied area, in screens, a sender may ask for
+// each second; the budget holds at most two seconds of it.
+const copiesPerSecond = 60
 
 // MaxMirrorBytes bounds the picture a mirror holds: a 4K screen of
 // noise takes about 35 MB; past the bound new tiles are dropped.
@@ -82,6 +94,9 @@ func (m *Mirror) Apply(msg Message) {
 		if msg.ScreenW != m.w || msg.ScreenH != m.h || !m.canKeepPixels() {
 			return // a copy of a picture this mirror does not have
 		}
+		if !m.spend(msg.Copies) {
+			return // past the budget: the picture is the sender's problem
+		}
 		var cells []image.Point
 		for _, c := range msg.Copies {
 			cells = append(cells, m.copyRect(c)...)
@@ -99,6 +114,23 @@ func (m *Mirror) Apply(msg Message) {
 			s.poke()
 		}
 	}
+}
+
+// spend takes the copies' area from the budget, refilled with time.
+func (m *Mirror) spend(copies []Copy) bool {
+	now := time.Now()
+	m.copyBudget = min(2*copiesPerSecond, m.copyBudget+now.Sub(m.budgetAt).Seconds()*copiesPerSecond)
+	m.budgetAt = now
+	area := 0
+	for _, c := range copies {
+		area += c.Src.Dx() * c.Src.Dy()
+	}
+	cost := float64(area) / float64(m.w*m.h)
+	if cost > m.copyBudget {
+		return false
+	}
+	m.copyBudget -= cost
+	return true
 }
 
 // resize starts a new picture when the screen's size changes.

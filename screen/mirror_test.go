@@ -347,3 +347,45 @@ func TestAScreenInMotionSendsItsPhotosAtHalfResolution(t *testing.T) {
 func colorDiff(a, b color.RGBA) int {
 	return max(absDiff(int(a.R), int(b.R)), absDiff(int(a.G), int(b.G)), absDiff(int(a.B), int(b.B)))
 }
+
+// TestCopiesCannotBurnTheHostsTime: a sender that asks for 16 whole-screen
+// copies a message, thousands of times, has the mirror move at most its
+// budget of screens; the rest is dropped, not forwarded to the pages.
+func TestCopiesCannotBurnTheHostsTime(t *testing.T) {
+	const w, h = 640, 480
+	m := NewMirror()
+	sub := m.Subscribe()
+	defer sub.Close()
+	enc := NewEncoder(false)
+	var f Frame
+	_ = (&imageSource{img: blocks(w, h, 1)}).Capture(&f)
+	var tiles []Tile
+	for _, r := range Grid(w, h) {
+		tile, _ := enc.Encode(&f, r)
+		tiles = append(tiles, tile)
+	}
+	m.Apply(Message{Kind: MsgTiles, ScreenW: w, ScreenH: h, Tiles: tiles})
+	m.Apply(Message{Kind: MsgFrameEnd})
+	sub.take()
+	whole := make([]Copy, maxCopies)
+	for i := range whole {
+		whole[i] = Copy{Src: image.Rect(0, 1, w, h), Dst: image.Pt(0, 0)}
+	}
+	start := time.Now()
+	for range 5000 {
+		m.Apply(Message{Kind: MsgCopies, ScreenW: w, ScreenH: h, Copies: whole})
+	}
+	elapsed := time.Since(start)
+	played := 0
+	for _, raw := range sub.take() {
+		msg, _ := Decode(raw)
+		played += len(msg.Copies)
+	}
+	budget := 2*copiesPerSecond + int(elapsed.Seconds()*copiesPerSecond) + maxCopies
+	if played > budget {
+		t.Fatalf("%d whole-screen copies went through in %v; the budget is %d", played, elapsed, budget)
+	}
+	if played == 0 {
+		t.Fatal("no copy went through at all")
+	}
+}
