@@ -79,14 +79,7 @@ func TestViewerInChromiumShowsTheCustomersScreen(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.body.dataset.frames) >= 1`)); err != nil {
 		t.Fatalf("no frame drawn in the page: %v", err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`#screen`)))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := screenshotCanvas(ctx, t)
 	if img.Bounds().Dx() != w || img.Bounds().Dy() != h {
 		t.Fatalf("canvas shown at %v, want %dx%d (1:1 when it fits)", img.Bounds(), w, h)
 	}
@@ -275,14 +268,7 @@ func TestTheViewerPlaysScrollsAndMovedWindows(t *testing.T) {
 	noLoss := image.NewAlpha(want.Rect)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`#screen`)))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		img, err := png.Decode(bytes.NewReader(shot))
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := screenshotCanvas(ctx, t)
 		got := image.NewRGBA(want.Rect)
 		draw.Draw(got, got.Rect, img, img.Bounds().Min, draw.Src)
 		if differs(want, got) == 0 || time.Now().After(deadline) {
@@ -291,6 +277,20 @@ func TestTheViewerPlaysScrollsAndMovedWindows(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// screenshotCanvas is what the page's screen canvas shows.
+func screenshotCanvas(ctx context.Context, t *testing.T) image.Image {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`#screen`)))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 // textLike is a picture of few colours, as text and UI are: it is sent
