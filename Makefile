@@ -7,7 +7,7 @@ GO        ?= go
 BIN       := bin/assist
 FUZZTIME  ?= 5s
 # Debian packages the tests need (installed by scripts/deps.sh when root).
-TEST_DEBS := xvfb chromium iproute2 iptables xdg-utils dbus-daemon dunst libnotify-bin xclip xterm x11-apps wine wine64 gcc-mingw-w64-x86-64 sway swaybg wev
+TEST_DEBS := xvfb chromium iproute2 iptables xdg-utils dbus-daemon dunst libnotify-bin xclip xterm x11-apps wine wine64 gcc-mingw-w64-x86-64 sway swaybg wev redis-server
 DEMO_DEBS := xvfb xterm x11-apps
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 # The vulnerability database is built from this module's reports.

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -17,7 +18,9 @@ type RendezvousOptions struct {
 	IO       *IO
 	JSON     bool
 	LogLevel string
-	Node     rendezvous.NodeConfig
+	// Store is a shared store's URL ("": the files in --data-dir).
+	Store string
+	Node  rendezvous.NodeConfig
 }
 
 // NewCmdRendezvous builds 'assist rendezvous'. runF replaces the run
@@ -34,7 +37,12 @@ cannot go direct, and tells peers whether they are reachable. It never sees
 the secret part of a code, so it cannot join a session.
 
 Give clients one of the addresses it prints (with /p2p/ID) as --rendezvous.
-Its identity and codes live in --data-dir and survive restarts.`,
+Its identity and codes live in --data-dir and survive restarts.
+
+Several nodes share one Redis with --store redis://HOST:PORT/DB (rediss://
+for TLS; a password in the URL or in $ASSIST_REDIS_PASSWORD): each then
+answers every code, finds the others through the store, and relays portal
+alerts between its reps and theirs. Give clients every node's address.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if n.DataDir == "" {
@@ -55,6 +63,8 @@ Its identity and codes live in --data-dir and survive restarts.`,
 	f.StringVar(&opts.LogLevel, "log-level", "info", "log level on stderr: debug, info, warn, error")
 	f.StringArrayVar(&n.Listen, "listen", n.Listen, "multiaddr to listen on (repeatable)")
 	f.StringVar(&n.DataDir, "data-dir", "", "identity and code store (default: config dir/rendezvous)")
+	f.StringVar(&opts.Store, "store", "", "keep codes and portals in this Redis, shared with other nodes: redis://HOST:PORT/DB")
+	f.StringVar(&n.MetricsListen, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	f.DurationVar(&n.Relay.MaxDuration, "relay-max-duration", n.Relay.MaxDuration, "cut a relayed connection after this long (0: never)")
 	f.Int64Var(&n.Relay.MaxData, "relay-max-data", n.Relay.MaxData, "cut a relayed connection after this many bytes each way (0: never)")
 	f.IntVar(&n.Relay.MaxReservations, "relay-max-reservations", n.Relay.MaxReservations, "peers reachable through the relay at once")
@@ -89,6 +99,13 @@ func runRendezvous(ctx context.Context, opts *RendezvousOptions) error {
 		return usageErrorf("--stream-timeout and --sweep-interval must be positive")
 	}
 	opts.Node.Logger = log
+	if opts.Store != "" {
+		store, err := rendezvous.OpenRedisStore(ctx, opts.Store)
+		if err != nil {
+			return err
+		}
+		opts.Node.Store = store
+	}
 	node, err := rendezvous.NewNode(opts.Node)
 	if err != nil {
 		return err
@@ -105,6 +122,14 @@ func runRendezvous(ctx context.Context, opts *RendezvousOptions) error {
 	}
 	human += "\nclients: assist --rendezvous ADDR (one of the above), or ASSIST_RENDEZVOUS=ADDR"
 	fields := map[string]any{"peer": node.Host.ID().String(), "addrs": strs}
+	if opts.Store != "" {
+		human += "\ncodes and portals kept in the shared store " + redactURL(opts.Store)
+		fields["store"] = redactURL(opts.Store)
+	}
+	if opts.Node.MetricsListen != "" {
+		human += "\nmetrics: http://" + opts.Node.MetricsListen + "/metrics"
+		fields["metrics"] = "http://" + opts.Node.MetricsListen + "/metrics"
+	}
 	if u := node.JoinURL(); u != "" {
 		human += "\njoin page for specialists: " + u
 		fields["join_page"] = u
@@ -124,4 +149,13 @@ func relayLimitText(r rendezvous.RelayConfig) string {
 		b = fmt.Sprintf("%d bytes each way", r.MaxData)
 	}
 	return d + ", " + b
+}
+
+// redactURL hides a password in a store URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

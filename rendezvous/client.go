@@ -59,26 +59,38 @@ type Client struct {
 // without waiting for AutoNAT to find out (about 17 s) and autorelay to
 // reserve on its own.
 func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
+	type result struct {
+		server peer.AddrInfo
+		res    *relayclient.Reservation
+		err    error
+	}
+	results := make(chan result, len(c.servers))
+	for _, server := range c.servers { // at once: a dead node delays no other
+		go func() {
+			rctx, cancel := context.WithTimeout(ctx, c.Timeout)
+			defer cancel()
+			err := c.host.Connect(rctx, server)
+			var res *relayclient.Reservation
+			if err == nil {
+				res, err = relayclient.Reserve(rctx, c.host, server)
+			}
+			results <- result{server, res, err}
+		}()
+	}
 	var addrs []ma.Multiaddr
 	var expires time.Time
 	var errs []error
-	for _, server := range c.servers {
-		rctx, cancel := context.WithTimeout(ctx, c.Timeout)
-		err := c.host.Connect(rctx, server)
-		var res *relayclient.Reservation
-		if err == nil {
-			res, err = relayclient.Reserve(rctx, c.host, server)
-		}
-		cancel()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", server.ID.ShortString(), err))
+	for range c.servers {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.server.ID.ShortString(), r.err))
 			continue
 		}
-		if expires.IsZero() || res.Expiration.Before(expires) {
-			expires = res.Expiration
+		if expires.IsZero() || r.res.Expiration.Before(expires) {
+			expires = r.res.Expiration
 		}
-		circuit := ma.StringCast("/p2p/" + server.ID.String() + "/p2p-circuit")
-		for _, a := range server.Addrs {
+		circuit := ma.StringCast("/p2p/" + r.server.ID.String() + "/p2p-circuit")
+		for _, a := range r.server.Addrs {
 			addrs = append(addrs, a.Encapsulate(circuit))
 		}
 	}
@@ -99,6 +111,7 @@ func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
 func (c *Client) KeepRelay(ctx context.Context, renewed func(expires time.Time, err error)) error {
 	expires, err := c.ReserveRelay(ctx)
 	first := err
+	lost := c.watchNodes(ctx)
 	go func() {
 		for {
 			wait := relayRenewIn(time.Until(expires))
@@ -109,6 +122,7 @@ func (c *Client) KeepRelay(ctx context.Context, renewed func(expires time.Time, 
 			case <-ctx.Done():
 				return
 			case <-time.After(wait):
+			case <-lost: // a node went away: reserve at the others now
 			}
 			expires, err = c.ReserveRelay(ctx)
 			if renewed != nil && ctx.Err() == nil {
@@ -117,6 +131,28 @@ func (c *Client) KeepRelay(ctx context.Context, renewed func(expires time.Time, 
 		}
 	}()
 	return first
+}
+
+// watchNodes signals when this host loses its last connection to one of
+// the rendezvous nodes, until ctx ends.
+func (c *Client) watchNodes(ctx context.Context) <-chan struct{} {
+	lost := make(chan struct{}, 1)
+	isNode := map[peer.ID]bool{}
+	for _, s := range c.servers {
+		isNode[s.ID] = true
+	}
+	n := &network.NotifyBundle{DisconnectedF: func(net network.Network, conn network.Conn) {
+		p := conn.RemotePeer()
+		if isNode[p] && net.Connectedness(p) != network.Connected {
+			select {
+			case lost <- struct{}{}:
+			default:
+			}
+		}
+	}}
+	c.host.Network().Notify(n)
+	context.AfterFunc(ctx, func() { c.host.Network().StopNotify(n) })
+	return lost
 }
 
 // relayRenewIn is when to renew a reservation that has left to live.
@@ -157,8 +193,29 @@ type Registration struct {
 	// JoinPage is the node's web page where a specialist types the code
 	// ("" if the node serves none).
 	JoinPage string
-	server   peer.AddrInfo
-	seq      uint64
+
+	mu     sync.Mutex // guards server and seq, which publishing changes
+	server peer.AddrInfo
+	seq    uint64
+}
+
+func (r *Registration) nextSeq() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq = max(r.seq+1, uint64(time.Now().UnixNano()))
+	return r.seq
+}
+
+func (r *Registration) node() peer.AddrInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.server
+}
+
+func (r *Registration) answeredBy(server peer.AddrInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.server = server
 }
 
 // maxRegisterTries bounds retries after random lookups collide.
@@ -167,18 +224,62 @@ const maxRegisterTries = 16
 // Register creates a fresh code, valid for ttl, pointing at this host's
 // current addresses. What it opens is the owner's business alone.
 func (c *Client) Register(ctx context.Context, ttl time.Duration) (*Registration, error) {
-	lastErr := ErrUnreachable
-	for _, server := range c.servers {
+	var lastErr error = ErrUnreachable
+	for _, server := range c.live(ctx, "") {
 		reg, err := c.registerAt(ctx, server, ttl)
 		if err == nil {
 			return reg, nil
 		}
 		lastErr = err
-		if !errors.Is(err, ErrUnreachable) {
+		if !tryAnother(err) {
 			return nil, err
 		}
 	}
 	return nil, lastErr
+}
+
+// tryAnother says whether a request that failed so may succeed at
+// another node.
+func tryAnother(err error) bool {
+	return errors.Is(err, ErrUnreachable) || errors.Is(err, ErrUnavailable)
+}
+
+// live orders the nodes for a request: those already connected first
+// (prefer ahead of them), else the one whose dial succeeds first, then the
+// rest. Nodes are dialled at once, so a dead one costs no dial timeout.
+func (c *Client) live(ctx context.Context, prefer peer.ID) []peer.AddrInfo {
+	var connected, others []peer.AddrInfo
+	for _, s := range c.servers {
+		switch {
+		case c.host.Network().Connectedness(s.ID) != network.Connected:
+			others = append(others, s)
+		case s.ID == prefer:
+			connected = append([]peer.AddrInfo{s}, connected...)
+		default:
+			connected = append(connected, s)
+		}
+	}
+	if len(connected) > 0 || len(others) <= 1 {
+		return append(connected, others...)
+	}
+	won := make(chan int, len(others))
+	dctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	var wg sync.WaitGroup
+	for i, s := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c.host.Connect(dctx, s) == nil {
+				won <- i
+			}
+		}()
+	}
+	go func() { wg.Wait(); cancel(); close(won) }()
+	i, ok := <-won
+	if !ok {
+		return others // each fails at once now, on libp2p's dial backoff
+	}
+	return append([]peer.AddrInfo{others[i]}, append(others[:i:i], others[i+1:]...)...)
 }
 
 func (c *Client) registerAt(ctx context.Context, server peer.AddrInfo, ttl time.Duration) (*Registration, error) {
@@ -226,12 +327,11 @@ func (c *Client) Extend(ctx context.Context, reg *Registration, ttl time.Duratio
 }
 
 func (c *Client) publish(ctx context.Context, reg *Registration) (response, error) {
-	reg.seq = max(reg.seq+1, uint64(time.Now().UnixNano()))
 	rec := &CodeRecord{
 		Lookup:  reg.Code.Lookup,
 		Owner:   c.host.ID(),
 		Expires: reg.Expires.Unix(),
-		Seq:     reg.seq,
+		Seq:     reg.nextSeq(),
 	}
 	for _, a := range c.DialAddrs() { // best first: the node keeps so many
 		if s := a.String(); len(rec.Addrs) < maxRecordAddrs && len(s) <= maxAddrLen {
@@ -242,11 +342,27 @@ func (c *Client) publish(ctx context.Context, reg *Registration) (response, erro
 	if err != nil {
 		return response{}, err
 	}
-	resp, err := c.roundTrip(ctx, reg.server, request{Op: opRegister, Envelope: env})
-	if err != nil {
-		return resp, err
+	return c.aboutCode(ctx, reg, request{Op: opRegister, Envelope: env})
+}
+
+// aboutCode sends a request about one's own code to the node that holds
+// it or, if that one fails, to another: nodes that share a store all
+// hold it. The one that answered is asked first next time.
+func (c *Client) aboutCode(ctx context.Context, reg *Registration, req request) (response, error) {
+	nodes := c.live(ctx, reg.node().ID)
+	var resp response
+	err := ErrUnreachable
+	for i, server := range nodes {
+		resp, err = c.roundTripWithin(ctx, server, req, i < len(nodes)-1)
+		if err == nil {
+			err = resp.err()
+		}
+		if err == nil || !tryAnother(err) {
+			reg.answeredBy(server)
+			break
+		}
 	}
-	return resp, resp.err()
+	return resp, err
 }
 
 // Cancel ends a registration for the given reason; joiners then get the
@@ -257,11 +373,7 @@ func (c *Client) Cancel(ctx context.Context, reg *Registration, reason Reason) e
 	if err != nil {
 		return err
 	}
-	resp, err := c.roundTrip(ctx, reg.server, request{Op: opCancel, Envelope: env})
-	if err == nil {
-		err = resp.err()
-	}
-	if err != nil {
+	if _, err := c.aboutCode(ctx, reg, request{Op: opCancel, Envelope: env}); err != nil {
 		return fmt.Errorf("cancel code: %w", err)
 	}
 	return nil
@@ -271,17 +383,19 @@ func (c *Client) Cancel(ctx context.Context, reg *Registration, reason Reason) e
 // signature. It asks each rendezvous node in turn until one knows the code.
 func (c *Client) Resolve(ctx context.Context, lookup string) (*CodeRecord, error) {
 	var firstErr error
-	for _, server := range c.servers {
-		rec, err := c.resolveAt(ctx, server, lookup)
+	nodes := c.live(ctx, "")
+	for i, server := range nodes {
+		rec, err := c.resolveAt(ctx, server, lookup, i < len(nodes)-1)
 		if err == nil {
 			return rec, nil
 		}
-		// "not found" at one node may be found at the next; any other
-		// answer (expired, cancelled, ...) is the code's real state.
-		if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnreachable) {
+		// "not found" at one node may be found at the next (nodes with
+		// stores of their own); any other answer (expired, cancelled,
+		// ...) is the code's real state.
+		if !errors.Is(err, ErrNotFound) && !tryAnother(err) {
 			return nil, err
 		}
-		if firstErr == nil || errors.Is(firstErr, ErrUnreachable) {
+		if firstErr == nil || tryAnother(firstErr) {
 			firstErr = err
 		}
 	}
@@ -291,8 +405,8 @@ func (c *Client) Resolve(ctx context.Context, lookup string) (*CodeRecord, error
 	return nil, firstErr
 }
 
-func (c *Client) resolveAt(ctx context.Context, server peer.AddrInfo, lookup string) (*CodeRecord, error) {
-	resp, err := c.roundTrip(ctx, server, request{Op: opResolve, Lookup: lookup})
+func (c *Client) resolveAt(ctx context.Context, server peer.AddrInfo, lookup string, more bool) (*CodeRecord, error) {
+	resp, err := c.roundTripWithin(ctx, server, request{Op: opResolve, Lookup: lookup}, more)
 	if err != nil {
 		return nil, err
 	}
@@ -319,6 +433,26 @@ func (c *Client) unreachable(server peer.AddrInfo, err error) error {
 	return &UnreachableError{Node: server}
 }
 
+// nodeTimeout bounds a request to one node while others are left to
+// ask: a node that died keeps its QUIC connection looking alive for up
+// to half a minute, and a live one answers in milliseconds.
+const nodeTimeout = 2 * time.Second
+
+// roundTripWithin is roundTrip, within nodeTimeout if more nodes are left
+// to ask; a node that takes longer counts as unreachable.
+func (c *Client) roundTripWithin(ctx context.Context, server peer.AddrInfo, req request, more bool) (response, error) {
+	if !more || c.Timeout <= nodeTimeout {
+		return c.roundTrip(ctx, server, req)
+	}
+	nctx, cancel := context.WithTimeout(ctx, nodeTimeout)
+	defer cancel()
+	resp, err := c.roundTrip(nctx, server, req)
+	if err != nil && nctx.Err() != nil && ctx.Err() == nil {
+		return resp, c.unreachable(server, err)
+	}
+	return resp, err
+}
+
 func (c *Client) roundTrip(ctx context.Context, server peer.AddrInfo, req request) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
@@ -333,15 +467,17 @@ func (c *Client) roundTrip(ctx context.Context, server peer.AddrInfo, req reques
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
+	// A node that fails mid-request (killed, cut off) is as good as
+	// unreachable: another may answer.
 	if err := p2p.WriteJSON(s, req); err != nil {
 		s.Reset()
-		return response{}, fmt.Errorf("send request: %w", err)
+		return response{}, c.unreachable(server, fmt.Errorf("send request: %w", err))
 	}
 	_ = s.CloseWrite()
 	var resp response
 	if err := p2p.ReadJSON(bufio.NewReader(s), MaxMessageSize, &resp); err != nil {
 		s.Reset()
-		return response{}, fmt.Errorf("read response: %w", err)
+		return response{}, c.unreachable(server, fmt.Errorf("read response: %w", err))
 	}
 	return resp, nil
 }

@@ -77,6 +77,13 @@ type NodeConfig struct {
 	// there; JoinURL is its public address (default http://HTTPListen).
 	HTTPListen string
 	JoinURL    string
+	// MetricsListen, if set (host:port), serves Prometheus metrics at
+	// /metrics there.
+	MetricsListen string
+	// PeerInterval is how often a node on a shared store announces
+	// itself, connects to the other nodes and re-reads the revocation
+	// lists its relayed topics check.
+	PeerInterval time.Duration
 }
 
 // DefaultListen fixes port 4001 on every interface, QUIC and TCP.
@@ -106,6 +113,7 @@ func DefaultNodeConfig() NodeConfig {
 		RegisterPerPeer: Rate{Per: 1, Burst: 10},
 		StreamTimeout:   5 * time.Second,
 		SweepInterval:   time.Minute,
+		PeerInterval:    5 * time.Second,
 	}
 }
 
@@ -113,8 +121,12 @@ func DefaultNodeConfig() NodeConfig {
 type Node struct {
 	Host host.Host
 	cfg  NodeConfig
-	reg  *Registry
-	log  *slog.Logger
+	reg  Codes
+	// store keeps portal state (and, unless shared, the codes).
+	store Store
+	// shared is the store when several nodes share it (nil: a file).
+	shared SharedStore
+	log    *slog.Logger
 
 	lookups      lookupLimits
 	registerPeer *keyedLimiter
@@ -122,7 +134,9 @@ type Node struct {
 	inflight     *inflight
 	stop         context.CancelFunc
 	httpLn       net.Listener
+	metricsLn    net.Listener
 	joinURL      string
+	metrics      *nodeMetrics
 }
 
 // NewNode opens the store, loads (or creates) the node's identity in
@@ -152,10 +166,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		store = fs
 	}
-	reg, err := NewRegistry(store, cfg.Registry, cfg.Clock)
+	reg, shared, err := openCodes(store, cfg)
 	if err != nil {
 		store.Close()
 		return nil, err
+	}
+	metrics := newNodeMetrics()
+	if rs, ok := store.(*RedisStore); ok {
+		rs.Observe = metrics.observeStore
 	}
 	limits, err := cfg.Limits.options(cfg.Relay)
 	if err != nil {
@@ -166,7 +184,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		Identity: key,
 		Listen:   cfg.Listen,
 		ExtraOptions: append(limits,
-			libp2p.EnableRelayService(relayv2.WithResources(cfg.Relay.resources())),
+			libp2p.EnableRelayService(relayv2.WithResources(cfg.Relay.resources()), relayv2.WithMetricsTracer(metrics.relayTracer())),
+			libp2p.PrometheusRegisterer(metrics.reg),
 			libp2p.EnableNATService(),
 			// The relay service only starts once the node believes it is
 			// public; a rendezvous node is public by definition.
@@ -178,15 +197,19 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		Host: h,
-		cfg:  cfg,
-		reg:  reg,
-		log:  cfg.Logger.With("component", "rendezvous"),
+		Host:   h,
+		cfg:    cfg,
+		reg:    reg,
+		store:  store,
+		shared: shared,
+		log:    cfg.Logger.With("component", "rendezvous"),
 		lookups: lookupLimits{peer: newKeyedLimiter(cfg.LookupPerPeer, 65536),
 			host: newKeyedLimiter(cfg.LookupPerIP, 65536), network: newKeyedLimiter(cfg.LookupPerNet, 65536)},
 		registerPeer: newKeyedLimiter(cfg.RegisterPerPeer, 65536),
 		inflight:     newInflight(cfg.Limits.RequestsPerIP, cfg.Limits.RequestsPerPeer),
+		metrics:      metrics,
 	}
+	metrics.watchNode(n)
 	ctx, stop := context.WithCancel(context.Background())
 	n.stop = stop
 	if n.portals, err = newPortalBoard(ctx, n); err != nil {
@@ -206,8 +229,28 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		go n.serveJoinPage(n.httpLn)
 	}
+	if cfg.MetricsListen != "" {
+		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		go n.serveMetrics(n.metricsLn)
+	}
+	if shared != nil {
+		go n.followNodes(ctx)
+	}
 	h.SetStreamHandler(ProtocolID, n.handle)
 	return n, nil
+}
+
+// openCodes is the code registry in store: Redis's own for a shared
+// store, else the node's in memory, written through to the store.
+func openCodes(store Store, cfg NodeConfig) (Codes, SharedStore, error) {
+	if shared, ok := store.(SharedStore); ok {
+		return shared.Codes(cfg.Registry, cfg.Clock), shared, nil
+	}
+	reg, err := NewRegistry(store, cfg.Registry, cfg.Clock)
+	return reg, nil, err
 }
 
 func (c RelayConfig) resources() relayv2.Resources {
@@ -236,7 +279,7 @@ func (n *Node) Addrs() []ma.Multiaddr { return p2p.FullAddrs(n.Host) }
 func (n *Node) JoinURL() string { return n.joinURL }
 
 // Registry gives access to the node's code registry.
-func (n *Node) Registry() *Registry { return n.reg }
+func (n *Node) Registry() Codes { return n.reg }
 
 // Run sweeps ended records until ctx ends, then closes the node.
 func (n *Node) Run(ctx context.Context) error {
@@ -268,8 +311,14 @@ func (n *Node) Close() error {
 	if n.httpLn != nil {
 		n.httpLn.Close()
 	}
-	err := n.Host.Close()
-	return errors.Join(err, n.reg.Close())
+	if n.metricsLn != nil {
+		n.metricsLn.Close()
+	}
+	err := errors.Join(n.Host.Close(), n.reg.Close())
+	if n.shared != nil {
+		err = errors.Join(err, n.shared.Close())
+	}
+	return err
 }
 
 func (n *Node) handle(s network.Stream) {
@@ -326,7 +375,23 @@ func remoteSource(a ma.Multiaddr) source {
 	return sourceOf(ip)
 }
 
+// serve answers one request and counts it.
 func (n *Node) serve(from peer.ID, src source, req request) response {
+	resp := n.serveOp(from, src, req)
+	op := string(req.Op)
+	switch req.Op {
+	case opRegister, opResolve, opCancel, opPortalJoin, opPortalPut, opPortalGet:
+	default:
+		op = "unknown"
+	}
+	n.metrics.requests.WithLabelValues(op, string(resp.Status)).Inc()
+	if resp.Status == StatusRateLimited {
+		n.metrics.rateLimited.WithLabelValues(op).Inc()
+	}
+	return resp
+}
+
+func (n *Node) serveOp(from peer.ID, src source, req request) response {
 	now := n.cfg.Clock.Now()
 	switch req.Op {
 	case opResolve:
@@ -387,9 +452,12 @@ func (n *Node) servePortal(from peer.ID, src source, req request) response {
 		if err != nil {
 			return response{Status: StatusBadRequest, Message: "portal: not a portal ID"}
 		}
-		signed := n.portals.revocations(pid)
+		signed, err := n.portals.revocations(pid)
 		if req.What == "settings" {
-			signed = n.portals.signedSettings(pid)
+			signed, err = n.portals.signedSettings(pid)
+		}
+		if err != nil {
+			return errResponse(err)
 		}
 		if signed == nil {
 			return response{Status: StatusNotFound}
@@ -417,6 +485,7 @@ var errStatuses = []struct {
 	{ErrForbidden, StatusForbidden},
 	{ErrFull, StatusFull},
 	{ErrBadRequest, StatusBadRequest},
+	{ErrUnavailable, StatusUnavailable},
 }
 
 func errResponse(err error) response {

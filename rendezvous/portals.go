@@ -48,8 +48,11 @@ type relayedTopic struct {
 
 type portalBoard struct {
 	store Store
-	ps    *pubsub.PubSub
-	clock Clock
+	// shared is the store when other nodes write to it too: what this
+	// node holds in memory is then re-read before it is served or swept.
+	shared SharedStore
+	ps     *pubsub.PubSub
+	clock  Clock
 
 	mu      sync.Mutex
 	slots   map[portal.ID]*slot
@@ -66,7 +69,7 @@ func newPortalBoard(ctx context.Context, n *Node) (*portalBoard, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &portalBoard{store: n.reg.store, ps: ps, clock: n.cfg.Clock, slots: map[portal.ID]*slot{},
+	b := &portalBoard{store: n.store, shared: n.shared, ps: ps, clock: n.cfg.Clock, slots: map[portal.ID]*slot{},
 		lists: map[portal.ID][]byte{}, parsed: map[portal.ID]*portal.Revocations{},
 		relayed: map[portal.ID]relayedTopic{}, settings: map[portal.ID][]byte{}, settingsV: map[portal.ID]uint64{}}
 	if err := b.loadSlots(); err != nil {
@@ -187,7 +190,7 @@ func (b *portalBoard) sweep() (int, error) {
 	defer b.mu.Unlock()
 	var gone []string
 	for pid, s := range b.slots {
-		if s.Used >= cutoff {
+		if s.Used >= cutoff || !b.stillIdleLocked(pid, s, cutoff) {
 			continue
 		}
 		if _, ok := b.relayed[pid]; ok && len(b.ps.ListPeers(gossip.Topic(pid))) > 0 {
@@ -229,6 +232,9 @@ func (b *portalBoard) put(src string, signed []byte) error {
 	if err := b.useLocked(pid, src); err != nil {
 		return err
 	}
+	if err := b.reloadListLocked(pid); err != nil {
+		return err
+	}
 	if cur := b.parsed[pid]; cur != nil && cur.Version >= r.Version {
 		return nil // already have it (or newer)
 	}
@@ -245,6 +251,9 @@ func (b *portalBoard) putSettings(src string, st *portal.Settings, signed []byte
 	if err := b.useLocked(st.Portal, src); err != nil {
 		return err
 	}
+	if err := b.reloadSettingsLocked(st.Portal); err != nil {
+		return err
+	}
 	if b.settingsV[st.Portal] >= st.Version {
 		return nil
 	}
@@ -255,16 +264,84 @@ func (b *portalBoard) putSettings(src string, st *portal.Settings, signed []byte
 	return nil
 }
 
-func (b *portalBoard) signedSettings(pid portal.ID) []byte {
+func (b *portalBoard) signedSettings(pid portal.ID) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.settings[pid]
+	err := b.reloadSettingsLocked(pid)
+	return b.settings[pid], err
 }
 
-func (b *portalBoard) revocations(pid portal.ID) []byte {
+func (b *portalBoard) revocations(pid portal.ID) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.lists[pid]
+	err := b.reloadListLocked(pid)
+	return b.lists[pid], err
+}
+
+// reloadListLocked takes a newer revocation list of pid from a shared
+// store (another node may have stored it).
+func (b *portalBoard) reloadListLocked(pid portal.ID) error {
+	if b.shared == nil {
+		return nil
+	}
+	v, err := b.shared.Get(tablePortals, string(pid))
+	if err != nil || v == nil {
+		return err
+	}
+	if r, err := portal.VerifyRevocations(v, pid); err == nil && (b.parsed[pid] == nil || b.parsed[pid].Version < r.Version) {
+		b.lists[pid], b.parsed[pid] = v, r
+	}
+	return nil
+}
+
+// reloadSettingsLocked takes newer settings of pid from a shared store.
+func (b *portalBoard) reloadSettingsLocked(pid portal.ID) error {
+	if b.shared == nil {
+		return nil
+	}
+	v, err := b.shared.Get(tableSettings, string(pid))
+	if err != nil || v == nil {
+		return err
+	}
+	if st, err := portal.VerifyPublishedSettings(v); err == nil && st.Portal == pid && b.settingsV[pid] < st.Version {
+		b.settings[pid], b.settingsV[pid] = v, st.Version
+	}
+	return nil
+}
+
+// reloadRelayed re-reads the revocation lists of the portals this node
+// relays, whose validators read them for every message: a rep revoked
+// through another node is refused here too within one call of this.
+func (b *portalBoard) reloadRelayed() error {
+	if b.shared == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for pid := range b.relayed {
+		if err := b.reloadListLocked(pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stillIdleLocked re-reads a slot from a shared store before it is
+// freed: a rep may have used the portal at another node.
+func (b *portalBoard) stillIdleLocked(pid portal.ID, s *slot, cutoff int64) bool {
+	if b.shared == nil {
+		return true
+	}
+	v, err := b.shared.Get(tableSlots, string(pid))
+	if err != nil {
+		return false // keep it; the next sweep decides
+	}
+	var stored slot
+	if v != nil && json.Unmarshal(v, &stored) == nil && stored.Used >= cutoff {
+		*s = stored
+		return false
+	}
+	return true
 }
 
 func (b *portalBoard) revoked(pid portal.ID) func(uint64) bool {
@@ -281,6 +358,9 @@ func (b *portalBoard) join(from peer.ID, src string, cred []byte) error {
 	c, err := portal.VerifyCredential(cred, time.Now())
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
+	if _, err := b.revocations(c.Portal); err != nil { // another node may hold a newer list
+		return err
 	}
 	if _, err := gossip.CheckCredential(c.Portal, from, cred, b.revoked(c.Portal), time.Now()); err != nil {
 		return fmt.Errorf("%w: %v", ErrForbidden, err)

@@ -87,7 +87,7 @@ func TestStrangersCannotCrowdOutPortals(t *testing.T) {
 	if err != nil || freed != MaxPortalsPerSource {
 		t.Fatalf("swept %d idle portals (%v), want the flood's %d", freed, err, MaxPortalsPerSource)
 	}
-	if node.portals.revocations(real.ID) == nil {
+	if list, _ := node.portals.revocations(real.ID); list == nil {
 		t.Fatal("the real portal, in use, lost its list")
 	}
 	if _, signed := selfMadePortal(t); putPortal(node, "198.51.100.66", signed).Status != StatusOK {

@@ -26,7 +26,7 @@ import (
 //	          {"status":"taken","min_digits":6}
 //	          {"status":"rate_limited","retry_after_ms":500}
 //	          {"status":"not_found"|"expired"|"cancelled"|"burned"|"used"|"ended"|
-//	                    "forbidden"|"bad_request"|"full","message":"..."}
+//	                    "forbidden"|"bad_request"|"full"|"unavailable","message":"..."}
 //
 // Unknown JSON fields are ignored, so later minor versions can add fields;
 // a change that old peers cannot ignore gets a new protocol ID.
@@ -70,6 +70,9 @@ const (
 	StatusForbidden   Status = "forbidden"
 	StatusBadRequest  Status = "bad_request"
 	StatusFull        Status = "full"
+	// StatusUnavailable: the node's store did not answer (a client may
+	// ask another node).
+	StatusUnavailable Status = "unavailable"
 )
 
 type response struct {
@@ -131,6 +134,8 @@ func (r *response) err() error {
 		return ErrFull
 	case StatusBadRequest:
 		return fmt.Errorf("%w: %s", ErrBadRequest, r.Message)
+	case StatusUnavailable:
+		return ErrUnavailable
 	}
 	if reason := Reason(r.Status); reason.Valid() {
 		return reasonErr(reason)

@@ -54,6 +54,64 @@ type entry struct {
 
 func (e *entry) live(now time.Time) bool { return e.Ended == "" && now.Unix() < e.Expires }
 
+// Codes keeps a node's code records. Registry (in memory, written
+// through to the node's file) serves one node; RedisCodes serves every
+// node that shares one Redis.
+type Codes interface {
+	// Register stores a signed code record sent by from, from the source
+	// src (an IP address or IPv6 /64; "" counts against no source).
+	// Re-registering one's own live code with a higher Seq updates it.
+	Register(from peer.ID, src string, envelope []byte) (RegisterResult, error)
+	// Resolve returns the signed record for a lookup part, or the reason
+	// it no longer works.
+	Resolve(lookup string) ([]byte, error)
+	// Cancel ends a code for the reason its owner signed.
+	Cancel(from peer.ID, envelope []byte) error
+	// Sweep deletes the records whose tombstone time has passed.
+	Sweep() (int, error)
+	// Count is how many records are held, tombstones included.
+	Count() (int, error)
+	Close() error
+}
+
+var _ Codes = (*Registry)(nil)
+
+// checkRegister checks a registration's signed record: well formed,
+// signed by the peer that sent it, and expiring within maxTTL of now.
+func checkRegister(from peer.ID, envelope []byte, now time.Time, maxTTL time.Duration) (CodeRecord, error) {
+	var rec CodeRecord
+	if len(envelope) > maxEnvelope {
+		return rec, fmt.Errorf("%w: a signed record of %d bytes, limit %d", ErrBadRequest, len(envelope), maxEnvelope)
+	}
+	signer, err := openEnvelope(envelope, &rec)
+	if err != nil {
+		return rec, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if signer != from {
+		return rec, fmt.Errorf("%w: record signed by %s, sent by %s", ErrForbidden, signer, from)
+	}
+	if err := rec.validate(); err != nil {
+		return rec, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if !rec.ExpiresAt().After(now) || rec.ExpiresAt().After(now.Add(maxTTL+time.Minute)) {
+		return rec, fmt.Errorf("%w: expiry must be within %v from now", ErrBadRequest, maxTTL)
+	}
+	return rec, nil
+}
+
+// checkCancel checks a signed cancellation and returns it with its signer.
+func checkCancel(envelope []byte) (CancelRecord, peer.ID, error) {
+	var rec CancelRecord
+	signer, err := openEnvelope(envelope, &rec)
+	if err != nil {
+		return rec, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if !rec.Reason.Valid() || !shortcode.ValidLookup(rec.Lookup) {
+		return rec, "", fmt.Errorf("%w: bad cancel record", ErrBadRequest)
+	}
+	return rec, signer, nil
+}
+
 // Registry maps lookup parts to signed code records. It keeps every record
 // in memory for speed and writes each change through to its Store, so
 // codes survive a restart of the node.
@@ -187,25 +245,11 @@ type RegisterResult struct {
 // Re-registering one's own live code with a higher Seq updates its
 // addresses.
 func (r *Registry) Register(from peer.ID, src string, envelope []byte) (RegisterResult, error) {
-	if len(envelope) > maxEnvelope {
-		return RegisterResult{}, fmt.Errorf("%w: a signed record of %d bytes, limit %d", ErrBadRequest, len(envelope), maxEnvelope)
-	}
-	var rec CodeRecord
-	signer, err := openEnvelope(envelope, &rec)
-	if err != nil {
-		return RegisterResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
-	if signer != from {
-		return RegisterResult{}, fmt.Errorf("%w: record signed by %s, sent by %s", ErrForbidden, signer, from)
-	}
-	if err := rec.validate(); err != nil {
-		return RegisterResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
 	now := r.clock.Now()
-	if !rec.ExpiresAt().After(now) || rec.ExpiresAt().After(now.Add(r.limits.MaxTTL+time.Minute)) {
-		return RegisterResult{}, fmt.Errorf("%w: expiry must be within %v from now", ErrBadRequest, r.limits.MaxTTL)
+	rec, err := checkRegister(from, envelope, now, r.limits.MaxTTL)
+	if err != nil {
+		return RegisterResult{}, err
 	}
-
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old, ok := r.entries[rec.Lookup]; ok {
@@ -272,13 +316,9 @@ func (r *Registry) Resolve(lookup string) ([]byte, error) {
 // Cancel ends a code for the reason the owner signed. The first reason
 // sticks: a burned code stays burned.
 func (r *Registry) Cancel(from peer.ID, envelope []byte) error {
-	var rec CancelRecord
-	signer, err := openEnvelope(envelope, &rec)
+	rec, signer, err := checkCancel(envelope)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
-	if !rec.Reason.Valid() || !shortcode.ValidLookup(rec.Lookup) {
-		return fmt.Errorf("%w: bad cancel record", ErrBadRequest)
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -324,4 +364,11 @@ func (r *Registry) Sweep() (int, error) {
 		r.forget(k)
 	}
 	return len(gone), nil
+}
+
+// Count is how many records the registry holds, tombstones included.
+func (r *Registry) Count() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.entries), nil
 }

@@ -66,7 +66,11 @@ func openTestRegistry(t *testing.T, dir string, clock Clock) *Registry {
 
 func TestRegistryLifecycle(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
-	r := openTestRegistry(t, t.TempDir(), clock)
+	checkLifecycle(t, openTestRegistry(t, t.TempDir(), clock), clock)
+}
+
+// checkLifecycle checks the rules every code registry keeps.
+func checkLifecycle(t *testing.T, r Codes, clock Clock) {
 	alice, mallory := newOwner(t), newOwner(t)
 
 	if _, err := r.Register(alice.id, "", alice.record(t, "12345", clock.Now().Add(time.Hour), 1)); err != nil {

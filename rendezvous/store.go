@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -27,6 +28,23 @@ type Store interface {
 	Each(table string, fn func(key string, value []byte) error) error
 	Close() error
 }
+
+// SharedStore is a store several nodes use at once (RedisStore): it
+// keeps the codes itself, so every node answers every code, and lists
+// the nodes that use it, so they can find each other.
+type SharedStore interface {
+	Store
+	// Get returns the value under key in table (nil if none).
+	Get(table, key string) ([]byte, error)
+	// Codes is the code registry kept in the store.
+	Codes(RegistryLimits, Clock) Codes
+	// Announce records this node's addresses for the others.
+	Announce(self peer.AddrInfo) error
+	// Nodes lists the nodes that announced themselves within fresh.
+	Nodes(fresh time.Duration) ([]peer.AddrInfo, error)
+}
+
+var _ SharedStore = (*RedisStore)(nil)
 
 // Tables of a node's store.
 const (

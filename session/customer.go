@@ -137,7 +137,7 @@ func (c *Customer) Run(ctx context.Context) error {
 
 	netCtx, stopNet := context.WithCancel(ctx)
 	defer stopNet()
-	go c.followNetwork(netCtx, reg)
+	go c.followNetwork(netCtx)
 
 	keyTimer := time.NewTimer(time.Until(reg.Expires))
 	defer keyTimer.Stop()
@@ -171,6 +171,7 @@ func (c *Customer) keepRelay(ctx context.Context) {
 		}
 		if err == nil {
 			lost.Store(false)
+			c.refreshKey(ctx) // the relays may have changed (a node died)
 		}
 	}
 	err := c.cfg.Rendezvous.KeepRelay(ctx, renewed)
@@ -181,24 +182,33 @@ func (c *Customer) keepRelay(ctx context.Context) {
 	lost.CompareAndSwap(true, false)
 }
 
+// refreshKey re-publishes the key's record with this peer's addresses
+// now, until a rep has joined.
+func (c *Customer) refreshKey(ctx context.Context) {
+	c.mu.Lock()
+	reg := c.reg
+	c.mu.Unlock()
+	if reg == nil || c.joined() {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.cfg.Rendezvous.Refresh(rctx, reg); err != nil && ctx.Err() == nil {
+		c.cfg.OnEvent(Event{Kind: EvError, Text: "could not update the support key's addresses: " + err.Error()})
+	}
+}
+
 // followNetwork reports this peer's reachability and, until a rep has
 // joined, re-publishes the key's record whenever the addresses change: a
 // peer behind NAT becomes reachable only once it holds a relay address.
-func (c *Customer) followNetwork(ctx context.Context, reg *rendezvous.Registration) {
+func (c *Customer) followNetwork(ctx context.Context) {
 	states, err := p2p.WatchNetwork(ctx, c.cfg.Host)
 	if err != nil {
 		return
 	}
 	for st := range states {
 		c.cfg.OnEvent(NetworkEvent(st))
-		if c.joined() {
-			continue
-		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := c.cfg.Rendezvous.Refresh(rctx, reg); err != nil && ctx.Err() == nil {
-			c.cfg.OnEvent(Event{Kind: EvError, Text: "could not update the support key's addresses: " + err.Error()})
-		}
-		cancel()
+		c.refreshKey(ctx)
 	}
 }
 

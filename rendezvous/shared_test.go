@@ -1,0 +1,315 @@
+package rendezvous
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"assist/internal/p2ptest"
+	"assist/internal/redislab"
+)
+
+func openRedis(t testing.TB, url string) *RedisStore {
+	t.Helper()
+	s, err := OpenRedisStore(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startSharedNodes starts n nodes on the Redis at url, each with a store
+// client of its own, as separate processes would have.
+func startSharedNodes(t *testing.T, url string, n int) []*Node {
+	t.Helper()
+	var nodes []*Node
+	for range n {
+		nodes = append(nodes, startNode(t, func(cfg *NodeConfig) {
+			cfg.Store = openRedis(t, url)
+			cfg.PeerInterval = 200 * time.Millisecond
+			cfg.RegisterPerPeer = Rate{Per: 1000, Burst: 1000}
+		}))
+	}
+	return nodes
+}
+
+func TestRedisCodesKeepTheRegistrysRules(t *testing.T) {
+	rd := redislab.Start(t)
+	clock := &fakeClock{now: time.Now()}
+	s := openRedis(t, rd.URL())
+	t.Cleanup(func() { s.Close() })
+	checkLifecycle(t, s.Codes(DefaultRegistryLimits(), clock), clock)
+
+	// An expired code says so, by the node's clock.
+	alice := newOwner(t)
+	codes := s.Codes(DefaultRegistryLimits(), clock)
+	if _, err := codes.Register(alice.id, "", alice.record(t, "77777", clock.Now().Add(time.Minute), 1)); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := codes.Resolve("77777"); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired code: %v", err)
+	}
+}
+
+func TestRedisCodesKeepTheOwnersAndSourcesLimits(t *testing.T) {
+	rd := redislab.Start(t)
+	clock := &fakeClock{now: time.Now()}
+	s := openRedis(t, rd.URL())
+	t.Cleanup(func() { s.Close() })
+	limits := DefaultRegistryLimits()
+	limits.MaxPerOwner, limits.MaxPerSource = 3, 4
+	codes := s.Codes(limits, clock)
+	alice := newOwner(t)
+	for i := range 3 {
+		if _, err := codes.Register(alice.id, "198.51.100.1", alice.record(t, fmt.Sprint(10000+i), clock.Now().Add(time.Hour), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := codes.Register(alice.id, "198.51.100.1", alice.record(t, "10003", clock.Now().Add(time.Hour), 1)); !errors.Is(err, ErrFull) {
+		t.Fatalf("a fourth code of one owner: %v", err)
+	}
+	// Cancelling one frees its place.
+	if err := codes.Cancel(alice.id, alice.cancel(t, "10000", ReasonCancelled)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := codes.Register(alice.id, "198.51.100.1", alice.record(t, "10003", clock.Now().Add(time.Hour), 1)); err != nil {
+		t.Fatalf("after a cancel: %v", err)
+	}
+	// Fresh peer IDs from one address stop at the source's limit.
+	bob, carol := newOwner(t), newOwner(t)
+	if _, err := codes.Register(bob.id, "198.51.100.1", bob.record(t, "20000", clock.Now().Add(time.Hour), 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := codes.Register(carol.id, "198.51.100.1", carol.record(t, "20001", clock.Now().Add(time.Hour), 1)); !errors.Is(err, ErrFull) {
+		t.Fatalf("a sixth code from one address: %v", err)
+	}
+	if n, err := codes.Count(); n != 5 || err != nil {
+		t.Fatalf("count = %d, %v; want 5 (four live, one cancelled)", n, err)
+	}
+}
+
+// TestThreeNodesOnOneRedisAnswerEveryCode: registered at A, resolved at
+// C, cancelled at B, and every node then gives the same answer.
+func TestThreeNodesOnOneRedisAnswerEveryCode(t *testing.T) {
+	rd := redislab.Start(t)
+	nodes := startSharedNodes(t, rd.URL(), 3)
+	a, b, c := nodeInfo(nodes[0]), nodeInfo(nodes[1]), nodeInfo(nodes[2])
+	ctx := testContext(t)
+	owner, joiner := p2ptest.NewHost(t, nil), p2ptest.NewHost(t, nil)
+
+	reg, err := NewClient(owner, a).Register(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := NewClient(joiner, c).Resolve(ctx, reg.Code.Lookup)
+	if err != nil || rec.Owner != owner.ID() {
+		t.Fatalf("resolve at C: %+v, %v", rec, err)
+	}
+	if err := NewClient(owner, b).Cancel(ctx, reg, ReasonBurned); err != nil {
+		t.Fatalf("cancel at B: %v", err)
+	}
+	for i, n := range nodes {
+		if _, err := NewClient(joiner, nodeInfo(n)).Resolve(ctx, reg.Code.Lookup); !errors.Is(err, ErrBurned) {
+			t.Fatalf("node %d after the cancel at B: %v", i, err)
+		}
+	}
+	// A peer that registered at one node cannot take over the lookup at
+	// another.
+	mallory := newOwner(t)
+	if _, err := nodes[2].Registry().Register(mallory.id, "", mallory.record(t, reg.Code.Lookup, time.Now().Add(time.Hour), 1)); !errors.Is(err, ErrTaken) {
+		t.Fatalf("another owner's registration at C: %v", err)
+	}
+}
+
+// TestConcurrentRegistrationsAtThreeNodesNeverShareALookup: thirty
+// owners, ten per node, all register the same twenty lookups at once;
+// each lookup ends with exactly one owner, the same at every node.
+func TestConcurrentRegistrationsAtThreeNodesNeverShareALookup(t *testing.T) {
+	rd := redislab.Start(t)
+	nodes := startSharedNodes(t, rd.URL(), 3)
+	const owners, lookups = 30, 20
+	won := make([][]peer.ID, lookups)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	exp := time.Now().Add(time.Hour)
+	for i := range owners {
+		o := newOwner(t)
+		envs := make([][]byte, lookups)
+		for l := range lookups {
+			envs[l] = o.record(t, fmt.Sprint(30000+l), exp, 1)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := range lookups {
+				_, err := nodes[i%3].Registry().Register(o.id, "", envs[l])
+				switch {
+				case err == nil:
+					mu.Lock()
+					won[l] = append(won[l], o.id)
+					mu.Unlock()
+				case !errors.Is(err, ErrTaken):
+					t.Errorf("lookup %d: %v", 30000+l, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for l, ids := range won {
+		if len(ids) != 1 {
+			t.Fatalf("lookup %d went to %d owners", 30000+l, len(ids))
+		}
+		for _, n := range nodes {
+			env, err := n.Registry().Resolve(fmt.Sprint(30000 + l))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec CodeRecord
+			if _, err := openEnvelope(env, &rec); err != nil || rec.Owner != ids[0] {
+				t.Fatalf("lookup %d: a node answers %s, the winner was %s", 30000+l, rec.Owner, ids[0])
+			}
+		}
+	}
+}
+
+// TestARedisOutageIsAClearErrorAndTheNodesRecover: Redis killed, clients
+// are told within a second; Redis back, the same nodes answer again, and
+// the codes registered before are still there (its append-only file).
+func TestARedisOutageIsAClearErrorAndTheNodesRecover(t *testing.T) {
+	rd := redislab.Start(t)
+	nodes := startSharedNodes(t, rd.URL(), 2)
+	ctx := testContext(t)
+	owner, joiner := p2ptest.NewHost(t, nil), p2ptest.NewHost(t, nil)
+	reg, err := NewClient(owner, nodeInfo(nodes[0])).Register(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := NewClient(joiner, nodeInfo(nodes[1]))
+	if _, err := resolver.Resolve(ctx, reg.Code.Lookup); err != nil {
+		t.Fatal(err)
+	}
+
+	rd.Kill()
+	start := time.Now()
+	_, err = resolver.Resolve(ctx, reg.Code.Lookup)
+	if took := time.Since(start); !errors.Is(err, ErrUnavailable) || took > 1500*time.Millisecond {
+		t.Fatalf("with Redis down: %v after %v; want %q within a second", err, took, ErrUnavailable)
+	}
+	if _, err := NewClient(owner, nodeInfo(nodes[0])).Register(ctx, time.Hour); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("registering with Redis down: %v", err)
+	}
+
+	rd.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := resolver.Resolve(ctx, reg.Code.Lookup)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not recover after Redis came back: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := NewClient(owner, nodeInfo(nodes[0])).Register(ctx, time.Hour); err != nil {
+		t.Fatalf("registering after Redis came back: %v", err)
+	}
+}
+
+// silentNode is a configured node that never answers: a UDP socket that
+// swallows QUIC handshakes, as a machine that died or a dropped route
+// does. Dialling it takes a full dial timeout.
+func silentNode(t *testing.T) peer.AddrInfo {
+	t.Helper()
+	sock, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sock.Close() })
+	port := sock.LocalAddr().(*net.UDPAddr).Port
+	return peer.AddrInfo{ID: newOwner(t).id, Addrs: []ma.Multiaddr{ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", port))}}
+}
+
+// TestAClientSkipsADeadNode: with the first configured node silent and
+// another gone, a client registers, resolves and cancels through the
+// rest without waiting out a dial timeout.
+func TestAClientSkipsADeadNode(t *testing.T) {
+	rd := redislab.Start(t)
+	nodes := startSharedNodes(t, rd.URL(), 3)
+	all := append([]peer.AddrInfo{silentNode(t)}, nodeInfo(nodes[0])[0], nodeInfo(nodes[1])[0], nodeInfo(nodes[2])[0])
+	ctx := testContext(t)
+	owner, joiner := p2ptest.NewHost(t, nil), p2ptest.NewHost(t, nil)
+	start := time.Now()
+	reg, err := NewClient(owner, all).Register(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewClient(joiner, all).Resolve(ctx, reg.Code.Lookup); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("registering and resolving past a silent node took %v", took)
+	}
+	for _, n := range nodes[:2] { // wherever the code was registered
+		n.Close()
+	}
+	if err := NewClient(owner, all).Cancel(ctx, reg, ReasonCancelled); err != nil {
+		t.Fatalf("cancel with its node dead: %v", err)
+	}
+	if _, err := NewClient(joiner, all).Resolve(ctx, reg.Code.Lookup); !errors.Is(err, ErrCancelled) {
+		t.Fatalf("after the cancel: %v", err)
+	}
+}
+
+func TestTheNodeServesPrometheusMetrics(t *testing.T) {
+	rd := redislab.Start(t)
+	node := startSharedNodes(t, rd.URL(), 1)[0]
+	ctx := testContext(t)
+	h := p2ptest.NewHost(t, nil)
+	cl := NewClient(h, nodeInfo(node))
+	reg, err := cl.Register(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Resolve(ctx, reg.Code.Lookup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Resolve(ctx, "0000"); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(node.MetricsHandler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`assist_rendezvous_requests_total{op="register",status="ok"} 1`,
+		`assist_rendezvous_requests_total{op="resolve",status="ok"} 1`,
+		`assist_rendezvous_requests_total{op="resolve",status="not_found"} 1`,
+		`assist_rendezvous_codes 1`,
+		`assist_rendezvous_store_seconds_count{op="register"} 1`,
+		`assist_rendezvous_connected_peers`,
+		`libp2p_relaysvc_status`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(string(body))
+	}
+}
