@@ -17,6 +17,7 @@ import (
 
 	"assist/gossip"
 	"assist/internal/p2ptest"
+	"assist/internal/redislab"
 	"assist/internal/rvtest"
 	"assist/internal/sessiontest"
 	"assist/pairing"
@@ -682,4 +683,42 @@ func TestAListThatCannotBeCheckedIsTrustedForAWhileOnly(t *testing.T) {
 	if _, err := alice.agent.VerifyRep(bob.host.ID(), bob.ms.Credential); err == nil || !strings.Contains(err.Error(), "could not be checked") {
 		t.Fatalf("on a list the node has not confirmed for longer than StaleAfter: %v", err)
 	}
+}
+
+// TestAnAlertCrossesNodesThatShareAStore: Alice's agent knows only node
+// B, Bob's only node C; B and C share a Redis, find each other through
+// it and relay the portal's topic between them, so Alice's invitation
+// reaches Bob, and Bob joins her session.
+func TestAnAlertCrossesNodesThatShareAStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rd := redislab.Start(t)
+	shared := func(cfg *rendezvous.NodeConfig) {
+		store, err := rendezvous.OpenRedisStore(ctx, rd.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = store
+		cfg.PeerInterval = 200 * time.Millisecond
+	}
+	l := newLab(t)
+	_, rvB := rvtest.StartNode(t, shared)
+	_, rvC := rvtest.StartNode(t, shared)
+	l.rv = rvB
+	alice := l.startRep(t, ctx, "Alice", nil, p2ptest.NewHost(t, rvB))
+	l.rv = rvC
+	bob := l.startRep(t, ctx, "Bob", nil, p2ptest.NewHost(t, rvC))
+	l.rv = rvB
+	hub := l.startHostedSession(t, ctx, alice)
+
+	al := invite(t, ctx, alice, hub, "across-nodes", "", "printer on the third floor")
+	e := waitEvent(t, bob, gossip.EvAlert, func(e gossip.Event) bool { return e.Alert.ID == al.ID })
+	if e.Alert.HostName != "Alice" || e.Alert.Comment != "printer on the third floor" {
+		t.Fatalf("alert as Bob got it: %+v", e.Alert)
+	}
+	g, err := accept(ctx, bob, *e.Alert)
+	if err != nil {
+		t.Fatalf("Bob accepting through node C: %v", err)
+	}
+	go func() { _ = g.Run(ctx) }()
 }
