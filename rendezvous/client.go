@@ -80,18 +80,29 @@ func (c *Client) ReserveRelay(ctx context.Context) (time.Time, error) {
 	var addrs []ma.Multiaddr
 	var expires time.Time
 	var errs []error
+	// Once one node holds a slot, a node slower than nodeTimeout (dead,
+	// most likely) is not waited for: the next renewal asks it again.
+	var late <-chan time.Time
+collect:
 	for range c.servers {
-		r := <-results
-		if r.err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", r.server.ID.ShortString(), r.err))
-			continue
-		}
-		if expires.IsZero() || r.res.Expiration.Before(expires) {
-			expires = r.res.Expiration
-		}
-		circuit := ma.StringCast("/p2p/" + r.server.ID.String() + "/p2p-circuit")
-		for _, a := range r.server.Addrs {
-			addrs = append(addrs, a.Encapsulate(circuit))
+		select {
+		case r := <-results:
+			if r.err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", r.server.ID.ShortString(), r.err))
+				continue
+			}
+			if late == nil {
+				late = time.After(nodeTimeout)
+			}
+			if expires.IsZero() || r.res.Expiration.Before(expires) {
+				expires = r.res.Expiration
+			}
+			circuit := ma.StringCast("/p2p/" + r.server.ID.String() + "/p2p-circuit")
+			for _, a := range r.server.Addrs {
+				addrs = append(addrs, a.Encapsulate(circuit))
+			}
+		case <-late:
+			break collect
 		}
 	}
 	if len(addrs) == 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -383,5 +384,42 @@ func TestRelayRenewalSchedule(t *testing.T) {
 		if got := relayRenewIn(left); got != want {
 			t.Errorf("renew a slot with %v left in %v, want %v", left, got, want)
 		}
+	}
+}
+
+// TestARelaySlotLostWithItsNodeIsGoneFromTheAddresses: a host holds
+// slots at two nodes; one dies, and at once (not at the next renewal,
+// an hour on) the host re-reserves and its addresses name only the
+// relay left, for the owner to re-publish.
+func TestARelaySlotLostWithItsNodeIsGoneFromTheAddresses(t *testing.T) {
+	a, b := startNode(t, nil), startNode(t, nil)
+	ctx := testContext(t)
+	c := NewClient(p2ptest.NewHost(t, nil), append(nodeInfo(a), nodeInfo(b)...))
+	renewed := make(chan error, 16)
+	if err := c.KeepRelay(ctx, func(_ time.Time, err error) { renewed <- err }); err != nil {
+		t.Fatal(err)
+	}
+	through := func(n *Node) bool {
+		for _, addr := range c.DialAddrs() {
+			if strings.Contains(addr.String(), n.Host.ID().String()+"/p2p-circuit") {
+				return true
+			}
+		}
+		return false
+	}
+	if !through(a) || !through(b) {
+		t.Fatalf("addresses %v lack a relay", c.DialAddrs())
+	}
+	a.Close()
+	select {
+	case err := <-renewed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no new reservation after a node died")
+	}
+	if through(a) || !through(b) {
+		t.Fatalf("after node A died the addresses are %v", c.DialAddrs())
 	}
 }
