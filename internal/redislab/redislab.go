@@ -22,17 +22,21 @@ import (
 // Server is one redis-server process.
 type Server struct {
 	// Addr is host:port.
-	Addr string
-	t    testing.TB
-	dir  string
+	Addr  string
+	t     testing.TB
+	dir   string
+	extra []string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// Start starts redis-server and stops it when the test ends. Without
-// redis-server the test is skipped, or fails under CI (make test installs
-// it).
-func Start(t testing.TB) *Server {
+// Start starts redis-server and stops it when the test ends. Every write
+// reaches the disk before Redis answers (appendfsync always), so even a
+// SIGKILL loses nothing; extra arguments override that and the rest
+// (e.g. "--appendfsync", "everysec", as production runs). Without
+// redis-server the test is skipped, or fails under CI (make test
+// installs it).
+func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -40,7 +44,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip("SKIPPED: no redis-server; 'make test' installs it")
 	}
-	s := &Server{t: t, dir: t.TempDir()}
+	s := &Server{t: t, dir: t.TempDir(), extra: extra}
 	// A port found free may be taken before redis binds it: try again
 	// with another.
 	var err error
@@ -73,9 +77,10 @@ func (s *Server) Client() *redis.Client {
 
 func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1",
+	args := append([]string{"--port", port, "--bind", "127.0.0.1",
 		"--dir", s.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--daemonize", "no", "--logfile", "")
+		"--daemonize", "no", "--logfile", ""}, s.extra...)
+	cmd := exec.Command("redis-server", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
