@@ -26,8 +26,8 @@ type Server struct {
 	t     testing.TB
 	dir   string
 	extra []string
-	cmd  *exec.Cmd
-	done chan struct{}
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // Start starts redis-server and stops it when the test ends. Every write
