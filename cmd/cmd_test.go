@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,35 @@ func TestTextFromTheNetworkCannotSteerTheTerminal(t *testing.T) {
 	NewEvents(&out, false).Emit("chat", nil, "[12:00] Sam: \x1b[2J\x1b]0;owned\x07hi\x9b1m\nnext line\ttab")
 	if strings.ContainsAny(out.String(), "\x1b\x07\u009b") || !strings.Contains(out.String(), "hi") || !strings.Contains(out.String(), "\nnext line\ttab") {
 		t.Fatalf("shown as %q", out.String())
+	}
+}
+
+// TestTheSystemdUnitsCommandLineParses: the sample unit's ExecStart, with
+// the store its environment file may add, is a command line this
+// 'assist rendezvous' takes.
+func TestTheSystemdUnitsCommandLineParses(t *testing.T) {
+	unit, err := os.ReadFile("../deploy/assist-rendezvous.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(unit), "\n") {
+		if rest, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			line = rest
+		}
+	}
+	fields := strings.Fields(strings.ReplaceAll(line, "$ASSIST_STORE", "--store redis://10.0.0.5:6379/0"))
+	if len(fields) < 2 || fields[1] != "rendezvous" {
+		t.Fatalf("ExecStart=%s", line)
+	}
+	io, _, _ := testIO()
+	var got *RendezvousOptions
+	c := NewCmdRendezvous(io, func(_ context.Context, o *RendezvousOptions) error { got = o; return nil })
+	c.SetArgs(fields[2:])
+	if err := c.Execute(); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	if got.Store != "redis://10.0.0.5:6379/0" || got.Node.MetricsListen == "" || got.Node.DataDir == "" {
+		t.Fatalf("parsed %+v", got)
 	}
 }

@@ -274,3 +274,26 @@ func TestRendezvousProcessRefusesBadSetup(t *testing.T) {
 		t.Fatalf("stderr does not say the key is corrupt:\n%s", err)
 	}
 }
+
+// TestRendezvousProcessSaysWhenItsStoreIsMissing: a store URL that is not
+// Redis's, and a Redis that is not there, stop the node at once with a
+// message that names the problem.
+func TestRendezvousProcessSaysWhenItsStoreIsMissing(t *testing.T) {
+	for store, want := range map[string]string{
+		"postgres://db/assist":     "expected redis://HOST:PORT/DB",
+		"redis://127.0.0.1:1/0":    "127.0.0.1:1",
+		"redis://127.0.0.1:1/nine": "expected redis://HOST:PORT/DB",
+	} {
+		start := time.Now()
+		p := proctest.Start(t, assistBin, nil, "rendezvous", "--data-dir", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--store", store)
+		if code := p.Wait(20 * time.Second); code == 0 {
+			t.Fatalf("--store %s: the node started", store)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("--store %s: took %v to give up", store, took)
+		}
+		if err := p.Stderr(); !strings.Contains(err, want) {
+			t.Errorf("--store %s: stderr does not say %q:\n%s", store, want, err)
+		}
+	}
+}

@@ -25,9 +25,8 @@ import (
 // the owner's and the source's live codes, set the key's expiry), and an
 // ended code's key expires by itself when its tombstone time is over.
 //
-// Every key carries the hash tag {assist}, so the scripts also run on a
-// Redis Cluster (all keys in one slot: Cluster then gives failover, not
-// sharding; a million codes take about a gigabyte, see the README).
+// Every key carries the hash tag {assist}: a script's keys then always
+// share one Cluster slot, should a Cluster client be added.
 type RedisStore struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -70,7 +69,7 @@ func OpenRedisStore(ctx context.Context, url string) (*RedisStore, error) {
 	defer cancel()
 	if err := s.rdb.Ping(pctx).Err(); err != nil {
 		s.rdb.Close()
-		return nil, fmt.Errorf("store %s: %w", opt.Addr, err)
+		return nil, fmt.Errorf("cannot reach the Redis at %s given as --store (%w): is it running, and are the address, password ($%s) and database right?", opt.Addr, err, RedisPasswordEnv)
 	}
 	return s, nil
 }

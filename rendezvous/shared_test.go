@@ -315,3 +315,22 @@ func TestTheNodeServesPrometheusMetrics(t *testing.T) {
 		t.Log(string(body))
 	}
 }
+
+func TestARedisPasswordComesFromTheURLOrTheEnvironment(t *testing.T) {
+	rd := redislab.Start(t, "--requirepass", "s3cret")
+	ctx := context.Background()
+	if _, err := OpenRedisStore(ctx, rd.URL()); err == nil || !strings.Contains(err.Error(), RedisPasswordEnv) {
+		t.Fatalf("without the password: %v", err)
+	}
+	s, err := OpenRedisStore(ctx, "redis://:s3cret@"+rd.Addr+"/0")
+	if err != nil {
+		t.Fatalf("password in the URL: %v", err)
+	}
+	s.Close()
+	t.Setenv(RedisPasswordEnv, "s3cret")
+	s, err = OpenRedisStore(ctx, rd.URL())
+	if err != nil {
+		t.Fatalf("password from $%s: %v", RedisPasswordEnv, err)
+	}
+	s.Close()
+}
