@@ -17,6 +17,7 @@ import (
 
 	"assist/internal/p2ptest"
 	"assist/internal/redislab"
+	"assist/portal"
 )
 
 func openRedis(t testing.TB, url string) *RedisStore {
@@ -30,11 +31,14 @@ func openRedis(t testing.TB, url string) *RedisStore {
 
 // startSharedNodes starts n nodes on the Redis at url, each with a store
 // client of its own, as separate processes would have.
-func startSharedNodes(t *testing.T, url string, n int) []*Node {
+func startSharedNodes(t *testing.T, url string, n int, clock ...Clock) []*Node {
 	t.Helper()
 	var nodes []*Node
 	for range n {
 		nodes = append(nodes, startNode(t, func(cfg *NodeConfig) {
+			if len(clock) > 0 {
+				cfg.Clock = clock[0]
+			}
 			cfg.Store = openRedis(t, url)
 			cfg.PeerInterval = 200 * time.Millisecond
 			cfg.RegisterPerPeer = Rate{Per: 1000, Burst: 1000}
@@ -333,4 +337,57 @@ func TestARedisPasswordComesFromTheURLOrTheEnvironment(t *testing.T) {
 		t.Fatalf("password from $%s: %v", RedisPasswordEnv, err)
 	}
 	s.Close()
+}
+
+// TestPortalStateIsSharedByTheNodes: a revocation list and settings
+// published at A are served by B, a newer list at B replaces A's
+// everywhere, and an older one sent later changes nothing; a node does
+// not free a portal another node's reps use.
+func TestPortalStateIsSharedByTheNodes(t *testing.T) {
+	rd := redislab.Start(t)
+	clock := &fakeClock{now: time.Now()}
+	nodes := startSharedNodes(t, rd.URL(), 2, clock)
+	a, b := nodes[0], nodes[1]
+	m, v1 := selfMadePortal(t)
+	v2, err := m.SignRevocations(portal.Revocations{Version: 2, Epoch: 1, Serials: []uint64{7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(n *Node) *portal.Revocations {
+		t.Helper()
+		r := n.serve("p-reader", sourceOf(net.ParseIP("192.0.2.9")), request{Op: opPortalGet, Portal: m.ID.String()})
+		if r.Status != StatusOK {
+			t.Fatalf("get: %+v", r)
+		}
+		list, err := portal.VerifyRevocations(r.Envelope, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	if r := putPortal(a, "203.0.113.5", v1); r.Status != StatusOK {
+		t.Fatal(r)
+	}
+	if got := get(b); got.Version != 1 {
+		t.Fatalf("B serves version %d of A's list", got.Version)
+	}
+	clock.Advance(PortalIdle - time.Hour)
+	if r := putPortal(b, "203.0.113.5", v2); r.Status != StatusOK { // used at B only
+		t.Fatal(r)
+	}
+	if r := putPortal(b, "203.0.113.5", v1); r.Status != StatusOK { // stale: ignored
+		t.Fatal(r)
+	}
+	for i, n := range nodes {
+		if got := get(n); got.Version != 2 || !got.Revoked(7) {
+			t.Fatalf("node %d serves %+v, want version 2", i, got)
+		}
+	}
+	clock.Advance(2 * time.Hour)
+	if freed, err := a.portals.sweep(); freed != 0 || err != nil {
+		t.Fatalf("A freed %d portals (%v), idle in its memory only", freed, err)
+	}
+	if got := get(b); got.Version != 2 {
+		t.Fatal("the list is gone")
+	}
 }
