@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"assist/internal/netlab"
+	"assist/screen"
 )
 
 const probeEnv = "ASSIST_E2E_PROBE"
@@ -106,7 +107,34 @@ func runProbe(mode string) int {
 		}
 		c.Close(websocket.StatusNormalClosure, "")
 		return 0
+	case "frames":
+		return probeFrames(ctx, c)
 	}
 	fmt.Println("unknown probe mode", mode)
 	return 1
+}
+
+// probeFrames prints, for every frame end the page gets, when it came and
+// when its picture was captured (unix µs), until PROBE_ARG0 (a duration)
+// is over.
+func probeFrames(ctx context.Context, c *websocket.Conn) int {
+	d, err := time.ParseDuration(os.Getenv("PROBE_ARG0"))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			return 0
+		}
+		if typ != websocket.MessageBinary {
+			continue
+		}
+		if m, err := screen.Decode(b); err == nil && m.Kind == screen.MsgFrameEnd {
+			fmt.Printf("frame %d %d\n", time.Now().UnixMicro(), m.End.Captured)
+		}
+	}
 }

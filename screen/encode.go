@@ -78,6 +78,13 @@ type Encoder struct {
 	// the pixels to encode and send): for a screen in full motion, where
 	// the eye does not see it; the refinement once still restores them.
 	Halve bool
+	// Quality is the JPEG quality of photo tiles (0: JPEGQuality); a slow
+	// link lowers it while the screen moves.
+	Quality int
+	// Compact leaves the tables out of JPEG tiles (FormatJPEGCompact),
+	// for a receiver that puts them back.
+	Compact bool
+	compact []byte
 }
 
 // NewEncoder returns an encoder; lossy allows JPEG for photo tiles.
@@ -114,7 +121,20 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 			if e.Halve {
 				img = e.halved(img)
 			}
-			err = jpeg.Encode(&e.buf, img, &jpeg.Options{Quality: JPEGQuality})
+			q := e.Quality
+			if q <= 0 {
+				q = JPEGQuality
+			}
+			err = jpeg.Encode(&e.buf, img, &jpeg.Options{Quality: q})
+			if err == nil && e.Compact {
+				b := img.Bounds()
+				if out, ok := compactJPEG(e.compact, e.buf.Bytes(), q, b.Dx(), b.Dy(), e.Halve); ok {
+					e.compact = out
+					t.Format = FormatJPEGCompact
+					t.Data = append([]byte(nil), out...)
+					return t, nil
+				}
+			}
 			break
 		}
 		fallthrough
@@ -244,6 +264,23 @@ func NewParallelEncoder(lossy bool) *ParallelEncoder {
 func (p *ParallelEncoder) SetHalve(on bool) {
 	for _, e := range p.encoders {
 		e.Halve = on
+	}
+}
+
+// SetCompact sets every encoder's Compact.
+func (p *ParallelEncoder) SetCompact(on bool) {
+	for _, e := range p.encoders {
+		e.Compact = on
+	}
+}
+
+// Lossy reports whether tiles of format f lose detail.
+func (f Format) Lossy() bool { return f == FormatJPEG || f == FormatJPEGCompact }
+
+// SetQuality sets every encoder's JPEG quality.
+func (p *ParallelEncoder) SetQuality(q int) {
+	for _, e := range p.encoders {
+		e.Quality = q
 	}
 }
 

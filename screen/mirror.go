@@ -81,6 +81,7 @@ func (m *Mirror) Apply(msg Message) {
 	case MsgTiles:
 		m.resize(msg.ScreenW, msg.ScreenH)
 		cells := make([]image.Point, 0, len(msg.Tiles))
+		msg.Tiles = expandTiles(msg.Tiles)
 		for _, t := range msg.Tiles {
 			if t.Whole(m.w, m.h) {
 				m.store(t)
@@ -114,6 +115,24 @@ func (m *Mirror) Apply(msg Message) {
 			s.poke()
 		}
 	}
+}
+
+// expandTiles puts the tables back into compact JPEG tiles, for the
+// browser and other receivers; a tile that cannot be expanded is left
+// out.
+func expandTiles(tiles []Tile) []Tile {
+	out := tiles[:0]
+	for _, t := range tiles {
+		if t.Format == FormatJPEGCompact {
+			data, err := ExpandJPEG(t.Data, t.W, t.H)
+			if err != nil {
+				continue
+			}
+			t.Data, t.Format = data, FormatJPEG
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // spend takes the copies' area from the budget, refilled with time.

@@ -166,6 +166,11 @@ func FuzzMirror(f *testing.F) {
 		AppendFrameEnd(nil, FrameEnd{Seq: 1}),
 	))
 	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{patch}), AppendFrameEnd(nil, FrameEnd{Seq: 2})))
+	photo := NewEncoder(true)
+	photo.Compact = true
+	_ = (&imageSource{img: smoothPhoto(130, 70)}).Capture(&fr)
+	compact, _ := photo.Encode(&fr, image.Rect(64, 0, 128, 64))
+	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{compact}), AppendFrameEnd(nil, FrameEnd{Seq: 3})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := NewMirror()
 		early := m.Subscribe()

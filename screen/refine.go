@@ -56,7 +56,7 @@ func (l *lossyTiles) sent(w, h int, moves []Copy, tiles []Tile) {
 	for _, t := range tiles {
 		i := l.index(w, h, t.Cell())
 		switch {
-		case t.Format == FormatJPEG:
+		case t.Format.Lossy():
 			l.cells[i], l.any = true, true
 		case t.Whole(w, h):
 			l.cells[i] = false

@@ -33,7 +33,26 @@ type SenderConfig struct {
 	Keepalive time.Duration
 	// Lossy allows JPEG for photo-like tiles.
 	Lossy bool
+	// Link, if set, hears of every frame sent and of the receiver's
+	// acknowledgements: frames then wait for the link instead of queueing
+	// in it, and photos lose resolution and quality while the link cannot
+	// carry MinMotionFPS frames of them a second.
+	Link *Link
+	// CompactJPEG sends JPEG tiles without their tables, for a receiver
+	// that puts them back (FormatJPEGCompact).
+	CompactJPEG bool
 }
+
+// MinMotionFPS is the frame rate a slow link keeps by lowering photos'
+// resolution and quality.
+const MinMotionFPS = 12
+
+// motionLevels are the photo settings from the best (a fast link) to the
+// least: half resolution first, then lower JPEG quality.
+var motionLevels = []struct {
+	halve   bool
+	quality int
+}{{false, JPEGQuality}, {true, JPEGQuality}, {true, 60}, {true, 45}, {true, 30}}
 
 // DefaultSenderConfig is 30 frames a second at most, lossy photos.
 func DefaultSenderConfig() SenderConfig {
@@ -65,13 +84,16 @@ type Sender struct {
 	damageTried bool
 	lossy       lossyTiles
 	busy        bool // the last frame changed most of the screen
+	level       int  // index in motionLevels, raised by a slow link
 }
 
 // NewSender returns a sender of src. Close it when done.
 func NewSender(src Source, cfg SenderConfig) *Sender {
 	enc := cfg.Encoder
 	if enc == nil {
-		enc = NewParallelEncoder(cfg.Lossy)
+		p := NewParallelEncoder(cfg.Lossy)
+		p.SetCompact(cfg.CompactJPEG)
+		enc = p
 	}
 	return &Sender{src: src, cfg: cfg, enc: enc, diff: Differ{Partial: true}}
 }
@@ -118,6 +140,9 @@ func (s *Sender) Run(ctx context.Context, w io.Writer, full <-chan struct{}, sta
 		if err != nil {
 			return err
 		}
+		if err := s.awaitLink(ctx); err != nil {
+			return err
+		}
 		if refine {
 			st, err := s.Refine(w)
 			if err != nil {
@@ -141,6 +166,7 @@ func (s *Sender) Run(ctx context.Context, w io.Writer, full <-chan struct{}, sta
 		if err != nil {
 			return err
 		}
+		s.adapt(st.Bytes)
 		if st.Tiles > 0 {
 			keepalive.Reset(s.cfg.Keepalive)
 			if stats != nil {
@@ -229,7 +255,7 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	// motion (a video, a 3D view), and its photos go at half resolution.
 	busy := !first && 2*len(changed) >= len(s.diff.grid)
 	if h, ok := s.enc.(interface{ SetHalve(bool) }); ok {
-		h.SetHalve(busy && s.busy)
+		h.SetHalve(busy && s.busy || motionLevels[s.level].halve)
 	}
 	s.busy = busy
 	tiles, err := s.enc.Encode(&s.frame, changed)
@@ -246,7 +272,7 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 
 // writeFrame writes one frame: its copies, its tiles in batches, its end.
 func (s *Sender) writeFrame(w io.Writer, moves []Copy, tiles []Tile, captured time.Time) (int, error) {
-	n := 0
+	n, start := 0, time.Now()
 	write := func() error {
 		n += len(s.buf)
 		return p2p.WriteFrame(w, s.buf)
@@ -264,7 +290,53 @@ func (s *Sender) writeFrame(w io.Writer, moves []Copy, tiles []Tile, captured ti
 		}
 	}
 	s.buf = AppendFrameEnd(s.buf[:0], FrameEnd{Seq: s.seq, Captured: captured.UnixMicro(), Tiles: len(tiles)})
-	return n, write()
+	err := write()
+	if s.cfg.Link != nil {
+		s.cfg.Link.Sent(s.seq, n, start)
+	}
+	return n, err
+}
+
+// awaitLink returns once the link has room for a frame (at once without
+// a link). What is drawn meanwhile goes in the next capture.
+func (s *Sender) awaitLink(ctx context.Context) error {
+	l := s.cfg.Link
+	if l == nil {
+		return nil
+	}
+	for !l.Open() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.Acks():
+		}
+	}
+	return nil
+}
+
+// adapt moves the photo settings after a frame of n bytes: down a level
+// when the link could not carry MinMotionFPS such frames a second, up
+// when it could carry three times as many.
+func (s *Sender) adapt(n int) {
+	if s.cfg.Link == nil || n == 0 {
+		return
+	}
+	rate := s.cfg.Link.Rate()
+	if rate == 0 {
+		return
+	}
+	budget := rate / MinMotionFPS
+	switch {
+	case float64(n) > budget && s.level < len(motionLevels)-1:
+		s.level++
+	case 3*float64(n) < budget && s.level > 0:
+		s.level--
+	default:
+		return
+	}
+	if q, ok := s.enc.(interface{ SetQuality(int) }); ok {
+		q.SetQuality(motionLevels[s.level].quality)
+	}
 }
 
 // AreaSource is a source that can capture part of the screen into a frame

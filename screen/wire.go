@@ -34,6 +34,9 @@ const (
 	MsgCopies    byte = 'C'
 	MsgFrameEnd  byte = 'E'
 	MsgKeepalive byte = 'K'
+	// MsgAck goes the other way: the receiver acknowledges frame End.Seq
+	// (see Link).
+	MsgAck byte = 'A'
 )
 
 // MaxMessageSize bounds one message; BatchBytes is where a sender starts a
@@ -131,6 +134,11 @@ func AppendFrameEnd(buf []byte, e FrameEnd) []byte {
 	return binary.AppendUvarint(buf, uint64(e.Tiles))
 }
 
+// AppendAck encodes an 'A' message.
+func AppendAck(buf []byte, seq uint64) []byte {
+	return binary.AppendUvarint(append(buf, MsgAck), seq)
+}
+
 // Batches splits tiles into groups of at most BatchBytes of image data.
 func Batches(tiles []Tile) [][]Tile {
 	var out [][]Tile
@@ -188,6 +196,8 @@ func Decode(msg []byte) (Message, error) {
 	m := Message{Kind: msg[0]}
 	switch m.Kind {
 	case MsgKeepalive:
+	case MsgAck:
+		m.End.Seq = uint64(r.uvarint(1 << 62))
 	case MsgFrameEnd:
 		m.End.Seq = uint64(r.uvarint(1 << 62))
 		m.End.Captured = int64(r.uvarint(1 << 62))
@@ -216,6 +226,8 @@ func (f Format) starts(data []byte) bool {
 		return bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n"))
 	case FormatJPEG:
 		return bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff})
+	case FormatJPEGCompact:
+		return len(data) >= 2 && data[0]&^halfFlag >= 1 && data[0]&^halfFlag <= 100
 	}
 	return false
 }

@@ -123,11 +123,13 @@ func (c *Customer) Run(ctx context.Context) error {
 	c.guard.Add(reg.Code, pairing.KindSupport, 1)
 	h.SetStreamHandler(ControlProtocol, c.handleControl)
 	h.SetStreamHandler(ScreenProtocol, c.handleScreen)
+	h.SetStreamHandler(screenProtocolNoAcks, c.handleScreen)
 	h.SetStreamHandler(InputProtocol, c.handleInput)
 	h.SetStreamHandler(SharedViewProtocol, c.handleSharedView)
 	defer func() {
 		h.RemoveStreamHandler(ControlProtocol)
 		h.RemoveStreamHandler(ScreenProtocol)
+		h.RemoveStreamHandler(screenProtocolNoAcks)
 		h.RemoveStreamHandler(InputProtocol)
 		h.RemoveStreamHandler(SharedViewProtocol)
 	}()
@@ -620,15 +622,39 @@ func (c *Customer) handleScreen(s network.Stream) {
 	c.stopView = cancel
 	c.mu.Unlock()
 	defer cancel()
+	cfg := c.cfg.Sender
+	if s.Protocol() == ScreenProtocol {
+		cfg.Link, cfg.CompactJPEG = screen.NewLink(), true
+	}
 	go func() { // a closed stream from the host ends the sender
-		_, _ = s.Read(make([]byte, 1))
+		readAcks(s, cfg.Link)
 		cancel()
 	}()
-	sender := screen.NewSender(c.cfg.Screen, c.cfg.Sender)
+	sender := screen.NewSender(c.cfg.Screen, cfg)
 	if err := sender.Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, nil); err != nil && ctx.Err() == nil {
 		c.cfg.OnEvent(Event{Kind: EvError, Text: "screen sharing stopped: " + err.Error()})
 	}
 	s.Reset()
+}
+
+// readAcks hands the host's acknowledgements of frame ends to link until
+// the stream ends. Without a link (a 2.0 host), anything at all from the
+// host ends it.
+func readAcks(s network.Stream, link *screen.Link) {
+	if link == nil {
+		_, _ = s.Read(make([]byte, 1))
+		return
+	}
+	r := bufio.NewReader(s)
+	for {
+		raw, err := p2p.ReadFrame(r, 16)
+		if err != nil {
+			return
+		}
+		if m, err := screen.Decode(raw); err == nil && m.Kind == screen.MsgAck {
+			link.Acked(m.End.Seq)
+		}
+	}
 }
 
 func (c *Customer) handleInput(s network.Stream) {

@@ -500,7 +500,7 @@ func (h *Host) stopScreen() {
 }
 
 func (h *Host) receiveScreen(ctx context.Context) {
-	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "screen"), h.cfg.Customer.ID, ScreenProtocol)
+	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "screen"), h.cfg.Customer.ID, ScreenProtocol, screenProtocolNoAcks)
 	if err != nil {
 		return
 	}
@@ -508,10 +508,17 @@ func (h *Host) receiveScreen(ctx context.Context) {
 		<-ctx.Done()
 		s.Reset()
 	}()
+	acks := s.Protocol() == ScreenProtocol
+	ack := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
+	var buf []byte
 	_ = screen.Receive(h.stats.counting(p2p.Deadlined{S: s, ReadTimeout: ScreenTimeout}), func(m screen.Message) {
 		h.mirror.Apply(m)
 		if m.Kind == screen.MsgFrameEnd {
 			h.stats.frame(m.End)
+			if acks {
+				buf = screen.AppendAck(buf[:0], m.End.Seq)
+				_ = p2p.WriteFrame(ack, buf)
+			}
 		}
 	})
 	s.Reset()

@@ -43,14 +43,20 @@ import (
 // ScreenProtocol: the customer writes screen messages (package screen's
 // wire layout); each new stream starts with a full frame. Version 2 added
 // copies and patches: a version 1 peer cannot play them, and libp2p's
-// negotiation refuses the stream instead.
+// negotiation refuses the stream instead. In version 2.1 the host
+// acknowledges every frame end ('A', package screen), from which the
+// customer measures the link and keeps its queue short; a 2.0 customer
+// would take the first acknowledgement for the stream's end, so a host
+// asks for 2.1 first and acknowledges only on it.
 //
 // InputProtocol: the host writes input events (package input), JSON, one
 // p2p frame each, at most input.MaxEventSize bytes.
 const (
 	ControlProtocol = "/assist/session/1.0.0"
-	ScreenProtocol  = "/assist/screen/2.0.0"
-	InputProtocol   = "/assist/input/1.0.0"
+	ScreenProtocol  = "/assist/screen/2.1.0"
+	// screenProtocolNoAcks is version 2.0, without acknowledgements.
+	screenProtocolNoAcks = "/assist/screen/2.0.0"
+	InputProtocol        = "/assist/input/1.0.0"
 )
 
 // Protocols between the host and the other attendees (invited reps, later
