@@ -66,8 +66,9 @@ func (p *pngPool) Put(b *png.EncoderBuffer) { p.b = b }
 // worker; it is not safe for concurrent use.
 type Encoder struct {
 	png   png.Encoder
-	index map[uint32]uint8 // colour → palette index, while there are at most 256
-	seen  map[uint32]struct{}
+	// colors maps each colour of the tile to its palette index, up to
+	// photoColors+1 colours (past 256 the indexes are unused).
+	colors colorTable
 	buf   bytes.Buffer
 	rgba  image.RGBA
 	half  image.RGBA
@@ -91,8 +92,6 @@ type Encoder struct {
 func NewEncoder(lossy bool) *Encoder {
 	return &Encoder{
 		png:   png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngPool{}},
-		index: make(map[uint32]uint8, 256),
-		seen:  make(map[uint32]struct{}, photoColors+1),
 		Lossy: lossy,
 	}
 }
@@ -117,9 +116,11 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 	case photo:
 		if e.Lossy {
 			t.Format = FormatJPEG
-			img := e.toRGBA(f, r)
+			var img *image.RGBA
 			if e.Halve {
-				img = e.halved(img)
+				img = e.halved(f, r)
+			} else {
+				img = e.toRGBA(f, r)
 			}
 			q := e.Quality
 			if q <= 0 {
@@ -152,8 +153,7 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 // photoColors+1) and the pixels equal to their left neighbour per colour,
 // and builds the indexed picture while there are at most 256 colours.
 func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
-	clear(e.index)
-	clear(e.seen)
+	e.colors.reset()
 	w, h := r.Dx(), r.Dy()
 	e.pal.Rect, e.pal.Stride = image.Rect(0, 0, w, h), w
 	e.pal.Pix = slices.Grow(e.pal.Pix[:0], w*h)[:w*h]
@@ -177,35 +177,69 @@ func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
 			}
 			prev = c
 			if many {
-				if len(e.seen) <= photoColors {
-					e.seen[c] = struct{}{}
+				if e.colors.n <= photoColors {
+					e.colors.index(c)
 				}
 				continue
 			}
-			i, ok := e.index[c]
-			if !ok {
-				if len(e.index) == 256 {
-					many = true
-					for k := range e.index {
-						e.seen[k] = struct{}{}
-					}
-					e.seen[c] = struct{}{}
-					continue
-				}
-				i = uint8(len(e.index))
-				e.index[c] = i
+			i, added := e.colors.index(c)
+			if e.colors.n > 256 {
+				many = true
+				continue
+			}
+			if added {
 				e.pal.Palette = append(e.pal.Palette, color.RGBA{uint8(c), uint8(c >> 8), uint8(c >> 16), 0xff})
 			}
-			e.pal.Pix[y*w+x] = i
+			e.pal.Pix[y*w+x] = uint8(i)
 		}
 	}
 	switch {
 	case !many:
 		return paletted
-	case len(e.seen) > photoColors && int(maxRun)*mixedShare < w*h:
+	case e.colors.n > photoColors && int(maxRun)*mixedShare < w*h:
 		return photo
 	}
 	return truecolor
+}
+
+// colorTable numbers the distinct colours of a tile in the order they
+// come: an open-addressing hash table, emptied in O(1) by a generation
+// count. It replaced two Go maps, whose hashing took a fifth of the time
+// of encoding a screen of photos.
+type colorTable struct {
+	keys [colorSlots]uint32
+	vals [colorSlots]uint16
+	gens [colorSlots]uint32
+	gen  uint32
+	n    int // colours held
+}
+
+// colorSlots keeps the table under a quarter full at photoColors+1.
+const colorSlots = 2048
+
+func (t *colorTable) reset() {
+	t.gen++
+	t.n = 0
+	if t.gen == 0 { // wrapped: old stamps could look current
+		clear(t.gens[:])
+		t.gen = 1
+	}
+}
+
+// index returns c's number, numbering it next if it is new.
+func (t *colorTable) index(c uint32) (i int, added bool) {
+	h := (c * 0x9e3779b1) >> (32 - 11)
+	for {
+		if t.gens[h] != t.gen {
+			t.gens[h], t.keys[h], t.vals[h] = t.gen, c, uint16(t.n)
+			t.n++
+			return t.n - 1, true
+		}
+		if t.keys[h] == c {
+			return int(t.vals[h]), false
+		}
+		h = (h + 1) & (colorSlots - 1)
+	}
 }
 
 // toRGBA converts region r of f into the encoder's RGBA buffer.
@@ -224,23 +258,26 @@ func (e *Encoder) toRGBA(f *Frame, r image.Rectangle) *image.RGBA {
 	return &e.rgba
 }
 
-// halved averages each 2x2 block of img into the encoder's half buffer.
-func (e *Encoder) halved(img *image.RGBA) *image.RGBA {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
+// halved averages each 2x2 block of region r of f (BGRA) into the
+// encoder's half buffer (RGBA), in one pass over the frame.
+func (e *Encoder) halved(f *Frame, r image.Rectangle) *image.RGBA {
+	w, h := r.Dx(), r.Dy()
 	hw, hh := (w+1)/2, (h+1)/2
 	e.half.Rect, e.half.Stride = image.Rect(0, 0, hw, hh), 4*hw
 	e.half.Pix = slices.Grow(e.half.Pix[:0], 4*hw*hh)[:4*hw*hh]
+	stride := f.Stride()
 	for y := range hh {
-		y0, y1 := 2*y, min(2*y+1, h-1)
+		top := f.Pix[(r.Min.Y+2*y)*stride+4*r.Min.X:][:4*w]
+		bottom := f.Pix[(r.Min.Y+min(2*y+1, h-1))*stride+4*r.Min.X:][:4*w]
+		dst := e.half.Pix[y*e.half.Stride:][:4*hw]
 		for x := range hw {
-			x0, x1 := 2*x, min(2*x+1, w-1)
-			a, b := img.PixOffset(x0, y0), img.PixOffset(x1, y0)
-			c, d := img.PixOffset(x0, y1), img.PixOffset(x1, y1)
-			o := y*e.half.Stride + 4*x
-			for k := range 3 {
-				e.half.Pix[o+k] = uint8((int(img.Pix[a+k]) + int(img.Pix[b+k]) + int(img.Pix[c+k]) + int(img.Pix[d+k]) + 2) / 4)
+			a, b := 8*x, 4*min(2*x+1, w-1)
+			o := 4 * x
+			for k := range 3 { // BGR in, RGB out
+				sum := int(top[a+k]) + int(top[b+k]) + int(bottom[a+k]) + int(bottom[b+k])
+				dst[o+2-k] = uint8((sum + 2) / 4)
 			}
-			e.half.Pix[o+3] = 0xff
+			dst[o+3] = 0xff
 		}
 	}
 	return &e.half

@@ -68,3 +68,29 @@ func TestACompactJPEGTileIsTheJPEGWithoutItsTables(t *testing.T) {
 		}
 	}
 }
+
+// TestHalvingAveragesEachBlockOfTheFrame: a tile at half resolution is
+// the mean of each 2x2 block in RGB, the odd last column and row
+// averaged with themselves.
+func TestHalvingAveragesEachBlockOfTheFrame(t *testing.T) {
+	img := smoothPhoto(67, 33)
+	var f Frame
+	_ = (&imageSource{img: img}).Capture(&f)
+	r := image.Rect(2, 1, 67, 33) // 65 x 32: an odd width
+	half := NewEncoder(true).halved(&f, r)
+	if half.Rect.Dx() != 33 || half.Rect.Dy() != 16 {
+		t.Fatalf("half of 65x32 is %v", half.Rect)
+	}
+	for y := range 16 {
+		for x := range 33 {
+			x0, x1 := r.Min.X+2*x, min(r.Min.X+2*x+1, r.Max.X-1)
+			y0, y1 := r.Min.Y+2*y, min(r.Min.Y+2*y+1, r.Max.Y-1)
+			a, b, c, d := img.RGBAAt(x0, y0), img.RGBAAt(x1, y0), img.RGBAAt(x0, y1), img.RGBAAt(x1, y1)
+			want := color.RGBA{uint8((int(a.R) + int(b.R) + int(c.R) + int(d.R) + 2) / 4), uint8((int(a.G) + int(b.G) + int(c.G) + int(d.G) + 2) / 4),
+				uint8((int(a.B) + int(b.B) + int(c.B) + int(d.B) + 2) / 4), 255}
+			if got := half.RGBAAt(x, y); got != want {
+				t.Fatalf("(%d,%d) = %v, want %v", x, y, got, want)
+			}
+		}
+	}
+}
