@@ -235,7 +235,7 @@ const maxRegisterTries = 16
 // Register creates a fresh code, valid for ttl, pointing at this host's
 // current addresses. What it opens is the owner's business alone.
 func (c *Client) Register(ctx context.Context, ttl time.Duration) (*Registration, error) {
-	var lastErr error = ErrUnreachable
+	lastErr := ErrUnreachable
 	for _, server := range c.live(ctx, "") {
 		reg, err := c.registerAt(ctx, server, ttl)
 		if err == nil {

@@ -65,16 +65,16 @@ func (p *pngPool) Put(b *png.EncoderBuffer) { p.b = b }
 // Encoder encodes tiles, reusing buffers between frames. One Encoder per
 // worker; it is not safe for concurrent use.
 type Encoder struct {
-	png   png.Encoder
+	png png.Encoder
 	// colors maps each colour of the tile to its palette index, up to
 	// photoColors+1 colours (past 256 the indexes are unused).
 	colors colorTable
-	buf   bytes.Buffer
-	rgba  image.RGBA
-	half  image.RGBA
-	pal   image.Paletted
-	runs  [runBuckets]uint16
-	Lossy bool // allow JPEG for photo-like tiles
+	buf    bytes.Buffer
+	rgba   image.RGBA
+	half   image.RGBA
+	pal    image.Paletted
+	runs   [runBuckets]uint16
+	Lossy  bool // allow JPEG for photo-like tiles
 	// Halve sends photo-like tiles at half their resolution (a quarter of
 	// the pixels to encode and send): for a screen in full motion, where
 	// the eye does not see it; the refinement once still restores them.
