@@ -55,11 +55,19 @@ func benchmarkResolve(b *testing.B, clientListen []string, attack func(*Node)) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	measureLookups(b, ctx, reg.Code.Lookup, func(int) *Client {
+		return NewClient(p2ptest.NewHost(b, nil, clientListen...), info)
+	})
+}
+
+// measureLookups runs 8 clients (client(i) makes the i-th) resolving
+// lookup in parallel, each connected once first, and reports lookups/s.
+func measureLookups(b *testing.B, ctx context.Context, lookup string, client func(i int) *Client) {
 	const clients = 8
 	pool := make(chan *Client, clients)
-	for range clients {
-		c := NewClient(p2ptest.NewHost(b, nil, clientListen...), info)
-		if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil { // connect once
+	for i := range clients {
+		c := client(i)
+		if _, err := c.Resolve(ctx, lookup); err != nil { // connect once
 			b.Fatal(err)
 		}
 		pool <- c
@@ -72,7 +80,7 @@ func benchmarkResolve(b *testing.B, clientListen []string, attack func(*Node)) {
 		c := <-pool
 		defer func() { pool <- c }()
 		for pb.Next() {
-			if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil {
+			if _, err := c.Resolve(ctx, lookup); err != nil {
 				failed.Add(1)
 			}
 		}

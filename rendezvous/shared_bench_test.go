@@ -3,7 +3,6 @@ package rendezvous
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,32 +48,9 @@ func benchmarkResolveShared(b *testing.B, count int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const clients = 8
-	pool := make(chan *Client, clients)
-	for i := range clients {
-		c := NewClient(p2ptest.NewHost(b, nil), infos[i%count:i%count+1])
-		if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil { // connect once
-			b.Fatal(err)
-		}
-		pool <- c
-	}
-	var failed atomic.Int64
-	b.SetParallelism(clients)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		c := <-pool
-		defer func() { pool <- c }()
-		for pb.Next() {
-			if _, err := c.Resolve(ctx, reg.Code.Lookup); err != nil {
-				failed.Add(1)
-			}
-		}
+	measureLookups(b, ctx, reg.Code.Lookup, func(i int) *Client {
+		return NewClient(p2ptest.NewHost(b, nil), infos[i%count:i%count+1])
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "lookups/s")
-	if failed.Load() > 0 {
-		b.Fatalf("%d lookups failed", failed.Load())
-	}
 }
 
 // BenchmarkRedisStoreRoundTrip is one lookup in Redis, as a node makes
