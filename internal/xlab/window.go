@@ -126,6 +126,30 @@ func (w *Window) Paint(part image.Rectangle, img *image.RGBA) error {
 	return nil
 }
 
+// PaintPixels draws w's whole area from pix, rows of 4-byte pixels in the
+// X server's order (B, G, R, unused) starting at offset with stride bytes
+// between rows, and waits until the X server has done it. Unlike Paint it
+// converts nothing, so a test can animate a large window cheaply (a pan:
+// the same pix at another offset); the window does not repaint it.
+func (w *Window) PaintPixels(pix []byte, offset, stride int) error {
+	width, height := w.rect.Dx(), w.rect.Dy()
+	rows := max(1, (200<<10)/(4*width))
+	buf := make([]byte, 0, 4*width*rows)
+	for y0 := 0; y0 < height; y0 += rows {
+		y1 := min(y0+rows, height)
+		buf = buf[:0]
+		for y := y0; y < y1; y++ {
+			buf = append(buf, pix[offset+y*stride:][:4*width]...)
+		}
+		err := xproto.PutImageChecked(w.conn, xproto.ImageFormatZPixmap, xproto.Drawable(w.win), w.gc,
+			uint16(width), uint16(y1-y0), 0, int16(y0), 0, 24, buf).Check()
+		if err != nil {
+			return fmt.Errorf("put image: %w", err)
+		}
+	}
+	return nil
+}
+
 func (w *Window) loop(onEvent func(xgb.Event)) {
 	for {
 		ev, err := w.conn.WaitForEvent()
