@@ -138,6 +138,9 @@ func (b *portalBoard) portalIDs() []portal.ID {
 // use gives pid a slot, or marks its slot used; src is where the request
 // comes from. b.mu held.
 func (b *portalBoard) useLocked(pid portal.ID, src string) error {
+	if err := b.adoptSlotLocked(pid); err != nil {
+		return err
+	}
 	if s := b.slots[pid]; s != nil {
 		now := b.clock.Now().Unix()
 		if now-s.Used < 3600 { // written at most hourly: idleness is counted in days
@@ -146,13 +149,53 @@ func (b *portalBoard) useLocked(pid portal.ID, src string) error {
 		s.Used = now
 		return b.putSlot(pid, s)
 	}
-	if len(b.slots) >= MaxPortals {
+	total, fromSource, err := b.countSlotsLocked(src)
+	if err != nil {
+		return err
+	}
+	if total >= MaxPortals {
 		return fmt.Errorf("%w: %d portals", ErrFull, MaxPortals)
 	}
-	if src != "" && b.fromSourceLocked(src) >= MaxPortalsPerSource {
+	if src != "" && fromSource >= MaxPortalsPerSource {
 		return fmt.Errorf("%w: %d portals from one address", ErrFull, MaxPortalsPerSource)
 	}
-	return b.takeSlotLocked(pid, src)
+	if err := b.takeSlotLocked(pid, src); err != nil {
+		return err
+	}
+	if b.shared != nil && src != "" {
+		return b.shared.AddSlotSource(src, string(pid))
+	}
+	return nil
+}
+
+// adoptSlotLocked takes the slot another node opened for pid from a
+// shared store into memory.
+func (b *portalBoard) adoptSlotLocked(pid portal.ID) error {
+	if b.shared == nil || b.slots[pid] != nil {
+		return nil
+	}
+	v, err := b.shared.Get(tableSlots, string(pid))
+	if err != nil || v == nil {
+		return err
+	}
+	var s slot
+	if json.Unmarshal(v, &s) == nil {
+		b.slots[pid] = &s
+	}
+	return nil
+}
+
+// countSlotsLocked counts the slots held, and those opened from src: in
+// memory for a node of its own, in the store for nodes that share one, so
+// the limits hold for all of them together.
+func (b *portalBoard) countSlotsLocked(src string) (total, fromSource int, err error) {
+	if b.shared != nil {
+		return b.shared.CountSlots(src)
+	}
+	if src != "" {
+		fromSource = b.fromSourceLocked(src)
+	}
+	return len(b.slots), fromSource, nil
 }
 
 func (b *portalBoard) takeSlotLocked(pid portal.ID, src string) error {
@@ -189,6 +232,7 @@ func (b *portalBoard) sweep() (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var gone []string
+	bySource := map[string][]string{}
 	for pid, s := range b.slots {
 		if s.Used >= cutoff || !b.stillIdleLocked(pid, s, cutoff) {
 			continue
@@ -199,6 +243,7 @@ func (b *portalBoard) sweep() (int, error) {
 			continue
 		}
 		gone = append(gone, string(pid))
+		bySource[s.Source] = append(bySource[s.Source], string(pid))
 		delete(b.slots, pid)
 		delete(b.lists, pid)
 		delete(b.parsed, pid)
@@ -214,7 +259,13 @@ func (b *portalBoard) sweep() (int, error) {
 	if len(gone) == 0 {
 		return 0, nil
 	}
-	return len(gone), errors.Join(b.store.Delete(tableSlots, gone...), b.store.Delete(tablePortals, gone...), b.store.Delete(tableSettings, gone...))
+	err := errors.Join(b.store.Delete(tableSlots, gone...), b.store.Delete(tablePortals, gone...), b.store.Delete(tableSettings, gone...))
+	if b.shared != nil {
+		for src, pids := range bySource {
+			err = errors.Join(err, b.shared.RemoveSlotSource(src, pids...))
+		}
+	}
+	return len(gone), err
 }
 
 // put stores a portal's signed revocation list or settings, if newer.

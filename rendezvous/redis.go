@@ -142,6 +142,45 @@ func (s *RedisStore) Each(table string, fn func(key string, value []byte) error)
 	return nil
 }
 
+// CountSlots is how many portal slots the store holds, and how many were
+// opened from src.
+func (s *RedisStore) CountSlots(src string) (total, fromSource int, err error) {
+	err = s.do("count-slots", func(ctx context.Context) error {
+		pipe := s.rdb.Pipeline()
+		all := pipe.HLen(ctx, s.tableKey(tableSlots))
+		from := pipe.SCard(ctx, s.slotSourceKey(src))
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		total, fromSource = int(all.Val()), int(from.Val())
+		return nil
+	})
+	return total, fromSource, err
+}
+
+func (s *RedisStore) slotSourceKey(src string) string { return s.prefix + "slot-src:" + src }
+
+// AddSlotSource records that portal pid's slot was opened from src.
+func (s *RedisStore) AddSlotSource(src, pid string) error {
+	return s.do("add-slot-source", func(ctx context.Context) error {
+		return s.rdb.SAdd(ctx, s.slotSourceKey(src), pid).Err()
+	})
+}
+
+// RemoveSlotSource forgets the slots of pids opened from src.
+func (s *RedisStore) RemoveSlotSource(src string, pids ...string) error {
+	if len(pids) == 0 {
+		return nil
+	}
+	members := make([]any, len(pids))
+	for i, p := range pids {
+		members[i] = p
+	}
+	return s.do("remove-slot-source", func(ctx context.Context) error {
+		return s.rdb.SRem(ctx, s.slotSourceKey(src), members...).Err()
+	})
+}
+
 // nodeEntry is a node's announcement in the store.
 type nodeEntry struct {
 	Addrs []string `json:"addrs"`

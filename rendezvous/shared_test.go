@@ -391,3 +391,52 @@ func TestPortalStateIsSharedByTheNodes(t *testing.T) {
 		t.Fatal("the list is gone")
 	}
 }
+
+// TestPortalLimitsHoldAcrossNodes: one address opening portals at two
+// nodes of one store gets MaxPortalsPerSource in all, not at each; a
+// slot freed at one node counts for both.
+func TestPortalLimitsHoldAcrossNodes(t *testing.T) {
+	rd := redislab.Start(t)
+	clock := &fakeClock{now: time.Now()}
+	nodes := startSharedNodes(t, rd.URL(), 2, clock)
+	opened := 0
+	for i := range 2 * MaxPortalsPerSource {
+		_, signed := selfMadePortal(t)
+		switch r := putPortal(nodes[i%2], "198.51.100.66", signed); r.Status {
+		case StatusOK:
+			opened++
+		case StatusFull:
+		default:
+			t.Fatal(r)
+		}
+	}
+	if opened != MaxPortalsPerSource {
+		t.Fatalf("one address opened %d portals at two nodes, limit %d", opened, MaxPortalsPerSource)
+	}
+	// A portal opened at A is known to B, not opened again.
+	m, signed := selfMadePortal(t)
+	if r := putPortal(nodes[0], "203.0.113.5", signed); r.Status != StatusOK {
+		t.Fatal(r)
+	}
+	if _, from, _ := nodes[1].shared.CountSlots("203.0.113.5"); from != 1 {
+		t.Fatalf("%d slots from the second address", from)
+	}
+	v2, _ := m.SignRevocations(portal.Revocations{Version: 2, Epoch: 1})
+	if r := putPortal(nodes[1], "192.0.2.77", v2); r.Status != StatusOK {
+		t.Fatal(r)
+	}
+	if _, from, _ := nodes[1].shared.CountSlots("192.0.2.77"); from != 0 {
+		t.Fatal("using a portal at another node opened a second slot for it")
+	}
+	// Idle, the flood's slots are freed by the node that opened them,
+	// and the address may open portals again at either.
+	clock.Advance(PortalIdle + time.Hour)
+	for _, n := range nodes {
+		if _, err := n.portals.sweep(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, signed := selfMadePortal(t); putPortal(nodes[1], "198.51.100.66", signed).Status != StatusOK {
+		t.Fatal("the address's slots were not freed")
+	}
+}

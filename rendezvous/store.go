@@ -42,6 +42,13 @@ type SharedStore interface {
 	Announce(self peer.AddrInfo) error
 	// Nodes lists the nodes that announced themselves within fresh.
 	Nodes(fresh time.Duration) ([]peer.AddrInfo, error)
+	// CountSlots is how many portal slots all the nodes hold, and how
+	// many of them were opened from source src.
+	CountSlots(src string) (total, fromSource int, err error)
+	// AddSlotSource records that portal pid's slot was opened from src;
+	// RemoveSlotSource forgets it.
+	AddSlotSource(src, pid string) error
+	RemoveSlotSource(src string, pids ...string) error
 }
 
 var _ SharedStore = (*RedisStore)(nil)
