@@ -63,7 +63,7 @@ alerts between its reps and theirs. Give clients every node's address.`,
 	f.StringVar(&opts.LogLevel, "log-level", "info", "log level on stderr: debug, info, warn, error")
 	f.StringArrayVar(&n.Listen, "listen", n.Listen, "multiaddr to listen on (repeatable)")
 	f.StringVar(&n.DataDir, "data-dir", "", "identity and code store (default: config dir/rendezvous)")
-	f.StringVar(&opts.Store, "store", "", "keep codes and portals in this Redis, shared with other nodes: redis://HOST:PORT/DB")
+	f.StringVar(&opts.Store, "store", "", "keep codes and portals in this Redis, shared with other nodes: redis://HOST:PORT/DB, or a Sentinel's redis://HOST:PORT/DB?master_name=NAME")
 	f.StringVar(&n.MetricsListen, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	f.DurationVar(&n.Relay.MaxDuration, "relay-max-duration", n.Relay.MaxDuration, "cut a relayed connection after this long (0: never)")
 	f.Int64Var(&n.Relay.MaxData, "relay-max-data", n.Relay.MaxData, "cut a relayed connection after this many bytes each way (0: never)")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -49,10 +50,50 @@ var ErrUnavailable = errors.New("the rendezvous node's store is unavailable: try
 // OpenRedisStore connects to the Redis at url (redis://[:PASSWORD@]HOST:PORT/DB
 // or rediss:// for TLS); a password may also come from
 // $ASSIST_REDIS_PASSWORD. It checks that Redis answers.
-func OpenRedisStore(ctx context.Context, url string) (*RedisStore, error) {
-	opt, err := redis.ParseURL(url)
+//
+// With master_name in the query (…?master_name=NAME&addr=HOST:PORT for
+// each further sentinel), the address is a Redis Sentinel's, and the
+// store follows whichever server the sentinels say is the primary: when
+// it dies and a replica is promoted, the nodes carry on with it.
+func OpenRedisStore(ctx context.Context, rawURL string) (*RedisStore, error) {
+	client, addr, err := redisClient(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("--store %s: %w (expected redis://HOST:PORT/DB or rediss://…)", url, err)
+		return nil, fmt.Errorf("--store %s: %w (expected redis://HOST:PORT/DB or rediss://…)", rawURL, err)
+	}
+	// The node says when the store fails and when it is back; go-redis
+	// would print every failed dial on stderr.
+	redislogging.Disable()
+	s := &RedisStore{rdb: client, prefix: "{assist}:"}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := s.rdb.Ping(pctx).Err(); err != nil {
+		s.rdb.Close()
+		return nil, fmt.Errorf("cannot reach the Redis at %s given as --store (%w): is it running, and are the address, password ($%s) and database right?", addr, err, RedisPasswordEnv)
+	}
+	return s, nil
+}
+
+// redisClient makes the client rawURL names, with the store's timeouts.
+func redisClient(rawURL string) (redis.UniversalClient, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, "", err
+	}
+	if u.Query().Has("master_name") {
+		opt, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, "", err
+		}
+		if opt.Password == "" {
+			opt.Password = os.Getenv(RedisPasswordEnv)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = storeTimeout, storeTimeout, storeTimeout
+		opt.MaxRetries, opt.DialerRetries, opt.ContextTimeoutEnabled = 0, 1, true
+		return redis.NewFailoverClient(opt), "sentinels " + strings.Join(opt.SentinelAddrs, ","), nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, "", err
 	}
 	if opt.Password == "" {
 		opt.Password = os.Getenv(RedisPasswordEnv)
@@ -60,18 +101,8 @@ func OpenRedisStore(ctx context.Context, url string) (*RedisStore, error) {
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = storeTimeout, storeTimeout, storeTimeout
 	opt.MaxRetries = 0 // one try within storeTimeout; the client retries
 	opt.DialerRetries = 1
-	// The node says when the store fails and when it is back; go-redis
-	// would print every failed dial on stderr.
-	redislogging.Disable()
 	opt.ContextTimeoutEnabled = true
-	s := &RedisStore{rdb: redis.NewClient(opt), prefix: "{assist}:"}
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := s.rdb.Ping(pctx).Err(); err != nil {
-		s.rdb.Close()
-		return nil, fmt.Errorf("cannot reach the Redis at %s given as --store (%w): is it running, and are the address, password ($%s) and database right?", opt.Addr, err, RedisPasswordEnv)
-	}
-	return s, nil
+	return redis.NewClient(opt), opt.Addr, nil
 }
 
 // Close closes the connections to Redis.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/redis/go-redis/v9"
 
 	"assist/internal/p2ptest"
 	"assist/internal/redislab"
@@ -438,5 +439,58 @@ func TestPortalLimitsHoldAcrossNodes(t *testing.T) {
 	}
 	if _, signed := selfMadePortal(t); putPortal(nodes[1], "198.51.100.66", signed).Status != StatusOK {
 		t.Fatal("the address's slots were not freed")
+	}
+}
+
+// TestANodeFollowsRedisToItsNewPrimary: the node's store is a Redis
+// Sentinel's; the primary is killed and the sentinel promotes the replica.
+// Codes registered before are still resolved, and new ones registered,
+// without restarting the node.
+func TestANodeFollowsRedisToItsNewPrimary(t *testing.T) {
+	primary := redislab.Start(t)
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	replica := redislab.Start(t, "--replicaof", host, port)
+	sentinel := redislab.StartSentinel(t, primary, "assist")
+	ctx := testContext(t)
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr})
+	defer sc.Close()
+	waitFor(t, 20*time.Second, "the sentinel to know the replica", func() bool {
+		r, err := sc.Replicas(ctx, "assist").Result()
+		return err == nil && len(r) == 1
+	})
+	node := startNode(t, func(cfg *NodeConfig) {
+		cfg.Store = openRedis(t, "redis://"+sentinel.Addr+"/0?master_name=assist")
+	})
+	owner, joiner := p2ptest.NewHost(t, nil), p2ptest.NewHost(t, nil)
+	reg, err := NewClient(owner, nodeInfo(node)).Register(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := replica.Client()
+	waitFor(t, 10*time.Second, "the replica to have the code", func() bool {
+		return rc.Exists(ctx, "{assist}:code:"+reg.Code.Lookup).Val() == 1
+	})
+
+	primary.Kill()
+	killed := time.Now()
+	resolver := NewClient(joiner, nodeInfo(node))
+	waitFor(t, 30*time.Second, "the node to resolve through the new primary", func() bool {
+		_, err := resolver.Resolve(ctx, reg.Code.Lookup)
+		return err == nil
+	})
+	t.Logf("Redis failover: the node answered again %v after the primary was killed", time.Since(killed).Round(10*time.Millisecond))
+	if _, err := NewClient(owner, nodeInfo(node)).Register(ctx, time.Hour); err != nil {
+		t.Fatalf("registering after the failover: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

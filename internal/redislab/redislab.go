@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,8 +27,10 @@ type Server struct {
 	t     testing.TB
 	dir   string
 	extra []string
-	cmd   *exec.Cmd
-	done  chan struct{}
+	// sentinel, for a Redis Sentinel, is its configuration file.
+	sentinel string
+	cmd      *exec.Cmd
+	done     chan struct{}
 }
 
 // Start starts redis-server and stops it when the test ends. Every write
@@ -45,8 +48,33 @@ func Start(t testing.TB, extra ...string) *Server {
 		t.Skip("SKIPPED: no redis-server; 'make test' installs it")
 	}
 	s := &Server{t: t, dir: t.TempDir(), extra: extra}
-	// A port found free may be taken before redis binds it: try again
-	// with another.
+	s.listen()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// StartSentinel starts a Redis Sentinel watching primary as master name,
+// quick to act (down after 500 ms) as a test wants, and stops it when
+// the test ends.
+func StartSentinel(t testing.TB, primary *Server, name string) *Server {
+	t.Helper()
+	s := &Server{t: t, dir: t.TempDir()}
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	s.sentinel = filepath.Join(s.dir, "sentinel.conf")
+	conf := fmt.Sprintf("sentinel monitor %[1]s %[2]s %[3]s 1\nsentinel down-after-milliseconds %[1]s 500\nsentinel failover-timeout %[1]s 5000\n", name, host, port)
+	if err := os.WriteFile(s.sentinel, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.listen()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// listen starts the server on a free port. A port found free may be
+// taken before redis binds it: it tries again with another.
+func (s *Server) listen() {
+	t := s.t
+	t.Helper()
 	var err error
 	for range 5 {
 		var port int
@@ -61,8 +89,6 @@ func Start(t testing.TB, extra ...string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Kill)
-	return s
 }
 
 // URL is the server's address as 'assist rendezvous --store' takes it.
@@ -80,6 +106,12 @@ func (s *Server) start() error {
 	args := append([]string{"--port", port, "--bind", "127.0.0.1",
 		"--dir", s.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
 		"--daemonize", "no", "--logfile", ""}, s.extra...)
+	ready := "Ready to accept connections"
+	if s.sentinel != "" {
+		args = []string{s.sentinel, "--sentinel", "--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
+			"--daemonize", "no", "--logfile", ""}
+		ready = "+monitor master"
+	}
 	cmd := exec.Command("redis-server", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -89,7 +121,7 @@ func (s *Server) start() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
-	ready := make(chan struct{})
+	up := make(chan struct{})
 	s.cmd, s.done = cmd, make(chan struct{})
 	var log strings.Builder
 	go func() {
@@ -99,16 +131,16 @@ func (s *Server) start() error {
 			if log.Len() < 16<<10 {
 				log.WriteString(sc.Text() + "\n")
 			}
-			if !said && strings.Contains(sc.Text(), "Ready to accept connections") {
+			if !said && strings.Contains(sc.Text(), ready) {
 				said = true
-				close(ready)
+				close(up)
 			}
 		}
 		_ = cmd.Wait()
 		close(s.done)
 	}()
 	select {
-	case <-ready:
+	case <-up:
 		return nil
 	case <-s.done:
 		return fmt.Errorf("redis-server on %s exited: %s", s.Addr, log.String())
