@@ -13,8 +13,8 @@ import (
 // not in socket buffers, where it would make every later frame late.
 //
 // Each acknowledged frame gives a sample: its bytes over the time the
-// link spent on it, from when it was sent or the frame before it was
-// acknowledged, whichever is later, to its own acknowledgement. The rate
+// link spent on it, from when its writing began or the frame before it
+// was acknowledged, whichever is later, to its own acknowledgement. The rate
 // is the median of the samples of the last two seconds: the receiver
 // reads frames in bursts, so some acknowledgements bunch up, and their
 // samples are far too high (a maximum, as BBR takes, came out at twice
@@ -33,8 +33,8 @@ type Link struct {
 type sentFrame struct {
 	seq   uint64
 	bytes int64
-	end   int64 // written after the frame
-	at    time.Time
+	end   int64     // written after the frame
+	at    time.Time // when its writing began
 }
 
 type rateSample struct {
