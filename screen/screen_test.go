@@ -392,6 +392,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(AppendCopies(nil, 800, 600, []Copy{{Src: image.Rect(0, 16, 800, 600), Dst: image.Pt(0, 0)}}))
 	f.Add(AppendTiles(nil, 100, 100, []Tile{{X: 65, Y: 3, W: 8, H: 16, Format: FormatPNG, Data: pngBytes}}))
 	f.Add([]byte{MsgKeepalive})
+	f.Add(AppendAck(nil, 7))
 	f.Add([]byte{MsgTiles, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
@@ -412,6 +413,8 @@ func FuzzDecode(f *testing.F) {
 			again = AppendCopies(nil, m.ScreenW, m.ScreenH, m.Copies)
 		case MsgFrameEnd:
 			again = AppendFrameEnd(nil, m.End)
+		case MsgAck:
+			again = AppendAck(nil, m.End.Seq)
 		default:
 			again = []byte{m.Kind}
 		}
