@@ -94,9 +94,25 @@ func FullAddrs(h host.Host) []ma.Multiaddr {
 
 // ParseAddrInfos groups full multiaddrs by peer.
 func ParseAddrInfos(addrs []ma.Multiaddr) ([]peer.AddrInfo, error) {
-	infos, err := peer.AddrInfosFromP2pAddrs(addrs...)
-	if err != nil {
-		return nil, fmt.Errorf("parse peer addresses: %w", err)
+	// Grouped by peer in the order given: a person lists nodes by
+	// preference (the nearest first). libp2p's AddrInfosFromP2pAddrs
+	// groups through a map, and so shuffled them.
+	var infos []peer.AddrInfo
+	index := map[peer.ID]int{}
+	for _, a := range addrs {
+		transport, id := peer.SplitAddr(a)
+		if id == "" {
+			return nil, fmt.Errorf("parse peer addresses: %w", peer.ErrInvalidAddr)
+		}
+		i, ok := index[id]
+		if !ok {
+			i = len(infos)
+			index[id] = i
+			infos = append(infos, peer.AddrInfo{ID: id})
+		}
+		if transport != nil {
+			infos[i].Addrs = append(infos[i].Addrs, transport)
+		}
 	}
 	return infos, nil
 }
