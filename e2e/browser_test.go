@@ -256,11 +256,25 @@ func TestTheViewerPlaysScrollsAndMovedWindows(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	scrolled, err := chromedp.Run(ctx, chromedp.Poll[int](`Number(document.body.dataset.copies || 0)`))
+	if err != nil || scrolled == 0 {
+		t.Fatalf("the page played no copies for the scrolls (%v)", err)
+	}
+	// The terminal's text is dragged up and to the left, as a map or a
+	// picture is: a copy in both directions and the strips coming in.
+	big := textLike(term.Dx()+64, term.Dy()+64, 3)
+	for i := 1; i <= 4; i++ {
+		draw.Draw(screen, screen.Rect, big, image.Pt(8*i, 4*i), draw.Src)
+		if err := win.Paint(screen.Bounds(), screen); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err := win.Move(image.Pt(100, 60)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.body.dataset.copies || 0) >= 2`)); err != nil {
-		t.Fatalf("the page played no copies: %v", err)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`Number(document.body.dataset.copies || 0) >= %d`, scrolled+4))); err != nil {
+		t.Fatalf("the page played fewer than %d copies after the pans and the move: %v", scrolled+4, err)
 	}
 	want := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(want, want.Rect, textLike(w, h, 1), image.Point{}, draw.Src)

@@ -42,6 +42,11 @@ type Tile struct {
 // a photo. Text with anti-aliasing stays well below it.
 const photoColors = 512
 
+// photoLimit is photoColors for a patch of n pixels: an eighth of them,
+// as for a whole tile, so the strips a pan brings into view (8 or 4
+// pixels across) go as JPEG too. A patch of few pixels stays lossless.
+func photoLimit(n int) int { return max(32, min(photoColors, n/8)) }
+
 // A tile of more colours than photoColors is still no photo when one
 // colour fills at least one pixel in mixedShare as runs (each pixel equal
 // to its left neighbour): a terminal's or a window's background next to a
@@ -194,10 +199,10 @@ func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
 		}
 	}
 	switch {
+	case e.colors.n > photoLimit(w*h) && int(maxRun)*mixedShare < w*h:
+		return photo
 	case !many:
 		return paletted
-	case e.colors.n > photoColors && int(maxRun)*mixedShare < w*h:
-		return photo
 	}
 	return truecolor
 }

@@ -5,7 +5,9 @@ package screen
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image"
+	"math/bits"
 )
 
 // Frame is one captured screen in BGRX byte order (X11's 32-bit ZPixmap on
@@ -55,6 +57,7 @@ type Differ struct {
 	changed []image.Rectangle
 	moves   []Copy
 	scroll  scrollFinder
+	pan     panFinder
 }
 
 // Changed returns what of cur differs from the previous frame (all of it
@@ -107,9 +110,7 @@ func (d *Differ) compare(cur *Frame, only []bool) ([]Copy, []image.Rectangle) {
 				changed = d.move(cur, changed, mv)
 			}
 		}
-		if mv, ok := d.scroll.find(d.prev, cur, changed); ok && len(changed) >= minMoveTiles {
-			changed = d.move(cur, changed, mv)
-		}
+		changed = d.findMoves(cur, changed)
 	}
 	for i, r := range changed {
 		if partial {
@@ -124,14 +125,66 @@ func (d *Differ) compare(cur *Frame, only []bool) ([]Copy, []image.Rectangle) {
 	return d.moves, changed
 }
 
+// findMoves looks for pans (any direction, a short way: a scroll of a
+// few lines too), then for a scroll (up or down, any length) in what
+// still changed, and returns the tiles that still differ after the moves
+// found. The pan goes first as it costs less: a few probes, where the
+// scroll hashes every row twice. A second pan is looked for in what the
+// first left: a capture torn between two pictures of a pan (drawn top
+// to bottom) holds two.
+func (d *Differ) findMoves(cur *Frame, changed []image.Rectangle) []image.Rectangle {
+	span := d.span(cur, changed)
+	for range 2 {
+		mv, ok := d.pan.find(d.prev, cur, span)
+		if !ok || !d.explains(cur, mv) {
+			break
+		}
+		var done bool
+		if changed, done = d.moveAndLook(cur, changed, mv); done {
+			return changed
+		}
+		span = d.span(cur, changed)
+	}
+	if mv, ok := d.scroll.find(d.prev, cur, span); ok && d.explains(cur, mv) {
+		changed = d.move(cur, changed, mv)
+	}
+	return changed
+}
+
+// moveAndLook makes mv and reports whether the search is done: what it
+// left is mostly what came into view, or the copies are all used.
+func (d *Differ) moveAndLook(cur *Frame, changed []image.Rectangle, mv Copy) ([]image.Rectangle, bool) {
+	before := len(changed)
+	changed = d.move(cur, changed, mv)
+	return changed, len(changed) < max(minMoveTiles, before/4) || len(d.moves) == maxCopies
+}
+
+// explains reports whether mv puts right what is wrong in the previous
+// frame: a band of rows where cur differs. A band of a smooth gradient
+// matches itself a row up, where nothing is left to put right.
+func (d *Differ) explains(cur *Frame, mv Copy) bool {
+	return changedBox(cur, d.prev, mv.DstRect()).Dy() >= minMoveRows
+}
+
+// span is the box of the pixels that differ in the changed tiles.
+func (d *Differ) span(cur *Frame, changed []image.Rectangle) image.Rectangle {
+	var area image.Rectangle
+	for _, r := range changed {
+		area = area.Union(r)
+	}
+	return changedBox(cur, d.prev, area)
+}
+
 // move makes mv on the previous frame, as the receiver will, and returns
-// the tiles that still differ.
+// the tiles that still differ. Every move found was checked row by row
+// over its whole destination, so the tiles inside it are equal now.
 func (d *Differ) move(cur *Frame, changed []image.Rectangle, mv Copy) []image.Rectangle {
 	moveRect(d.prev, mv)
 	d.moves = append(d.moves, mv)
+	dst := mv.DstRect()
 	still := changed[:0]
 	for _, r := range changed {
-		if tileDiffers(cur, d.prev, r) {
+		if !r.In(dst) && tileDiffers(cur, d.prev, r) {
 			still = append(still, r)
 		}
 	}
@@ -188,16 +241,38 @@ func changedBox(a, b *Frame, r image.Rectangle) image.Rectangle {
 		if bytes.Equal(ra, rb) {
 			continue
 		}
-		first, last := 0, len(ra)/4-1
-		for first < last && bytes.Equal(ra[4*first:4*first+4], rb[4*first:4*first+4]) {
-			first++
-		}
-		for last > first && bytes.Equal(ra[4*last:4*last+4], rb[4*last:4*last+4]) {
-			last--
-		}
+		first, last := firstDiff(ra, rb)/4, lastDiff(ra, rb)/4
 		box = box.Union(image.Rect(r.Min.X+first, y, r.Min.X+last+1, y+1))
 	}
 	return box
+}
+
+// firstDiff is the index of the first byte where a and b (of one length)
+// differ, or len(a): eight bytes at a time.
+func firstDiff(a, b []byte) int {
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+	}
+	for ; i < len(a) && a[i] == b[i]; i++ {
+	}
+	return i
+}
+
+// lastDiff is the index of the last byte where a and b (of one length)
+// differ, or -1.
+func lastDiff(a, b []byte) int {
+	i := len(a)
+	for ; i >= 8; i -= 8 {
+		if x := binary.LittleEndian.Uint64(a[i-8:]) ^ binary.LittleEndian.Uint64(b[i-8:]); x != 0 {
+			return i - 1 - bits.LeadingZeros64(x)/8
+		}
+	}
+	for i--; i >= 0 && a[i] == b[i]; i-- {
+	}
+	return i
 }
 
 // copyRect copies r from src to dst, frames of one size.

@@ -67,13 +67,25 @@ func TestASlowLinkLowersThePhotosSettingsAndAFastOneRaisesThem(t *testing.T) {
 	l.Acked(1) // 500 KB/s: a budget of about 42 KB a frame
 	enc := NewParallelEncoder(true)
 	s := &Sender{cfg: SenderConfig{Link: l}, enc: enc}
+	s.adapt(100_000) // over twice the budget: several levels at once
+	if s.level < 3 {
+		t.Fatalf("level %d after a frame of over twice the budget", s.level)
+	}
 	for range 10 {
 		s.adapt(100_000)
 	}
 	if last := motionLevels[len(motionLevels)-1]; s.level != len(motionLevels)-1 || enc.encoders[0].Quality != last.quality {
 		t.Fatalf("level %d, quality %d after large frames", s.level, enc.encoders[0].Quality)
 	}
-	for range 10 {
+	s.adapt(5_000)
+	if s.level == 0 {
+		t.Fatal("photos went back up at the first small frame")
+	}
+	for i := range 40 { // a level a second while frames stay small
+		now = now.Add(190 * time.Millisecond)
+		l.Sent(uint64(2+i), 5_000, now)
+		now = now.Add(10 * time.Millisecond)
+		l.Acked(uint64(2 + i)) // still 500 KB/s
 		s.adapt(5_000)
 	}
 	if s.level != 0 || enc.encoders[0].Quality != JPEGQuality {

@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"image"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"assist/internal/xlab"
+	"assist/p2p"
 )
 
 // page plays screen messages onto a canvas as the viewer page does.
@@ -71,15 +73,7 @@ func TestEverySubscriberEndsWithThePicture(t *testing.T) {
 		if copies != nil {
 			m.Apply(Message{Kind: MsgCopies, ScreenW: w, ScreenH: h, Copies: copies})
 		}
-		var tiles []Tile
-		for _, r := range rects {
-			tile, err := enc.Encode(&f, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tiles = append(tiles, tile)
-		}
-		raw := AppendTiles(nil, w, h, tiles)
+		raw := AppendTiles(nil, w, h, encodeAll(t, enc, &f, rects))
 		msg, err := Decode(raw)
 		if err != nil {
 			t.Fatal(err)
@@ -392,5 +386,64 @@ func TestCopiesCannotBurnTheHostsTime(t *testing.T) {
 	}
 	if played == 0 {
 		t.Fatal("no copy went through at all")
+	}
+}
+
+// TestASlowLinkGetsTheRefinementInPieces: a screen of photos refined to
+// lossless is megabytes; on a slow link each frame of it carries about
+// what the link takes at once, and together they make the picture exact.
+func TestASlowLinkGetsTheRefinementInPieces(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 1024, 512)) // a grainy photo: JPEG
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for y := range 512 {
+		for x := range 1024 {
+			img.SetRGBA(x, y, color.RGBA{uint8(x/4 + rnd.IntN(8)), uint8(y/2 + rnd.IntN(8)), uint8((x+y)/6 + rnd.IntN(8)), 255})
+		}
+	}
+	now := time.Unix(1_800_000_000, 0)
+	l := NewLink()
+	l.now = func() time.Time { return now }
+	l.Sent(1, 100_000, now)
+	now = now.Add(200 * time.Millisecond)
+	l.Acked(1) // 500 KB/s: a window of 75 KB
+	cfg := DefaultSenderConfig()
+	cfg.Link = l
+	s := NewSender(&imageSource{img: img}, cfg)
+	var out bytes.Buffer
+	if _, err := s.Step(&out); err != nil {
+		t.Fatal(err)
+	}
+	p := &page{t: t}
+	play := func() {
+		var msgs [][]byte
+		r := bufio.NewReader(bytes.NewReader(out.Bytes()))
+		for {
+			raw, err := p2p.ReadFrame(r, MaxMessageSize)
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, bytes.Clone(raw))
+		}
+		p.play(msgs)
+		out.Reset()
+	}
+	play()
+	pieces := 0
+	for s.lossy.any {
+		st, err := s.Refine(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pieces++
+		if st.Bytes > int(l.window())+refineBatch()*MaxTileBytes/4 {
+			t.Fatalf("a piece of the refinement was %d bytes; the link's window is %d", st.Bytes, l.window())
+		}
+		play()
+	}
+	if pieces < 3 {
+		t.Fatalf("the refinement went in %d pieces", pieces)
+	}
+	if n := diffPixels(img, p.canvas, 0); n != 0 {
+		t.Fatalf("after the refinement %d pixels differ", n)
 	}
 }

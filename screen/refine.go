@@ -3,6 +3,9 @@ package screen
 import (
 	"image"
 	"io"
+	"math"
+	"runtime"
+	"slices"
 	"time"
 )
 
@@ -69,31 +72,63 @@ func (l *lossyTiles) due() (time.Time, bool) {
 	return l.since.Add(RefineAfter), l.any
 }
 
-// Refine sends every lossy square again, losslessly, as one frame.
+// Refine sends the lossy squares again, losslessly: as many as the link
+// takes at once (all of them without a link), the rest in the next
+// frames while the screen stays still.
 func (s *Sender) Refine(w io.Writer) (SendStats, error) {
 	l := &s.lossy
 	l.any = false
-	var rects []image.Rectangle
-	for i, lossy := range l.cells {
-		if lossy {
-			p := image.Pt(i%l.cols*TileSize, i/l.cols*TileSize)
-			rects = append(rects, image.Rect(p.X, p.Y, min(p.X+TileSize, s.frame.W), min(p.Y+TileSize, s.frame.H)))
-			l.cells[i] = false
-		}
-	}
-	if len(rects) == 0 || s.frame.W == 0 {
+	if s.frame.W == 0 {
 		return SendStats{}, nil
 	}
 	if l.enc == nil {
 		l.enc = NewParallelEncoder(false)
 	}
 	t0 := time.Now()
-	tiles, err := l.enc.Encode(&s.frame, rects)
-	if err != nil {
-		return SendStats{}, err
+	budget, batch := s.refineBudget(), refineBatch()
+	var tiles []Tile
+	size := 0
+	for i := 0; i < len(l.cells) && size < budget; {
+		// A batch of lossy squares at a time, encoded on every core.
+		var rects []image.Rectangle
+		for ; i < len(l.cells) && len(rects) < batch; i++ {
+			if l.cells[i] {
+				p := image.Pt(i%l.cols*TileSize, i/l.cols*TileSize)
+				rects = append(rects, image.Rect(p.X, p.Y, min(p.X+TileSize, s.frame.W), min(p.Y+TileSize, s.frame.H)))
+				l.cells[i] = false
+			}
+		}
+		batch, err := l.enc.Encode(&s.frame, rects)
+		if err != nil {
+			return SendStats{}, err
+		}
+		for _, t := range batch {
+			size += len(t.Data)
+		}
+		tiles = append(tiles, batch...)
+	}
+	l.any = slices.Contains(l.cells, true) // the rest in the next frames
+	if len(tiles) == 0 {
+		return SendStats{}, nil
 	}
 	s.seq++
 	st := SendStats{Seq: s.seq, Tiles: len(tiles), Encode: time.Since(t0)}
+	var err error
 	st.Bytes, err = s.writeFrame(w, nil, tiles, t0)
 	return st, err
+}
+
+// refineBatch is how many squares are encoded at a time while refining:
+// a couple per core, so a piece overshoots its budget by little.
+func refineBatch() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// refineBudget is about how many bytes one frame of refinement carries:
+// on a slow link what it can take in TargetDelay, so that a screen of
+// lossless photos (megabytes) goes a bit at a time and whatever is drawn
+// meanwhile does not wait behind it.
+func (s *Sender) refineBudget() int {
+	if s.cfg.Link == nil {
+		return math.MaxInt
+	}
+	return int(s.cfg.Link.window())
 }

@@ -126,19 +126,25 @@ func TestAScrollIsSentAsACopyAndTheNewLines(t *testing.T) {
 		t.Fatalf("%d pixels sent besides the copy; the new lines are %d", area, pane.Dx()*48)
 	}
 	p := &page{t: t, canvas: before}
-	enc := NewEncoder(false)
+	tiles := encodeAll(t, NewEncoder(false), &f, rects)
+	p.play([][]byte{AppendCopies(nil, w, h, moves), AppendTiles(nil, w, h, tiles)})
+	if n := diffPixels(img, p.canvas, 0); n != 0 {
+		t.Fatalf("after the copy and the new lines, %d pixels differ from the screen", n)
+	}
+}
+
+// encodeAll encodes rects of f, in order.
+func encodeAll(t *testing.T, enc *Encoder, f *Frame, rects []image.Rectangle) []Tile {
+	t.Helper()
 	var tiles []Tile
 	for _, r := range rects {
-		tile, err := enc.Encode(&f, r)
+		tile, err := enc.Encode(f, r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tiles = append(tiles, tile)
 	}
-	p.play([][]byte{AppendCopies(nil, w, h, moves), AppendTiles(nil, w, h, tiles)})
-	if n := diffPixels(img, p.canvas, 0); n != 0 {
-		t.Fatalf("after the copy and the new lines, %d pixels differ from the screen", n)
-	}
+	return tiles
 }
 
 func decodeTile(t *testing.T, tile Tile) image.Image {
@@ -484,6 +490,9 @@ func TestTilesAreEncodedByWhatTheyShow(t *testing.T) {
 	mixed := image.NewRGBA(photo.Rect)
 	draw.Draw(mixed, mixed.Rect, photo, image.Point{}, draw.Src)
 	draw.Draw(mixed, image.Rect(0, 0, 64, 32), text, image.Point{}, draw.Src) // a terminal's edge over the wallpaper
+	photoStrip, textStrip := image.NewRGBA(image.Rect(0, 0, 8, 64)), image.NewRGBA(image.Rect(0, 0, 64, 4))
+	draw.Draw(photoStrip, photoStrip.Rect, photo, image.Pt(20, 0), draw.Src) // what a pan brings in
+	draw.Draw(textStrip, textStrip.Rect, text, image.Pt(0, 12), draw.Src)
 	enc := NewEncoder(true)
 	for name, c := range map[string]struct {
 		img    *image.RGBA
@@ -491,10 +500,12 @@ func TestTilesAreEncodedByWhatTheyShow(t *testing.T) {
 		exact  bool
 		under  int
 	}{
-		"text":     {text, FormatPNG, true, 300},
-		"mixed":    {mixed, FormatPNG, true, 1 << 20},
-		"photo":    {photo, FormatJPEG, false, 1 << 20},
-		"gradient": {smooth, FormatJPEG, false, 1 << 20},
+		"text":             {text, FormatPNG, true, 300},
+		"mixed":            {mixed, FormatPNG, true, 1 << 20},
+		"photo":            {photo, FormatJPEG, false, 1 << 20},
+		"gradient":         {smooth, FormatJPEG, false, 1 << 20},
+		"a strip of photo": {photoStrip, FormatJPEG, false, 1 << 20},
+		"a strip of text":  {textStrip, FormatPNG, true, 1 << 20},
 	} {
 		var f Frame
 		_ = (&imageSource{img: c.img}).Capture(&f)

@@ -32,18 +32,13 @@ type scrollFinder struct {
 // votes for none of them.
 const maxSameRows = 64
 
-// find returns the largest scroll that explains part of the change.
-func (s *scrollFinder) find(prev, cur *Frame, changed []image.Rectangle) (Copy, bool) {
+// find returns the largest scroll that explains part of the change
+// within span, the box of what changed (only the columns that changed: a
+// scrolling pane's frame and what is beside it stay where they are).
+func (s *scrollFinder) find(prev, cur *Frame, span image.Rectangle) (Copy, bool) {
 	if s.firstPrev == nil {
 		s.firstPrev, s.lastPrev = map[uint64]int{}, map[uint64]int{}
 	}
-	var area image.Rectangle
-	for _, r := range changed {
-		area = area.Union(r)
-	}
-	// Only the columns that changed: a scrolling pane's frame and what is
-	// beside it stay where they are.
-	span := changedBox(cur, prev, area)
 	if span.Dy() < minMoveRows {
 		return Copy{}, false
 	}
@@ -94,26 +89,30 @@ const candidates = 4
 
 // topVoted returns the most voted shifts, most first.
 func (s *scrollFinder) topVoted() []int {
-	var top [candidates]int
-	var n [candidates]int32
-	for i, v := range s.votes {
-		dy := i - len(s.cur)
-		for k := range candidates {
-			if v > n[k] {
-				copy(top[k+1:], top[k:candidates-1])
-				copy(n[k+1:], n[k:candidates-1])
-				top[k], n[k] = dy, v
-				break
-			}
-		}
-	}
-	out := make([]int, 0, candidates)
-	for k := range candidates {
-		if n[k] > 0 {
-			out = append(out, top[k])
-		}
+	out := mostVoted(s.votes, candidates)
+	for i := range out {
+		out[i] -= len(s.cur)
 	}
 	return out
+}
+
+// mostVoted returns the indexes of the k largest non-zero votes, largest
+// first.
+func mostVoted[V int32 | uint16](votes []V, k int) []int {
+	top := make([]int, 0, k+1)
+	for i, v := range votes {
+		if v == 0 {
+			continue
+		}
+		at := len(top)
+		for at > 0 && votes[top[at-1]] < v {
+			at--
+		}
+		if at < k {
+			top = slices.Insert(top, at, i)[:min(len(top)+1, k)]
+		}
+	}
+	return top
 }
 
 // same counts the rows of prev that share row j's hash, from j on.

@@ -48,11 +48,14 @@ type SenderConfig struct {
 const MinMotionFPS = 12
 
 // motionLevels are the photo settings from the best (a fast link) to the
-// least: half resolution first, then lower JPEG quality.
+// least: half resolution first, then lower JPEG quality. Each level
+// makes a frame of photos about two thirds the size of the one before,
+// or less; the last ones are for a video on a home uplink, blocky while
+// it plays and refined once it stops.
 var motionLevels = []struct {
 	halve   bool
 	quality int
-}{{false, JPEGQuality}, {true, JPEGQuality}, {true, 60}, {true, 45}, {true, 30}}
+}{{false, JPEGQuality}, {true, JPEGQuality}, {true, 60}, {true, 45}, {true, 30}, {true, 20}, {true, 12}}
 
 // DefaultSenderConfig is 30 frames a second at most, lossy photos.
 func DefaultSenderConfig() SenderConfig {
@@ -83,9 +86,20 @@ type Sender struct {
 	damage      DamageWatch
 	damageTried bool
 	lossy       lossyTiles
-	busy        bool // the last frame changed most of the screen
-	level       int  // index in motionLevels, raised by a slow link
+	busyAt      time.Time // the last frame that changed most of the screen
+	level       int       // index in motionLevels, raised by a slow link
+	calmSince   time.Time // since when frames have been well within the link
 }
+
+// motionMemory is how long a frame that changed most of the screen makes
+// the next such frame "in motion".
+const motionMemory = 500 * time.Millisecond
+
+// raiseAfter is how long frames must stay well within the link before
+// photos go up a level: between the frames of a video come small ones (a
+// part that moved), which must not raise it back to where the next whole
+// frame jams the link.
+const raiseAfter = time.Second
 
 // NewSender returns a sender of src. Close it when done.
 func NewSender(src Source, cfg SenderConfig) *Sender {
@@ -253,11 +267,17 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	}
 	// Most of the screen changed, and did the frame before: it is in
 	// motion (a video, a 3D view), and its photos go at half resolution.
+	// Frames of a torn capture (half of one picture, half of the next)
+	// or of a pan found in part come between, so "did the frame before"
+	// is any frame in the last motionMemory.
 	busy := !first && 2*len(changed) >= len(s.diff.grid)
+	inMotion := busy && t0.Sub(s.busyAt) < motionMemory
 	if h, ok := s.enc.(interface{ SetHalve(bool) }); ok {
-		h.SetHalve(busy && s.busy || motionLevels[s.level].halve)
+		h.SetHalve(inMotion || motionLevels[s.level].halve)
 	}
-	s.busy = busy
+	if busy {
+		s.busyAt = t0
+	}
 	tiles, err := s.enc.Encode(&s.frame, changed)
 	if err != nil {
 		return SendStats{}, fmt.Errorf("encode tiles: %w", err)
@@ -314,9 +334,12 @@ func (s *Sender) awaitLink(ctx context.Context) error {
 	return nil
 }
 
-// adapt moves the photo settings after a frame of n bytes: down a level
-// when the link could not carry MinMotionFPS such frames a second, up
-// when it could carry three times as many.
+// adapt moves the photo settings after a frame of n bytes: down when
+// the link could not carry MinMotionFPS such frames a second (as many
+// levels as it takes, guessing each makes frames two thirds the size: a
+// video starting after a still screen must not crawl down one level a
+// frame), up a level once frames have stayed at a third of that for
+// raiseAfter.
 func (s *Sender) adapt(n int) {
 	if s.cfg.Link == nil || n == 0 {
 		return
@@ -326,12 +349,18 @@ func (s *Sender) adapt(n int) {
 		return
 	}
 	budget := rate / MinMotionFPS
-	switch {
-	case float64(n) > budget && s.level < len(motionLevels)-1:
+	was, now := s.level, s.cfg.Link.now()
+	for size := float64(n); size > budget && s.level < len(motionLevels)-1; size *= 2.0 / 3 {
 		s.level++
-	case 3*float64(n) < budget && s.level > 0:
+	}
+	switch {
+	case 3*float64(n) >= budget:
+		s.calmSince = now
+	case now.Sub(s.calmSince) >= raiseAfter && s.level > 0:
 		s.level--
-	default:
+		s.calmSince = now
+	}
+	if s.level == was {
 		return
 	}
 	if q, ok := s.enc.(interface{ SetQuality(int) }); ok {
