@@ -58,6 +58,8 @@ type Differ struct {
 	moves   []Copy
 	scroll  scrollFinder
 	pan     panFinder
+	// lastKind found the last frame's first move.
+	lastKind moveKind
 }
 
 // Changed returns what of cur differs from the previous frame (all of it
@@ -126,18 +128,31 @@ func (d *Differ) compare(cur *Frame, only []bool) ([]Copy, []image.Rectangle) {
 }
 
 // findMoves looks for pans (any direction, a short way: a scroll of a
-// few lines too), then for a scroll (up or down, any length) in what
-// still changed, and returns the tiles that still differ after the moves
-// found. The pan goes first as it costs less: a few probes, where the
-// scroll hashes every row twice. A second pan is looked for in what the
-// first left: a capture torn between two pictures of a pan (drawn top
-// to bottom) holds two.
+// few lines too) and for a scroll (up or down, any length), and returns
+// the tiles that still differ after the moves found. The pan goes first
+// as it costs less (a few probes, where the scroll hashes every row
+// twice), unless the last frame's move was a scroll the pan could not
+// find (a fast log). A second pan is looked for in what the first left:
+// a capture torn between two pictures of a pan (drawn top to bottom)
+// holds two.
 func (d *Differ) findMoves(cur *Frame, changed []image.Rectangle) []image.Rectangle {
+	order := []moveKind{panMove, panMove, scrollMove}
+	if d.lastKind == scrollMove {
+		order = []moveKind{scrollMove, panMove, panMove}
+	}
 	span := d.span(cur, changed)
-	for range 2 {
-		mv, ok := d.pan.find(d.prev, cur, span)
+	first, panFailed := true, false
+	for _, kind := range order {
+		if kind == panMove && panFailed {
+			continue // the first pan found nothing: nor will the second
+		}
+		mv, ok := d.find(kind, cur, span)
 		if !ok || !d.explains(cur, mv) {
-			break
+			panFailed = panFailed || kind == panMove
+			continue
+		}
+		if first {
+			d.lastKind, first = kind, false
 		}
 		var done bool
 		if changed, done = d.moveAndLook(cur, changed, mv); done {
@@ -145,10 +160,22 @@ func (d *Differ) findMoves(cur *Frame, changed []image.Rectangle) []image.Rectan
 		}
 		span = d.span(cur, changed)
 	}
-	if mv, ok := d.scroll.find(d.prev, cur, span); ok && d.explains(cur, mv) {
-		changed = d.move(cur, changed, mv)
-	}
 	return changed
+}
+
+// moveKind is which finder found a move.
+type moveKind int
+
+const (
+	panMove moveKind = iota
+	scrollMove
+)
+
+func (d *Differ) find(kind moveKind, cur *Frame, span image.Rectangle) (Copy, bool) {
+	if kind == scrollMove {
+		return d.scroll.find(d.prev, cur, span)
+	}
+	return d.pan.find(d.prev, cur, span)
 }
 
 // moveAndLook makes mv and reports whether the search is done: what it
