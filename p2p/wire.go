@@ -35,6 +35,13 @@ func WriteFrame(w io.Writer, body []byte) error {
 	return err
 }
 
+// AppendFrame appends body to buf as one frame, for a writer that sends
+// several frames in one write.
+func AppendFrame(buf, body []byte) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(body)))
+	return append(buf, body...)
+}
+
 // ReadFrame reads one frame of at most max bytes.
 func ReadFrame(r *bufio.Reader, max int) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)

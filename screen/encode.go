@@ -91,6 +91,10 @@ type Encoder struct {
 	// for a receiver that puts them back.
 	Compact bool
 	compact []byte
+	// Indexed sends tiles of few colours without PNG's chunks
+	// (FormatIndexed), for a receiver that puts them back.
+	Indexed bool
+	indexed indexedEncoder
 }
 
 // NewEncoder returns an encoder; lossy allows JPEG for photo tiles.
@@ -117,6 +121,14 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 	var err error
 	switch e.classify(f, r) {
 	case paletted:
+		if e.Indexed {
+			data, err := e.indexed.encode(&e.pal)
+			if err != nil {
+				return Tile{}, err
+			}
+			t.Format, t.Data = FormatIndexed, append([]byte(nil), data...)
+			return t, nil
+		}
 		err = e.png.Encode(&e.buf, &e.pal)
 	case photo:
 		if e.Lossy {
@@ -313,6 +325,13 @@ func (p *ParallelEncoder) SetHalve(on bool) {
 func (p *ParallelEncoder) SetCompact(on bool) {
 	for _, e := range p.encoders {
 		e.Compact = on
+	}
+}
+
+// SetIndexed sets every encoder's Indexed.
+func (p *ParallelEncoder) SetIndexed(on bool) {
+	for _, e := range p.encoders {
+		e.Indexed = on
 	}
 }
 

@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -126,14 +127,26 @@ func (l *Link) InFlight() int64 {
 	return l.written - l.acked
 }
 
-// window is how many bytes may be in flight before the next frame waits.
-func (l *Link) window() int64 {
+// Window is how many bytes may be in flight before the next frame waits.
+func (l *Link) Window() int64 {
 	return max(minWindow, int64(l.Rate()*TargetDelay.Seconds()))
+}
+
+// WaitOpen returns once the link has room for a frame, or ctx ends.
+func (l *Link) WaitOpen(ctx context.Context) error {
+	for !l.Open() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.Acks():
+		}
+	}
+	return nil
 }
 
 // Open reports whether the next frame may go now; if not, Acks signals
 // when to ask again.
-func (l *Link) Open() bool { return l.InFlight() < l.window() }
+func (l *Link) Open() bool { return l.InFlight() < l.Window() }
 
 // Acks is signalled after acknowledgements.
 func (l *Link) Acks() <-chan struct{} { return l.ackCh }

@@ -117,18 +117,25 @@ func (m *Mirror) Apply(msg Message) {
 	}
 }
 
-// expandTiles puts the tables back into compact JPEG tiles, for the
-// browser and other receivers; a tile that cannot be expanded is left
-// out.
+// expandTiles puts the tables back into compact JPEG tiles and the
+// chunks around indexed ones, for the browser and other receivers; a
+// tile that cannot be expanded is left out.
 func expandTiles(tiles []Tile) []Tile {
 	out := tiles[:0]
 	for _, t := range tiles {
-		if t.Format == FormatJPEGCompact {
+		switch t.Format {
+		case FormatJPEGCompact:
 			data, err := ExpandJPEG(t.Data, t.W, t.H)
 			if err != nil {
 				continue
 			}
 			t.Data, t.Format = data, FormatJPEG
+		case FormatIndexed:
+			data, err := ExpandIndexed(t.Data, t.W, t.H)
+			if err != nil {
+				continue
+			}
+			t.Data, t.Format = data, FormatPNG
 		}
 		out = append(out, t)
 	}
@@ -369,6 +376,16 @@ type Subscriber struct {
 	dirty map[image.Point]struct{}
 	end   FrameEnd
 	ready chan struct{}
+}
+
+// SetLimit sets how many bytes of the stream's messages may wait for the
+// subscriber before it gets the squares they changed whole instead: for
+// one whose link is slow, what the link passes in a moment, so that it
+// gets fewer frames rather than older ones.
+func (s *Subscriber) SetLimit(n int) {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	s.limit = n
 }
 
 func (s *Subscriber) enqueue(raw []byte, cells []image.Point) {

@@ -165,6 +165,11 @@ func FuzzMirror(f *testing.F) {
 	_ = (&imageSource{img: smoothPhoto(130, 70)}).Capture(&fr)
 	compact, _ := photo.Encode(&fr, image.Rect(64, 0, 128, 64))
 	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{compact}), AppendFrameEnd(nil, FrameEnd{Seq: 3})))
+	text := NewEncoder(false)
+	text.Indexed = true
+	_ = (&imageSource{img: blocks(130, 70, 4)}).Capture(&fr)
+	indexed, _ := text.Encode(&fr, image.Rect(3, 5, 11, 21))
+	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{indexed}), AppendFrameEnd(nil, FrameEnd{Seq: 4})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := NewMirror()
 		early := m.Subscribe()
@@ -435,8 +440,8 @@ func TestASlowLinkGetsTheRefinementInPieces(t *testing.T) {
 			t.Fatal(err)
 		}
 		pieces++
-		if st.Bytes > int(l.window())+refineBatch()*MaxTileBytes/4 {
-			t.Fatalf("a piece of the refinement was %d bytes; the link's window is %d", st.Bytes, l.window())
+		if st.Bytes > int(l.Window())+refineBatch()*MaxTileBytes/4 {
+			t.Fatalf("a piece of the refinement was %d bytes; the link's window is %d", st.Bytes, l.Window())
 		}
 		play()
 	}

@@ -83,6 +83,7 @@ func (s *Sender) Refine(w io.Writer) (SendStats, error) {
 	}
 	if l.enc == nil {
 		l.enc = NewParallelEncoder(false)
+		l.enc.SetIndexed(s.cfg.Indexed)
 	}
 	t0 := time.Now()
 	budget, batch := s.refineBudget(), refineBatch()
@@ -130,5 +131,5 @@ func (s *Sender) refineBudget() int {
 	if s.cfg.Link == nil {
 		return math.MaxInt
 	}
-	return int(s.cfg.Link.window())
+	return int(s.cfg.Link.Window())
 }

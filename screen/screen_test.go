@@ -3,6 +3,7 @@ package screen
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -203,13 +204,37 @@ func absDiff(a, b int) int {
 }
 
 func TestSenderMirrorRoundTripIsLossless(t *testing.T) {
+	for _, indexed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) { roundTrip(t, indexed) })
+	}
+}
+
+// roundTrip sends a picture and a change through a mirror, with tiles of
+// few colours as PNG or, indexed, as the mirror rebuilds them.
+func roundTrip(t *testing.T, indexed bool) {
 	img := xlab.Pattern(333, 222, 3)
+	draw.Draw(img, image.Rect(0, 128, 333, 222), blocks(333, 94, 1), image.Point{}, draw.Src) // few colours
 	src := &imageSource{img: img}
-	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, Lossy: false})
+	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, Lossy: false, Indexed: indexed})
 	pr, pw := io.Pipe()
 	m := NewMirror()
 	done := make(chan error, 1)
-	go func() { done <- Receive(pr, m.Apply) }()
+	sentIndexed := 0
+	go func() {
+		done <- Receive(pr, func(msg Message) {
+			for _, tile := range msg.Tiles {
+				if tile.Format == FormatIndexed {
+					sentIndexed++
+				}
+			}
+			m.Apply(msg)
+		})
+	}()
+	defer func() {
+		if indexed && sentIndexed == 0 {
+			t.Error("no tile went indexed")
+		}
+	}()
 
 	st, err := s.Step(pw)
 	if err != nil {

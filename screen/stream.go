@@ -41,6 +41,9 @@ type SenderConfig struct {
 	// CompactJPEG sends JPEG tiles without their tables, for a receiver
 	// that puts them back (FormatJPEGCompact).
 	CompactJPEG bool
+	// Indexed sends tiles of few colours without PNG's chunks, for a
+	// receiver that puts them back (FormatIndexed).
+	Indexed bool
 }
 
 // MinMotionFPS is the frame rate a slow link keeps by lowering photos'
@@ -80,7 +83,8 @@ type Sender struct {
 	diff  Differ
 	frame Frame
 	seq   uint64
-	buf   []byte
+	buf   []byte // one message
+	out   []byte // the messages of one write
 	// damage tells what was drawn, where the source can (X11); nil: every
 	// capture is compared whole.
 	damage      DamageWatch
@@ -107,6 +111,7 @@ func NewSender(src Source, cfg SenderConfig) *Sender {
 	if enc == nil {
 		p := NewParallelEncoder(cfg.Lossy)
 		p.SetCompact(cfg.CompactJPEG)
+		p.SetIndexed(cfg.Indexed)
 		enc = p
 	}
 	return &Sender{src: src, cfg: cfg, enc: enc, diff: Differ{Partial: true}}
@@ -290,27 +295,41 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	return st, err
 }
 
-// writeFrame writes one frame: its copies, its tiles in batches, its end.
+// writeFrame writes one frame: its copies, its tiles in batches, its end,
+// in as few writes as BatchBytes allows. Each write is a message of the
+// secure channel and of the stream multiplexer, about 30 bytes of their
+// headers: a typed character's frame was three of them.
 func (s *Sender) writeFrame(w io.Writer, moves []Copy, tiles []Tile, captured time.Time) (int, error) {
 	n, start := 0, time.Now()
-	write := func() error {
-		n += len(s.buf)
-		return p2p.WriteFrame(w, s.buf)
+	s.out = s.out[:0]
+	flush := func() error {
+		n += len(s.out)
+		_, err := w.Write(s.out)
+		s.out = s.out[:0]
+		return err
+	}
+	add := func() error {
+		s.out = p2p.AppendFrame(s.out, s.buf)
+		if len(s.out) >= BatchBytes {
+			return flush()
+		}
+		return nil
 	}
 	if len(moves) > 0 {
 		s.buf = AppendCopies(s.buf[:0], s.frame.W, s.frame.H, moves)
-		if err := write(); err != nil {
+		if err := add(); err != nil {
 			return n, err
 		}
 	}
 	for _, batch := range Batches(tiles) {
 		s.buf = AppendTiles(s.buf[:0], s.frame.W, s.frame.H, batch)
-		if err := write(); err != nil {
+		if err := add(); err != nil {
 			return n, err
 		}
 	}
 	s.buf = AppendFrameEnd(s.buf[:0], FrameEnd{Seq: s.seq, Captured: captured.UnixMicro(), Tiles: len(tiles)})
-	err := write()
+	s.out = p2p.AppendFrame(s.out, s.buf)
+	err := flush()
 	if s.cfg.Link != nil {
 		s.cfg.Link.Sent(s.seq, n, start)
 	}
@@ -320,18 +339,10 @@ func (s *Sender) writeFrame(w io.Writer, moves []Copy, tiles []Tile, captured ti
 // awaitLink returns once the link has room for a frame (at once without
 // a link). What is drawn meanwhile goes in the next capture.
 func (s *Sender) awaitLink(ctx context.Context) error {
-	l := s.cfg.Link
-	if l == nil {
+	if s.cfg.Link == nil {
 		return nil
 	}
-	for !l.Open() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-l.Acks():
-		}
-	}
-	return nil
+	return s.cfg.Link.WaitOpen(ctx)
 }
 
 // adapt moves the photo settings after a frame of n bytes: down when

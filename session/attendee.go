@@ -556,24 +556,48 @@ func (h *Host) feed(s network.Stream, m *screen.Mirror) {
 		}
 		cancel()
 	}()
-	pump(ctx, s, m, func() bool { return h.isAttendee(s.Conn().RemotePeer()) })
+	paced := s.Protocol() == FeedProtocol || s.Protocol() == SharedFeedProtocol
+	pump(ctx, s, m, paced, func() bool { return h.isAttendee(s.Conn().RemotePeer()) })
 	s.Reset()
 }
 
 // pump writes a mirror's updates to w until ctx ends, a write fails or
-// still (checked after each update) says stop.
-func pump(ctx context.Context, w network.Stream, m *screen.Mirror, still ...func() bool) {
+// still (checked after each update) says stop. Paced, the receiver
+// acknowledges frame ends (how many it has had): the pump then waits
+// while the link holds what it passes in TargetDelay, and the mirror
+// keeps no more than that queued for it, sending the squares that changed
+// whole once it falls behind.
+func pump(ctx context.Context, w network.Stream, m *screen.Mirror, paced bool, still ...func() bool) {
 	sub := m.Subscribe()
 	defer sub.Close()
+	var link *screen.Link
+	if paced {
+		link = screen.NewLink()
+		go readAcks(w, link)
+	}
+	var ends uint64
 	for {
+		if link != nil {
+			if link.WaitOpen(ctx) != nil {
+				return
+			}
+			sub.SetLimit(int(link.Window()))
+		}
 		msgs, err := sub.Next(ctx)
 		if err != nil {
 			return
 		}
+		n, start := 0, time.Now()
 		for _, msg := range msgs {
 			_ = w.SetWriteDeadline(time.Now().Add(30 * time.Second))
 			if err := p2p.WriteFrame(w, msg); err != nil {
 				return
+			}
+			n += len(msg)
+			if msg[0] == screen.MsgFrameEnd && link != nil {
+				ends++
+				link.Sent(ends, n, start)
+				n, start = 0, time.Now()
 			}
 		}
 		for _, ok := range still {

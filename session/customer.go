@@ -123,12 +123,14 @@ func (c *Customer) Run(ctx context.Context) error {
 	c.guard.Add(reg.Code, pairing.KindSupport, 1)
 	h.SetStreamHandler(ControlProtocol, c.handleControl)
 	h.SetStreamHandler(ScreenProtocol, c.handleScreen)
+	h.SetStreamHandler(screenProtocol21, c.handleScreen)
 	h.SetStreamHandler(screenProtocolNoAcks, c.handleScreen)
 	h.SetStreamHandler(InputProtocol, c.handleInput)
 	h.SetStreamHandler(SharedViewProtocol, c.handleSharedView)
 	defer func() {
 		h.RemoveStreamHandler(ControlProtocol)
 		h.RemoveStreamHandler(ScreenProtocol)
+		h.RemoveStreamHandler(screenProtocol21)
 		h.RemoveStreamHandler(screenProtocolNoAcks)
 		h.RemoveStreamHandler(InputProtocol)
 		h.RemoveStreamHandler(SharedViewProtocol)
@@ -623,7 +625,10 @@ func (c *Customer) handleScreen(s network.Stream) {
 	c.mu.Unlock()
 	defer cancel()
 	cfg := c.cfg.Sender
-	if s.Protocol() == ScreenProtocol {
+	switch s.Protocol() {
+	case ScreenProtocol:
+		cfg.Link, cfg.CompactJPEG, cfg.Indexed = screen.NewLink(), true, true
+	case screenProtocol21:
 		cfg.Link, cfg.CompactJPEG = screen.NewLink(), true
 	}
 	go func() { // a closed stream from the host ends the sender

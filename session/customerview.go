@@ -124,6 +124,6 @@ func (h *Host) pushSharedView(ctx context.Context) {
 	}
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
-	pump(ctx, s, h.share.mirror)
+	pump(ctx, s, h.share.mirror, false)
 	s.Reset()
 }

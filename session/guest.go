@@ -109,8 +109,8 @@ func (g *Guest) Run(ctx context.Context) error {
 	feedCtx, stopFeed := context.WithCancel(ctx)
 	defer stopFeed()
 	g.emit(Event{Kind: EvLink, Path: g.linkPath, Transport: g.linkTransport})
-	go g.follow(feedCtx, FeedProtocol, g.mirror, true)
-	go g.follow(feedCtx, SharedFeedProtocol, g.shared, false)
+	go g.follow(feedCtx, g.mirror, true, FeedProtocol, feedProtocolNoAcks)
+	go g.follow(feedCtx, g.shared, false, SharedFeedProtocol, sharedFeedProtocolNoAcks)
 	go followPath(feedCtx, g.cfg.Host, g.cfg.Session.ID, func(p p2p.Path) {
 		g.mu.Lock()
 		g.path = p
@@ -186,25 +186,16 @@ func (g *Guest) describeRights() string {
 
 // follow keeps a feed of one of the host's mirrors open; counted, its
 // frames are reported (frame events, at most once a second).
-func (g *Guest) follow(ctx context.Context, pid protocol.ID, m *screen.Mirror, counted bool) {
-	apply := m.Apply
-	if counted {
-		apply = func(msg screen.Message) {
-			m.Apply(msg)
-			if msg.Kind == screen.MsgFrameEnd {
-				g.stats.frame(msg.End)
-			}
-		}
-	}
+func (g *Guest) follow(ctx context.Context, m *screen.Mirror, counted bool, pids ...protocol.ID) {
 	for ctx.Err() == nil && !g.isEnded() {
-		s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "feed"), g.cfg.Session.ID, pid)
+		s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "feed"), g.cfg.Session.ID, pids...)
 		if err == nil {
 			stop := context.AfterFunc(ctx, func() { s.Reset() })
 			var r io.Reader = s
 			if counted {
 				r = g.stats.counting(s)
 			}
-			_ = screen.Receive(r, apply)
+			_ = screen.Receive(r, g.applier(s, m, counted, s.Protocol() == pids[0]))
 			stop()
 			s.Reset()
 		}
@@ -212,6 +203,29 @@ func (g *Guest) follow(ctx context.Context, pid protocol.ID, m *screen.Mirror, c
 		case <-ctx.Done():
 		case <-g.done:
 		case <-time.After(time.Second):
+		}
+	}
+}
+
+// applier takes a feed's messages into m, counting its frames if counted
+// and acknowledging each frame end (how many there were) if acks: the
+// host paces the feed by them.
+func (g *Guest) applier(s network.Stream, m *screen.Mirror, counted, acks bool) func(screen.Message) {
+	var ends uint64
+	var buf []byte
+	ack := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
+	return func(msg screen.Message) {
+		m.Apply(msg)
+		if msg.Kind != screen.MsgFrameEnd {
+			return
+		}
+		if counted {
+			g.stats.frame(msg.End)
+		}
+		if acks {
+			ends++
+			buf = screen.AppendAck(buf[:0], ends)
+			_ = p2p.WriteFrame(ack, buf)
 		}
 	}
 }

@@ -185,8 +185,10 @@ func (h *Host) Run(ctx context.Context) error {
 	}
 	// Attendees may come as soon as there are invitations, even while
 	// the customer is still answering.
-	for pid, handler := range map[protocol.ID]network.StreamHandler{AttendeeProtocol: h.handleAttendee, FeedProtocol: h.handleFeed,
-		SharedScreenProtocol: h.handleSharedScreen, SharedFeedProtocol: h.handleSharedFeed} {
+	for pid, handler := range map[protocol.ID]network.StreamHandler{AttendeeProtocol: h.handleAttendee,
+		FeedProtocol: h.handleFeed, feedProtocolNoAcks: h.handleFeed,
+		SharedScreenProtocol: h.handleSharedScreen,
+		SharedFeedProtocol:   h.handleSharedFeed, sharedFeedProtocolNoAcks: h.handleSharedFeed} {
 		h.cfg.Host.SetStreamHandler(pid, handler)
 		defer h.cfg.Host.RemoveStreamHandler(pid)
 	}
@@ -500,7 +502,7 @@ func (h *Host) stopScreen() {
 }
 
 func (h *Host) receiveScreen(ctx context.Context) {
-	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "screen"), h.cfg.Customer.ID, ScreenProtocol, screenProtocolNoAcks)
+	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "screen"), h.cfg.Customer.ID, ScreenProtocol, screenProtocol21, screenProtocolNoAcks)
 	if err != nil {
 		return
 	}
@@ -508,7 +510,7 @@ func (h *Host) receiveScreen(ctx context.Context) {
 		<-ctx.Done()
 		s.Reset()
 	}()
-	acks := s.Protocol() == ScreenProtocol
+	acks := s.Protocol() != screenProtocolNoAcks
 	ack := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
 	var buf []byte
 	_ = screen.Receive(h.stats.counting(p2p.Deadlined{S: s, ReadTimeout: ScreenTimeout}), func(m screen.Message) {

@@ -47,13 +47,17 @@ import (
 // acknowledges every frame end ('A', package screen), from which the
 // customer measures the link and keeps its queue short; a 2.0 customer
 // would take the first acknowledgement for the stream's end, so a host
-// asks for 2.1 first and acknowledges only on it.
+// asks for 2.1 first and acknowledges only from it on. 2.1 also carries
+// JPEG tiles without their tables, 2.2 tiles of few colours without PNG's
+// chunks: the host puts them back for everything downstream.
 //
 // InputProtocol: the host writes input events (package input), JSON, one
 // p2p frame each, at most input.MaxEventSize bytes.
 const (
 	ControlProtocol = "/assist/session/1.0.0"
-	ScreenProtocol  = "/assist/screen/2.1.0"
+	ScreenProtocol  = "/assist/screen/2.2.0"
+	// screenProtocol21 is version 2.1: acknowledgements and compact JPEG.
+	screenProtocol21 = "/assist/screen/2.1.0"
 	// screenProtocolNoAcks is version 2.0, without acknowledgements.
 	screenProtocolNoAcks = "/assist/screen/2.0.0"
 	InputProtocol        = "/assist/input/1.0.0"
@@ -74,10 +78,16 @@ const (
 //
 // FeedProtocol is opened by an admitted attendee; the host writes the
 // customer's screen on it in package screen's wire layout, starting with
-// every tile.
+// every tile. In version 2.1 the attendee acknowledges frame ends ('A',
+// with how many it has had on the stream): the host keeps at most what
+// the attendee's link passes in a moment in flight, and one that falls
+// behind gets the latest squares, so a slow attendee sees fewer frames,
+// not older ones.
 const (
 	AttendeeProtocol = "/assist/attendee/1.0.0"
-	FeedProtocol     = "/assist/feed/2.0.0"
+	FeedProtocol     = "/assist/feed/2.1.0"
+	// feedProtocolNoAcks is version 2.0, without acknowledgements.
+	feedProtocolNoAcks = "/assist/feed/2.0.0"
 )
 
 // A specialist may share their own screen into the session, when the
@@ -85,10 +95,13 @@ const (
 // SharedScreenProtocol to the host and writes screen messages (package
 // screen's wire layout, a full frame first); the host keeps them in a
 // second mirror that its viewer, and the other attendees over
-// SharedFeedProtocol, can watch. One share at a time; the host can stop it.
+// SharedFeedProtocol, can watch (acknowledged from version 2.1 on, as
+// FeedProtocol). One share at a time; the host can stop it.
 const (
 	SharedScreenProtocol = "/assist/shared-screen/2.0.0"
-	SharedFeedProtocol   = "/assist/shared-feed/2.0.0"
+	SharedFeedProtocol   = "/assist/shared-feed/2.1.0"
+	// sharedFeedProtocolNoAcks is version 2.0, without acknowledgements.
+	sharedFeedProtocolNoAcks = "/assist/shared-feed/2.0.0"
 )
 
 // SharedViewProtocol: the host opens it to the customer while a specialist

@@ -1,0 +1,218 @@
+package screen
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"slices"
+	"sync"
+)
+
+// A PNG of a few colours carries about 75 bytes of chunks around its
+// picture (signature, IHDR, PLTE and IDAT headers, zlib's header and
+// checksum, IEND, every chunk's CRC): most of the bytes of a typed
+// character's patch. FormatIndexed is the same picture without them:
+//
+//	colours-1 (one byte), then compressed with deflate (RFC 1951): the
+//	palette (RGB, 3 bytes a colour, each the difference from the colour
+//	before it, per channel modulo 256) and the colour indexes packed at
+//	1, 2, 4 or 8 bits a pixel (the fewest that hold them), each row on
+//	whole bytes.
+//
+// The channel's own integrity check makes the checksums redundant. A
+// small tile is compressed as well as deflate can (the palette of
+// anti-aliased text is shades between two colours, which it finds), a
+// large one fast. The host rebuilds a PNG (ExpandIndexed) before anything
+// downstream sees it.
+
+// FormatIndexed is a tile of at most 256 colours without PNG's chunks, on
+// the wire from the customer to the host only.
+const FormatIndexed Format = 4
+
+// indexDepth is the bits a pixel of a picture of n colours takes.
+func indexDepth(n int) int {
+	switch {
+	case n <= 2:
+		return 1
+	case n <= 4:
+		return 2
+	case n <= 16:
+		return 4
+	}
+	return 8
+}
+
+// indexedEncoder compresses index rows, reusing its buffers.
+type indexedEncoder struct {
+	sorted []paletteEntry
+	order  [256]uint8 // a colour's index → its place in the sorted palette
+	raw    []byte
+	out    bytes.Buffer
+	fast   *flate.Writer
+	best   *flate.Writer
+}
+
+// smallIndexed is the size of input below which deflate does its best.
+const smallIndexed = 2048
+
+// encode returns the FormatIndexed bytes of p; they are valid until the
+// next call.
+func (e *indexedEncoder) encode(p *image.Paletted) ([]byte, error) {
+	n := len(p.Palette)
+	w, h := p.Rect.Dx(), p.Rect.Dy()
+	depth := indexDepth(n)
+	rowBytes := (w*depth + 7) / 8
+	e.raw = e.appendPalette(e.raw[:0], p.Palette)
+	pal := len(e.raw)
+	e.raw = append(e.raw, make([]byte, rowBytes*h)...)
+	packed := e.raw[pal:]
+	perByte := 8 / depth
+	for y := range h {
+		row := p.Pix[y*p.Stride:][:w]
+		dst := packed[y*rowBytes:][:rowBytes]
+		for x, i := range row {
+			i = e.order[i]
+			shift := uint(8 - depth - x%perByte*depth) // the leftmost pixel in the highest bits, as PNG
+			dst[x/perByte] |= i << shift
+		}
+	}
+	e.out.Reset()
+	e.out.WriteByte(byte(n - 1))
+	fw, err := e.writer(len(e.raw) < smallIndexed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fw.Write(e.raw); err != nil {
+		return nil, err
+	}
+	if err := fw.Close(); err != nil {
+		return nil, err
+	}
+	return e.out.Bytes(), nil
+}
+
+// appendPalette appends pal sorted by brightness, each colour as its
+// difference from the one before (per channel, modulo 256), and notes in
+// e.order where each colour went. Anti-aliased text is shades between
+// its ink and its background: sorted, their differences repeat, which
+// deflate finds and plain colours it does not.
+func (e *indexedEncoder) appendPalette(dst []byte, pal color.Palette) []byte {
+	e.sorted = e.sorted[:0]
+	for i, c := range pal {
+		r, g, b, _ := c.RGBA()
+		e.sorted = append(e.sorted, paletteEntry{rgb: [3]byte{byte(r >> 8), byte(g >> 8), byte(b >> 8)}, was: uint8(i)})
+	}
+	slices.SortStableFunc(e.sorted, func(a, b paletteEntry) int { return a.brightness() - b.brightness() })
+	var prev [3]byte
+	for i, c := range e.sorted {
+		e.order[c.was] = uint8(i)
+		dst = append(dst, c.rgb[0]-prev[0], c.rgb[1]-prev[1], c.rgb[2]-prev[2])
+		prev = c.rgb
+	}
+	return dst
+}
+
+type paletteEntry struct {
+	rgb [3]byte
+	was uint8
+}
+
+func (c paletteEntry) brightness() int { return int(c.rgb[0]) + int(c.rgb[1]) + int(c.rgb[2]) }
+
+// writer returns a deflate writer onto e.out: the best compression or
+// the fastest.
+func (e *indexedEncoder) writer(best bool) (*flate.Writer, error) {
+	w, level := &e.fast, flate.BestSpeed
+	if best {
+		w, level = &e.best, flate.BestCompression
+	}
+	if *w == nil {
+		fw, err := flate.NewWriter(&e.out, level)
+		*w = fw
+		return fw, err
+	}
+	(*w).Reset(&e.out)
+	return *w, nil
+}
+
+var errBadIndexed = errors.New("bad indexed tile")
+
+// inflaters are deflate readers kept for reuse: each holds a 32 KB window.
+var inflaters sync.Pool
+
+// ExpandIndexed rebuilds a w x h FormatIndexed tile as a PNG.
+func ExpandIndexed(data []byte, w, h int) ([]byte, error) {
+	img, err := decodeIndexed(data, w, h)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := expandEncoder.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// expandEncoder writes the PNGs indexed tiles become, its compressors
+// shared: a new one is some 800 KB to allocate and clear, for each of the
+// hundreds of tiles of a scrolling terminal.
+var expandEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &sharedPNGBuffers{}}
+
+// sharedPNGBuffers is a png.EncoderBufferPool safe for concurrent use.
+type sharedPNGBuffers struct{ pool sync.Pool }
+
+func (p *sharedPNGBuffers) Get() *png.EncoderBuffer {
+	b, _ := p.pool.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (p *sharedPNGBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
+
+// decodeIndexed reads a FormatIndexed tile of w x h (at most a grid
+// square) into a paletted picture.
+func decodeIndexed(data []byte, w, h int) (*image.Paletted, error) {
+	if len(data) < 1 || w <= 0 || h <= 0 || w > TileSize || h > TileSize {
+		return nil, errBadIndexed
+	}
+	n := int(data[0]) + 1
+	depth := indexDepth(n)
+	rowBytes := (w*depth + 7) / 8
+	raw := make([]byte, 3*n+rowBytes*h+1) // one more: there must be nothing more
+	src := bytes.NewReader(data[1:])
+	fr, _ := inflaters.Get().(io.ReadCloser)
+	if fr == nil {
+		fr = flate.NewReader(src)
+	} else if err := fr.(flate.Resetter).Reset(src, nil); err != nil {
+		return nil, errBadIndexed
+	}
+	defer inflaters.Put(fr)
+	got, err := io.ReadFull(fr, raw)
+	if got != len(raw)-1 || !errors.Is(err, io.ErrUnexpectedEOF) || src.Len() != 0 {
+		return nil, errBadIndexed
+	}
+	pal := make(color.Palette, n)
+	var prev [3]byte
+	for i := range pal {
+		c := raw[3*i:]
+		prev = [3]byte{prev[0] + c[0], prev[1] + c[1], prev[2] + c[2]}
+		pal[i] = color.RGBA{prev[0], prev[1], prev[2], 0xff}
+	}
+	packed := raw[3*n:]
+	img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+	perByte, mask := 8/depth, byte(1<<depth-1)
+	for y := range h {
+		row := packed[y*rowBytes:][:rowBytes]
+		for x := range w {
+			i := row[x/perByte] >> uint(8-depth-x%perByte*depth) & mask
+			if int(i) >= n {
+				return nil, errBadIndexed
+			}
+			img.Pix[y*img.Stride+x] = i
+		}
+	}
+	return img, nil
+}
