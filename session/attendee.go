@@ -578,7 +578,7 @@ func pump(ctx context.Context, w network.Stream, m *screen.Mirror, paced bool, s
 	var ends uint64
 	for {
 		if link != nil {
-			if link.WaitOpen(ctx) != nil {
+			if !waitLink(ctx, link, still) {
 				return
 			}
 			sub.SetLimit(int(link.Window()))
@@ -603,6 +603,29 @@ func pump(ctx context.Context, w network.Stream, m *screen.Mirror, paced bool, s
 		for _, ok := range still {
 			if !ok() {
 				return
+			}
+		}
+	}
+}
+
+// waitLink waits until link has room and reports whether to go on: not
+// once ctx ends or still says stop, which it asks every second, since an
+// attendee that stopped acknowledging (one that was removed, say) would
+// otherwise keep the pump waiting until the session ends.
+func waitLink(ctx context.Context, link *screen.Link, still []func() bool) bool {
+	for {
+		wait, cancel := context.WithTimeout(ctx, time.Second)
+		err := link.WaitOpen(wait)
+		cancel()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		for _, ok := range still {
+			if !ok() {
+				return false
 			}
 		}
 	}

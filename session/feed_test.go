@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,5 +106,43 @@ func TestASlowAttendeeGetsFewerFramesNotOlderOnes(t *testing.T) {
 	t.Logf("%d frames in 6 s; in the second half p50 %v, p95 %v old", len(ages), later[len(later)/2], p95)
 	if p95 > 500*time.Millisecond {
 		t.Fatalf("frames were %v old (p95) at a slow attendee", p95)
+	}
+}
+
+// TestAFeedThatStopsAcknowledgingEndsWhenItsAttendeeGoes: an attendee
+// that reads but never acknowledges holds its pump waiting for the link;
+// once it is no longer an attendee the pump ends within a few seconds
+// instead of at the session's end.
+func TestAFeedThatStopsAcknowledgingEndsWhenItsAttendeeGoes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	host, attendee := p2ptest.NewHost(t, nil), p2ptest.NewHost(t, nil)
+	if err := attendee.Connect(ctx, p2ptest.Info(host)); err != nil {
+		t.Fatal(err)
+	}
+	attendee.SetStreamHandler("/test/feed", func(s network.Stream) {
+		_, _ = io.Copy(io.Discard, s) // reads everything, acknowledges nothing
+	})
+	s, err := host.NewStream(ctx, attendee.ID(), "/test/feed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := screen.NewMirror()
+	var gone atomic.Bool
+	ended := make(chan struct{})
+	go func() {
+		pump(ctx, s, m, true, func() bool { return !gone.Load() })
+		close(ended)
+	}()
+	data := bytes.Repeat([]byte{1}, 100<<10) // over the link's first window
+	copy(data, "\x89PNG\r\n\x1a\n")
+	m.Apply(screen.Message{Kind: screen.MsgTiles, ScreenW: 64, ScreenH: 64, Tiles: []screen.Tile{{W: 64, H: 64, Format: screen.FormatPNG, Data: data}}})
+	m.Apply(screen.Message{Kind: screen.MsgFrameEnd, End: screen.FrameEnd{Seq: 1, Tiles: 1}})
+	time.Sleep(500 * time.Millisecond) // the frame is out, unacknowledged: the pump waits
+	gone.Store(true)
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pump still waits on a link to someone who is no longer an attendee")
 	}
 }
