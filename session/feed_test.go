@@ -29,7 +29,9 @@ func slowFeed(t *testing.T, paced bool, d time.Duration) []time.Duration {
 		t.Fatal(err)
 	}
 	ages := make(chan time.Duration, 4096)
+	handled := make(chan struct{})
 	attendee.SetStreamHandler("/test/feed", func(s network.Stream) {
+		defer close(handled)
 		defer s.Reset()
 		r := bufio.NewReaderSize(throttled{s, 500 << 10}, 16<<10)
 		var ends uint64
@@ -70,6 +72,13 @@ func slowFeed(t *testing.T, paced bool, d time.Duration) []time.Duration {
 		time.Sleep(time.Second / 30)
 	}
 	s.Reset()
+	// The handler may still be reading what was in flight: ages closes
+	// only once it is done sending.
+	select {
+	case <-handled:
+	case <-ctx.Done():
+		t.Fatal("the attendee's handler did not end after the stream was reset")
+	}
 	close(ages)
 	var out []time.Duration
 	for a := range ages {
