@@ -8,12 +8,14 @@ import (
 	"log"
 	"os"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/gen2brain/shm"
 	"github.com/jezek/xgb"
 	mshm "github.com/jezek/xgb/shm"
+	"github.com/jezek/xgb/xinerama"
 	"github.com/jezek/xgb/xproto"
-	"github.com/kbinani/screenshot"
 )
 
 func init() {
@@ -35,29 +37,77 @@ type Display struct {
 // Call it before anything that talks to X: robotgo's cgo backend crashes
 // the process without one.
 func CheckDisplay() error {
-	if os.Getenv("DISPLAY") == "" {
-		return ErrNoDisplay
-	}
-	c, err := xgb.NewConn()
+	c, err := connect()
 	if err != nil {
-		return fmt.Errorf("%w (%v)", ErrNoDisplay, err)
+		return err
 	}
 	c.Close()
 	return nil
 }
 
+// connect opens a connection to $DISPLAY. An X server whose last client
+// left resets itself, unless it was started with -noreset, and drops the
+// connections that arrive meanwhile: on a desktop with no other client
+// (a bare Xvfb) that happens between two connections of our own, so a
+// connection dropped during its handshake is tried again for a moment.
+func connect() (*xgb.Conn, error) {
+	if os.Getenv("DISPLAY") == "" {
+		return nil, ErrNoDisplay
+	}
+	deadline := time.Now().Add(time.Second)
+	for pause := 10 * time.Millisecond; ; pause *= 2 {
+		c, err := xgb.NewConn()
+		if err == nil {
+			return c, nil
+		}
+		if !droppedInHandshake(err) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w (%v)", ErrNoDisplay, err)
+		}
+		time.Sleep(pause)
+	}
+}
+
+func droppedInHandshake(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // Displays lists the monitors.
 func Displays() ([]Display, error) {
-	if err := CheckDisplay(); err != nil {
+	c, err := connect()
+	if err != nil {
 		return nil, err
 	}
-	n := screenshot.NumActiveDisplays()
-	if n == 0 {
-		return nil, fmt.Errorf("the X server reports no monitors")
+	defer c.Close()
+	return monitors(c)
+}
+
+// monitors lists the monitors Xinerama reports, in root coordinates, or
+// the whole root window where Xinerama is missing or inactive. An error
+// is returned rather than an empty rectangle: a capture of nothing helps
+// no one.
+func monitors(c *xgb.Conn) ([]Display, error) {
+	screen := xproto.Setup(c).DefaultScreen(c)
+	root := []Display{{Bounds: image.Rect(0, 0, int(screen.WidthInPixels), int(screen.HeightInPixels))}}
+	if xinerama.Init(c) != nil {
+		return root, nil
 	}
-	out := make([]Display, n)
-	for i := range n {
-		out[i] = Display{Index: i, Bounds: screenshot.GetDisplayBounds(i)}
+	reply, err := xinerama.QueryScreens(c).Reply()
+	if err != nil {
+		return nil, fmt.Errorf("list the monitors: %w", err)
+	}
+	if len(reply.ScreenInfo) == 0 {
+		return root, nil
+	}
+	var out []Display
+	for _, m := range reply.ScreenInfo {
+		b := image.Rect(int(m.XOrg), int(m.YOrg), int(m.XOrg)+int(m.Width), int(m.YOrg)+int(m.Height))
+		if !b.Empty() {
+			out = append(out, Display{Index: len(out), Bounds: b})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the X server reports no monitors")
 	}
 	return out, nil
 }
@@ -82,16 +132,18 @@ type Capturer struct {
 
 // OpenCapturer opens the monitor with the given index (see Displays).
 func OpenCapturer(display int) (*Capturer, error) {
-	displays, err := Displays()
+	conn, err := connect()
 	if err != nil {
 		return nil, err
 	}
-	if display < 0 || display >= len(displays) {
-		return nil, fmt.Errorf("no display %d: this screen has %d (see 'assist share --list-displays')", display, len(displays))
-	}
-	conn, err := xgb.NewConn()
+	displays, err := monitors(conn)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%v)", ErrNoDisplay, err)
+		conn.Close()
+		return nil, err
+	}
+	if display < 0 || display >= len(displays) {
+		conn.Close()
+		return nil, fmt.Errorf("no display %d: this screen has %d (see 'assist share --list-displays')", display, len(displays))
 	}
 	c := &Capturer{conn: conn, root: xproto.Setup(conn).DefaultScreen(conn).Root, bounds: displays[display].Bounds}
 	if !c.is32bpp() {

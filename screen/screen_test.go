@@ -69,6 +69,36 @@ func TestNoDisplayIsAClearError(t *testing.T) {
 	}
 }
 
+// TestABareXServerThatResetsIsCapturedAnyway: an X server with no client
+// of its own resets whenever our last connection closes and drops the
+// ones that arrive meanwhile. Listing its monitors and capturing it, one
+// connection after another, works every time: dropped handshakes used to
+// come back as "no X display", "no monitors" or a 0x0 monitor whose
+// capture divided by zero.
+func TestABareXServerThatResetsIsCapturedAnyway(t *testing.T) {
+	x := xlab.StartResettingXvfb(t, 320, 200)
+	t.Setenv("DISPLAY", x.Display)
+	for i := range 30 {
+		ds, err := Displays()
+		if err != nil {
+			t.Fatalf("listing %d: %v", i, err)
+		}
+		if len(ds) != 1 || ds[0].Bounds != image.Rect(0, 0, 320, 200) {
+			t.Fatalf("listing %d: %v, want one 320x200 monitor", i, ds)
+		}
+		c, err := OpenCapturer(0)
+		if err != nil {
+			t.Fatalf("opening %d: %v", i, err)
+		}
+		var f Frame
+		err = c.Capture(&f)
+		c.Close()
+		if err != nil || f.W != 320 || f.H != 200 {
+			t.Fatalf("capture %d: %dx%d, %v", i, f.W, f.H, err)
+		}
+	}
+}
+
 func TestDifferReportsOnlyChangedTiles(t *testing.T) {
 	img := xlab.Pattern(300, 200, 1)
 	src := &imageSource{img: img}

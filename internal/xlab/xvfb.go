@@ -27,7 +27,20 @@ type Xvfb struct {
 // the server state when the last client leaves.
 func StartXvfb(t testing.TB, w, h int) *Xvfb {
 	t.Helper()
-	x, err := Start(w, h)
+	return startXvfb(t, w, h, "-noreset")
+}
+
+// StartResettingXvfb starts an Xvfb that resets whenever its last client
+// leaves, as X servers do by default, dropping the connections that
+// arrive while it does.
+func StartResettingXvfb(t testing.TB, w, h int) *Xvfb {
+	t.Helper()
+	return startXvfb(t, w, h)
+}
+
+func startXvfb(t testing.TB, w, h int, args ...string) *Xvfb {
+	t.Helper()
+	x, err := start(w, h, args...)
 	if err != nil {
 		// CI installs Xvfb (make test does): there, a missing one is a failure.
 		if os.Getenv("CI") != "" {
@@ -39,8 +52,10 @@ func StartXvfb(t testing.TB, w, h int) *Xvfb {
 	return x
 }
 
-// Start starts Xvfb; the caller stops it.
-func Start(w, h int) (*Xvfb, error) {
+// Start starts Xvfb with -noreset; the caller stops it.
+func Start(w, h int) (*Xvfb, error) { return start(w, h, "-noreset") }
+
+func start(w, h int, args ...string) (*Xvfb, error) {
 	path, err := exec.LookPath("Xvfb")
 	if err != nil {
 		return nil, err
@@ -50,8 +65,8 @@ func Start(w, h int) (*Xvfb, error) {
 		return nil, err
 	}
 	defer r.Close()
-	cmd := exec.Command(path, "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", w, h),
-		"-noreset", "-nolisten", "tcp", "+extension", "XTEST", "+extension", "MIT-SHM")
+	cmd := exec.Command(path, append([]string{"-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", w, h),
+		"-nolisten", "tcp", "+extension", "XTEST", "+extension", "MIT-SHM"}, args...)...)
 	cmd.ExtraFiles = []*os.File{wr}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
