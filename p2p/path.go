@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -124,8 +125,10 @@ func WatchPath(ctx context.Context, h host.Host, p peer.ID, interval time.Durati
 			}
 		}
 	}
+	var rtt pinger
 	poke := func(_ network.Network, c network.Conn) {
 		if c.RemotePeer() == p {
+			rtt.renew.Store(true) // ping on the connection that is best now
 			send(CurrentPath(h, p))
 		}
 	}
@@ -135,6 +138,7 @@ func WatchPath(ctx context.Context, h host.Host, p peer.ID, interval time.Durati
 	go func() {
 		defer func() {
 			h.Network().StopNotify(notifee)
+			rtt.stop()
 			mu.Lock()
 			closed = true
 			close(out)
@@ -148,7 +152,7 @@ func WatchPath(ctx context.Context, h host.Host, p peer.ID, interval time.Durati
 				return
 			case <-tick.C:
 				if h.Network().Connectedness(p) == network.Connected {
-					measureRTT(ctx, h, p, interval)
+					rtt.measure(ctx, h, p, interval)
 				}
 				send(CurrentPath(h, p))
 			}
@@ -157,13 +161,45 @@ func WatchPath(ctx context.Context, h host.Host, p peer.ID, interval time.Durati
 	return out
 }
 
-// measureRTT pings p once; the ping service records the result in the
-// peerstore, where CurrentPath reads it.
-func measureRTT(ctx context.Context, h host.Host, p peer.ID, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(network.WithAllowLimitedConn(ctx, "rtt"), timeout)
-	defer cancel()
+// pinger measures the round trip to a peer on one ping stream, reused
+// from one measurement to the next: a stream per measurement cost its
+// opening, protocol negotiation and closing every time, about 250 bytes
+// each way, four times what the ping itself carries; on a still screen
+// that was most of what a session sent.
+type pinger struct {
+	renew   atomic.Bool
+	results <-chan ping.Result
+	cancel  context.CancelFunc
+}
+
+// measure takes one round trip; the ping service records it in the
+// peerstore, where CurrentPath reads it. The stream is opened again when
+// it fails, when it takes longer than timeout, or when the connections
+// to the peer changed since the last one.
+func (r *pinger) measure(ctx context.Context, h host.Host, p peer.ID, timeout time.Duration) {
+	if r.renew.Swap(false) {
+		r.stop()
+	}
+	if r.results == nil {
+		pctx, cancel := context.WithCancel(network.WithAllowLimitedConn(ctx, "rtt"))
+		r.results, r.cancel = ping.Ping(pctx, h, p), cancel
+	}
+	wait := time.NewTimer(timeout)
+	defer wait.Stop()
 	select {
-	case <-ping.Ping(ctx, h, p):
+	case res, ok := <-r.results:
+		if !ok || res.Error != nil {
+			r.stop()
+		}
+	case <-wait.C:
+		r.stop()
 	case <-ctx.Done():
 	}
+}
+
+func (r *pinger) stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.results, r.cancel = nil, nil
 }
