@@ -36,6 +36,8 @@ type Tile struct {
 	X, Y, W, H int
 	Format     Format
 	Data       []byte
+	// raw is what a FormatIndexedDict tile adds to its stream's history.
+	raw []byte
 }
 
 // photoColors is the number of distinct colours above which a tile may be
@@ -95,6 +97,12 @@ type Encoder struct {
 	// (FormatIndexed), for a receiver that puts them back.
 	Indexed bool
 	indexed indexedEncoder
+	// dictOn compresses small indexed tiles against dict, the stream's
+	// history (FormatIndexedDict); thorough spends more time on it, for
+	// frames of few tiles.
+	dictOn   bool
+	dict     []byte
+	thorough bool
 }
 
 // NewEncoder returns an encoder; lossy allows JPEG for photo tiles.
@@ -121,6 +129,14 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 	var err error
 	switch e.classify(f, r) {
 	case paletted:
+		if e.Indexed && e.dictOn && indexedSize(len(e.pal.Palette), r.Dx(), r.Dy()) < smallIndexed {
+			data, raw, err := e.indexed.encodeDict(&e.pal, e.dict, e.thorough)
+			if err != nil {
+				return Tile{}, err
+			}
+			t.Format, t.Data, t.raw = FormatIndexedDict, bytes.Clone(data), bytes.Clone(raw)
+			return t, nil
+		}
 		if e.Indexed {
 			data, err := e.indexed.encode(&e.pal)
 			if err != nil {
@@ -335,6 +351,19 @@ func (p *ParallelEncoder) SetIndexed(on bool) {
 	}
 }
 
+// SetDictionary makes every encoder compress small indexed tiles against
+// dict, a stream's history, until the next call (FormatIndexedDict).
+func (p *ParallelEncoder) SetDictionary(dict []byte) {
+	for _, e := range p.encoders {
+		e.dictOn, e.dict = true, dict
+	}
+}
+
+// thoroughTiles is the most tiles a frame has for its dictionary tiles
+// to be compressed as well as deflate can: a typed letter's frame is one
+// or two tiles, a scrolling terminal's dozens.
+const thoroughTiles = 8
+
 // Lossy reports whether tiles of format f lose detail.
 func (f Format) Lossy() bool { return f == FormatJPEG || f == FormatJPEGCompact }
 
@@ -349,6 +378,9 @@ func (p *ParallelEncoder) SetQuality(q int) {
 func (p *ParallelEncoder) Encode(f *Frame, rects []image.Rectangle) ([]Tile, error) {
 	tiles := make([]Tile, len(rects))
 	errs := make([]error, len(p.encoders))
+	for _, e := range p.encoders {
+		e.thorough = len(rects) <= thoroughTiles
+	}
 	var wg sync.WaitGroup
 	for w, enc := range p.encoders {
 		wg.Go(func() {

@@ -10,6 +10,8 @@ import (
 	"io"
 	"slices"
 	"sync"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 // A PNG of a few colours carries about 75 bytes of chunks around its
@@ -33,6 +35,15 @@ import (
 // the wire from the customer to the host only.
 const FormatIndexed Format = 4
 
+// FormatIndexedDict is FormatIndexed compressed with the stream's
+// history as deflate's preset dictionary: the palettes and indexes
+// (decompressed) of the FormatIndexedDict tiles of the frames before,
+// newest last, at most HistorySize bytes (see history). A typed letter
+// has mostly been typed before: its tile then costs a few references to
+// one that was, where on its own it cost a hundred bytes. Receive turns
+// these tiles into PNGs; they mean nothing outside their stream.
+const FormatIndexedDict Format = 5
+
 // indexDepth is the bits a pixel of a picture of n colours takes.
 func indexDepth(n int) int {
 	switch {
@@ -46,6 +57,10 @@ func indexDepth(n int) int {
 	return 8
 }
 
+// indexedSize is the bytes of the palette and indexes of a w x h picture
+// of n colours.
+func indexedSize(n, w, h int) int { return 3*n + (w*indexDepth(n)+7)/8*h }
+
 // indexedEncoder compresses index rows, reusing its buffers.
 type indexedEncoder struct {
 	sorted []paletteEntry
@@ -54,6 +69,11 @@ type indexedEncoder struct {
 	out    bytes.Buffer
 	fast   *flate.Writer
 	best   *flate.Writer
+	// withDict compresses with a preset dictionary, which the standard
+	// library's writer cannot be given again without being made anew
+	// (hundreds of kilobytes each time).
+	withDict *kflate.Writer
+	dictLvl  int
 }
 
 // smallIndexed is the size of input below which deflate does its best.
@@ -62,9 +82,45 @@ const smallIndexed = 2048
 // encode returns the FormatIndexed bytes of p; they are valid until the
 // next call.
 func (e *indexedEncoder) encode(p *image.Paletted) ([]byte, error) {
-	n := len(p.Palette)
+	e.pack(p)
+	fw, err := e.writer(len(e.raw) < smallIndexed)
+	if err != nil {
+		return nil, err
+	}
+	return e.compress(fw, len(p.Palette))
+}
+
+// encodeDict returns the FormatIndexedDict bytes of p compressed with
+// dict, and the palette and indexes they hold (the history's part);
+// both are valid until the next call. thorough spends more time to send
+// fewer bytes: for frames of few tiles, such as a typed letter's.
+func (e *indexedEncoder) encodeDict(p *image.Paletted, dict []byte, thorough bool) (data, raw []byte, err error) {
+	e.pack(p)
+	level := dictFast
+	if thorough {
+		level = kflate.BestCompression
+	}
+	if e.withDict == nil || e.dictLvl != level {
+		if e.withDict, err = kflate.NewWriter(&e.out, level); err != nil {
+			return nil, nil, err
+		}
+		e.dictLvl = level
+	}
+	e.out.Reset()
+	e.withDict.ResetDict(&e.out, dict)
+	data, err = e.compress(e.withDict, len(p.Palette))
+	return data, e.raw, err
+}
+
+// dictFast is the compression level of dictionary tiles in frames of
+// many: about 30 µs a tile with a full history, where the best level
+// takes 130.
+const dictFast = 3
+
+// pack lays p's palette and indexes out in e.raw.
+func (e *indexedEncoder) pack(p *image.Paletted) {
 	w, h := p.Rect.Dx(), p.Rect.Dy()
-	depth := indexDepth(n)
+	depth := indexDepth(len(p.Palette))
 	rowBytes := (w*depth + 7) / 8
 	e.raw = e.appendPalette(e.raw[:0], p.Palette)
 	pal := len(e.raw)
@@ -80,12 +136,13 @@ func (e *indexedEncoder) encode(p *image.Paletted) ([]byte, error) {
 			dst[x/perByte] |= i << shift
 		}
 	}
+}
+
+// compress writes the colour count and e.raw through fw, which writes to
+// e.out, and returns e.out's bytes.
+func (e *indexedEncoder) compress(fw io.WriteCloser, colours int) ([]byte, error) {
 	e.out.Reset()
-	e.out.WriteByte(byte(n - 1))
-	fw, err := e.writer(len(e.raw) < smallIndexed)
-	if err != nil {
-		return nil, err
-	}
+	e.out.WriteByte(byte(colours - 1))
 	if _, err := fw.Write(e.raw); err != nil {
 		return nil, err
 	}
@@ -175,23 +232,43 @@ func (p *sharedPNGBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
 // decodeIndexed reads a FormatIndexed tile of w x h (at most a grid
 // square) into a paletted picture.
 func decodeIndexed(data []byte, w, h int) (*image.Paletted, error) {
+	raw, err := inflateIndexed(data, w, h, nil)
+	if err != nil {
+		return nil, err
+	}
+	return palettedOf(raw, int(data[0])+1, w, h)
+}
+
+// inflateIndexed returns the palette and indexes of a FormatIndexed (dict
+// nil) or FormatIndexedDict tile of w x h, at most a grid square.
+func inflateIndexed(data []byte, w, h int, dict []byte) ([]byte, error) {
 	if len(data) < 1 || w <= 0 || h <= 0 || w > TileSize || h > TileSize {
 		return nil, errBadIndexed
 	}
 	n := int(data[0]) + 1
-	depth := indexDepth(n)
-	rowBytes := (w*depth + 7) / 8
+	rowBytes := (w*indexDepth(n) + 7) / 8
 	raw := make([]byte, 3*n+rowBytes*h+1) // one more: there must be nothing more
 	src := bytes.NewReader(data[1:])
 	fr, _ := inflaters.Get().(io.ReadCloser)
 	if fr == nil {
-		fr = flate.NewReader(src)
-	} else if err := fr.(flate.Resetter).Reset(src, nil); err != nil {
+		fr = flate.NewReaderDict(src, dict)
+	} else if err := fr.(flate.Resetter).Reset(src, dict); err != nil {
 		return nil, errBadIndexed
 	}
 	defer inflaters.Put(fr)
 	got, err := io.ReadFull(fr, raw)
 	if got != len(raw)-1 || !errors.Is(err, io.ErrUnexpectedEOF) || src.Len() != 0 {
+		return nil, errBadIndexed
+	}
+	return raw[:got], nil
+}
+
+// palettedOf builds the w x h picture of n colours whose palette and
+// indexes raw holds.
+func palettedOf(raw []byte, n, w, h int) (*image.Paletted, error) {
+	depth := indexDepth(n)
+	rowBytes := (w*depth + 7) / 8
+	if n < 1 || n > 256 || len(raw) != 3*n+rowBytes*h {
 		return nil, errBadIndexed
 	}
 	pal := make(color.Palette, n)

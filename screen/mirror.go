@@ -119,11 +119,14 @@ func (m *Mirror) Apply(msg Message) {
 
 // expandTiles puts the tables back into compact JPEG tiles and the
 // chunks around indexed ones, for the browser and other receivers; a
-// tile that cannot be expanded is left out.
+// tile that cannot be expanded is left out, and so is one of a format
+// the browser does not draw (a FormatIndexedDict tile means something
+// only to the Receive of its stream).
 func expandTiles(tiles []Tile) []Tile {
 	out := tiles[:0]
 	for _, t := range tiles {
 		switch t.Format {
+		case FormatPNG, FormatJPEG:
 		case FormatJPEGCompact:
 			data, err := ExpandJPEG(t.Data, t.W, t.H)
 			if err != nil {
@@ -136,6 +139,8 @@ func expandTiles(tiles []Tile) []Tile {
 				continue
 			}
 			t.Data, t.Format = data, FormatPNG
+		default:
+			continue
 		}
 		out = append(out, t)
 	}

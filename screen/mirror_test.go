@@ -143,7 +143,8 @@ func TestEverySubscriberEndsWithThePicture(t *testing.T) {
 }
 
 // FuzzMirror feeds a mirror any sequence of well-formed messages (tiles
-// whose pictures may be anything, patches, copies, frame ends) while a
+// whose pictures may be anything, patches, copies, frame ends), decoded
+// as Receive does (tiles compressed against the stream's history), while a
 // subscriber keeps up and another comes late: nothing panics, and what
 // the mirror sends decodes.
 func FuzzMirror(f *testing.F) {
@@ -170,13 +171,20 @@ func FuzzMirror(f *testing.F) {
 	_ = (&imageSource{img: blocks(130, 70, 4)}).Capture(&fr)
 	indexed, _ := text.Encode(&fr, image.Rect(3, 5, 11, 21))
 	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{indexed}), AppendFrameEnd(nil, FrameEnd{Seq: 4})))
+	text.dictOn = true
+	first, _ := text.Encode(&fr, image.Rect(3, 5, 11, 21))
+	text.dict = first.raw
+	again, _ := text.Encode(&fr, image.Rect(3, 5, 11, 21))
+	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{first}), AppendFrameEnd(nil, FrameEnd{Seq: 5}),
+		AppendTiles(nil, 130, 70, []Tile{again}), AppendFrameEnd(nil, FrameEnd{Seq: 6})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := NewMirror()
 		early := m.Subscribe()
 		defer early.Close()
+		var d streamDecoder
 		for len(b) >= 2 {
 			n := min(int(b[0])<<8|int(b[1]), len(b)-2)
-			msg, err := Decode(b[2 : 2+n])
+			msg, err := d.decode(b[2 : 2+n])
 			b = b[2+n:]
 			if err != nil {
 				continue

@@ -99,6 +99,7 @@ func (s *Sender) Refine(w io.Writer) (SendStats, error) {
 				l.cells[i] = false
 			}
 		}
+		s.setDictionary(l.enc)
 		batch, err := l.enc.Encode(&s.frame, rects)
 		if err != nil {
 			return SendStats{}, err

@@ -234,18 +234,18 @@ func absDiff(a, b int) int {
 }
 
 func TestSenderMirrorRoundTripIsLossless(t *testing.T) {
-	for _, indexed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) { roundTrip(t, indexed) })
+	for _, c := range []struct{ indexed, dictionary bool }{{false, false}, {true, false}, {true, true}} {
+		t.Run(fmt.Sprintf("indexed=%v,dictionary=%v", c.indexed, c.dictionary), func(t *testing.T) { roundTrip(t, c.indexed, c.dictionary) })
 	}
 }
 
 // roundTrip sends a picture and a change through a mirror, with tiles of
-// few colours as PNG or, indexed, as the mirror rebuilds them.
-func roundTrip(t *testing.T, indexed bool) {
+// few colours as PNG or, indexed, as the mirror or Receive rebuild them.
+func roundTrip(t *testing.T, indexed, dictionary bool) {
 	img := xlab.Pattern(333, 222, 3)
 	draw.Draw(img, image.Rect(0, 128, 333, 222), blocks(333, 94, 1), image.Point{}, draw.Src) // few colours
 	src := &imageSource{img: img}
-	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, Lossy: false, Indexed: indexed})
+	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, Lossy: false, Indexed: indexed, Dictionary: dictionary})
 	pr, pw := io.Pipe()
 	m := NewMirror()
 	done := make(chan error, 1)
@@ -261,8 +261,11 @@ func roundTrip(t *testing.T, indexed bool) {
 		})
 	}()
 	defer func() {
-		if indexed && sentIndexed == 0 {
+		if indexed && !dictionary && sentIndexed == 0 {
 			t.Error("no tile went indexed")
+		}
+		if dictionary && len(s.history.dict()) == 0 {
+			t.Error("no tile went against the history")
 		}
 	}()
 

@@ -44,6 +44,10 @@ type SenderConfig struct {
 	// Indexed sends tiles of few colours without PNG's chunks, for a
 	// receiver that puts them back (FormatIndexed).
 	Indexed bool
+	// Dictionary compresses small indexed tiles against the stream's
+	// history, for a receiver that keeps it too (FormatIndexedDict; Receive
+	// does).
+	Dictionary bool
 }
 
 // MinMotionFPS is the frame rate a slow link keeps by lowering photos'
@@ -93,6 +97,7 @@ type Sender struct {
 	busyAt      time.Time // the last frame that changed most of the screen
 	level       int       // index in motionLevels, raised by a slow link
 	calmSince   time.Time // since when frames have been well within the link
+	history     history   // what FormatIndexedDict tiles are compressed against
 }
 
 // motionMemory is how long a frame that changed most of the screen makes
@@ -283,6 +288,7 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	if busy {
 		s.busyAt = t0
 	}
+	s.setDictionary(s.enc)
 	tiles, err := s.enc.Encode(&s.frame, changed)
 	if err != nil {
 		return SendStats{}, fmt.Errorf("encode tiles: %w", err)
@@ -333,7 +339,20 @@ func (s *Sender) writeFrame(w io.Writer, moves []Copy, tiles []Tile, captured ti
 	if s.cfg.Link != nil {
 		s.cfg.Link.Sent(s.seq, n, start)
 	}
+	for _, t := range tiles {
+		if t.Format == FormatIndexedDict {
+			s.history.add(t.raw)
+		}
+	}
+	s.history.endFrame()
 	return n, err
+}
+
+// setDictionary gives enc the stream's history, if the receiver keeps it.
+func (s *Sender) setDictionary(enc TileEncoder) {
+	if d, ok := enc.(interface{ SetDictionary([]byte) }); ok && s.cfg.Indexed && s.cfg.Dictionary {
+		d.SetDictionary(s.history.dict())
+	}
 }
 
 // awaitLink returns once the link has room for a frame (at once without
@@ -406,15 +425,36 @@ func (s *Sender) capture(drawn []image.Rectangle) error {
 // ends or a message is malformed.
 func Receive(r io.Reader, apply func(Message)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	var d streamDecoder
 	for {
 		raw, err := p2p.ReadFrame(br, MaxMessageSize)
 		if err != nil {
 			return err
 		}
-		m, err := Decode(raw)
+		m, err := d.decode(raw)
 		if err != nil {
 			return err
 		}
 		apply(m)
 	}
+}
+
+// streamDecoder decodes the messages of one stream in order: it keeps
+// the stream's history and turns FormatIndexedDict tiles into PNGs.
+type streamDecoder struct{ history history }
+
+func (d *streamDecoder) decode(raw []byte) (Message, error) {
+	m, err := Decode(raw)
+	if err != nil {
+		return Message{}, err
+	}
+	switch m.Kind {
+	case MsgTiles:
+		if err := d.history.expand(m.Tiles); err != nil {
+			return Message{}, err
+		}
+	case MsgFrameEnd:
+		d.history.endFrame()
+	}
+	return m, nil
 }

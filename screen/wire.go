@@ -228,7 +228,7 @@ func (f Format) starts(data []byte) bool {
 		return bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff})
 	case FormatJPEGCompact:
 		return len(data) >= 2 && data[0]&^halfFlag >= 1 && data[0]&^halfFlag <= 100
-	case FormatIndexed:
+	case FormatIndexed, FormatIndexedDict:
 		return len(data) >= 2
 	}
 	return false

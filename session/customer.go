@@ -123,6 +123,7 @@ func (c *Customer) Run(ctx context.Context) error {
 	c.guard.Add(reg.Code, pairing.KindSupport, 1)
 	h.SetStreamHandler(ControlProtocol, c.handleControl)
 	h.SetStreamHandler(ScreenProtocol, c.handleScreen)
+	h.SetStreamHandler(screenProtocol22, c.handleScreen)
 	h.SetStreamHandler(screenProtocol21, c.handleScreen)
 	h.SetStreamHandler(screenProtocolNoAcks, c.handleScreen)
 	h.SetStreamHandler(InputProtocol, c.handleInput)
@@ -130,6 +131,7 @@ func (c *Customer) Run(ctx context.Context) error {
 	defer func() {
 		h.RemoveStreamHandler(ControlProtocol)
 		h.RemoveStreamHandler(ScreenProtocol)
+		h.RemoveStreamHandler(screenProtocol22)
 		h.RemoveStreamHandler(screenProtocol21)
 		h.RemoveStreamHandler(screenProtocolNoAcks)
 		h.RemoveStreamHandler(InputProtocol)
@@ -627,6 +629,8 @@ func (c *Customer) handleScreen(s network.Stream) {
 	cfg := c.cfg.Sender
 	switch s.Protocol() {
 	case ScreenProtocol:
+		cfg.Link, cfg.CompactJPEG, cfg.Indexed, cfg.Dictionary = screen.NewLink(), true, true, true
+	case screenProtocol22:
 		cfg.Link, cfg.CompactJPEG, cfg.Indexed = screen.NewLink(), true, true
 	case screenProtocol21:
 		cfg.Link, cfg.CompactJPEG = screen.NewLink(), true

@@ -502,7 +502,7 @@ func (h *Host) stopScreen() {
 }
 
 func (h *Host) receiveScreen(ctx context.Context) {
-	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "screen"), h.cfg.Customer.ID, ScreenProtocol, screenProtocol21, screenProtocolNoAcks)
+	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "screen"), h.cfg.Customer.ID, ScreenProtocol, screenProtocol22, screenProtocol21, screenProtocolNoAcks)
 	if err != nil {
 		return
 	}

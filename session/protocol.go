@@ -49,13 +49,18 @@ import (
 // would take the first acknowledgement for the stream's end, so a host
 // asks for 2.1 first and acknowledges only from it on. 2.1 also carries
 // JPEG tiles without their tables, 2.2 tiles of few colours without PNG's
-// chunks: the host puts them back for everything downstream.
+// chunks: the host puts them back for everything downstream. In 2.3 the
+// small ones are compressed against the stream's history (typed letters
+// against the letters typed before, screen.FormatIndexedDict).
 //
 // InputProtocol: the host writes input events (package input), JSON, one
 // p2p frame each, at most input.MaxEventSize bytes.
 const (
 	ControlProtocol = "/assist/session/1.0.0"
-	ScreenProtocol  = "/assist/screen/2.2.0"
+	ScreenProtocol  = "/assist/screen/2.3.0"
+	// screenProtocol22 is version 2.2: tiles of few colours without PNG's
+	// chunks.
+	screenProtocol22 = "/assist/screen/2.2.0"
 	// screenProtocol21 is version 2.1: acknowledgements and compact JPEG.
 	screenProtocol21 = "/assist/screen/2.1.0"
 	// screenProtocolNoAcks is version 2.0, without acknowledgements.
