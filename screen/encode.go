@@ -98,11 +98,10 @@ type Encoder struct {
 	Indexed bool
 	indexed indexedEncoder
 	// dictOn compresses small indexed tiles against dict, the stream's
-	// history (FormatIndexedDict); thorough spends more time on it, for
-	// frames of few tiles.
-	dictOn   bool
-	dict     []byte
-	thorough bool
+	// history (FormatIndexedDict), while useDict: in frames of few tiles.
+	dictOn  bool
+	dict    []byte
+	useDict bool
 }
 
 // NewEncoder returns an encoder; lossy allows JPEG for photo tiles.
@@ -129,8 +128,8 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 	var err error
 	switch e.classify(f, r) {
 	case paletted:
-		if e.Indexed && e.dictOn && indexedSize(len(e.pal.Palette), r.Dx(), r.Dy()) < smallIndexed {
-			data, raw, err := e.indexed.encodeDict(&e.pal, e.dict, e.thorough)
+		if e.Indexed && e.useDict && indexedSize(len(e.pal.Palette), r.Dx(), r.Dy()) < smallIndexed {
+			data, raw, err := e.indexed.encodeDict(&e.pal, e.dict)
 			if err != nil {
 				return Tile{}, err
 			}
@@ -359,10 +358,12 @@ func (p *ParallelEncoder) SetDictionary(dict []byte) {
 	}
 }
 
-// thoroughTiles is the most tiles a frame has for its dictionary tiles
-// to be compressed as well as deflate can: a typed letter's frame is one
-// or two tiles, a scrolling terminal's dozens.
-const thoroughTiles = 8
+// dictTiles is the most tiles a frame has for its small indexed tiles
+// to be compressed against the history: a typed letter's frame is one or
+// two tiles, a scrolling terminal's dozens, where loading the history
+// into the compressor for each took an eighth of the sender's time and
+// saved no bytes (new lines are not in it).
+const dictTiles = 8
 
 // Lossy reports whether tiles of format f lose detail.
 func (f Format) Lossy() bool { return f == FormatJPEG || f == FormatJPEGCompact }
@@ -379,7 +380,7 @@ func (p *ParallelEncoder) Encode(f *Frame, rects []image.Rectangle) ([]Tile, err
 	tiles := make([]Tile, len(rects))
 	errs := make([]error, len(p.encoders))
 	for _, e := range p.encoders {
-		e.thorough = len(rects) <= thoroughTiles
+		e.useDict = e.dictOn && len(rects) <= dictTiles
 	}
 	var wg sync.WaitGroup
 	for w, enc := range p.encoders {

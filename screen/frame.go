@@ -60,6 +60,8 @@ type Differ struct {
 	pan     panFinder
 	// lastKind found the last frame's first move.
 	lastKind moveKind
+	// scrolled: the scroll finder saw this frame, and keeps its hashes.
+	scrolled bool
 }
 
 // Changed returns what of cur differs from the previous frame (all of it
@@ -89,6 +91,10 @@ func (d *Differ) ChangedIn(cur *Frame, drawn []image.Rectangle) ([]Copy, []image
 
 // compare diffs the tiles of cur that only (nil: all) marks.
 func (d *Differ) compare(cur *Frame, only []bool) ([]Copy, []image.Rectangle) {
+	if !d.scrolled {
+		d.scroll.forget() // its hashes are of a frame before the last
+	}
+	d.scrolled = false
 	if d.prev == nil || d.prev.W != cur.W || d.prev.H != cur.H {
 		d.prev = NewFrame(cur.W, cur.H)
 		copy(d.prev.Pix, cur.Pix)
@@ -173,7 +179,10 @@ const (
 
 func (d *Differ) find(kind moveKind, cur *Frame, span image.Rectangle) (Copy, bool) {
 	if kind == scrollMove {
-		return d.scroll.find(d.prev, cur, span)
+		// Until a move, prev is the last frame: what the finder saw as cur
+		// if it looked at it.
+		d.scrolled = true
+		return d.scroll.find(d.prev, cur, span, len(d.moves) == 0)
 	}
 	return d.pan.find(d.prev, cur, span)
 }
@@ -190,7 +199,28 @@ func (d *Differ) moveAndLook(cur *Frame, changed []image.Rectangle, mv Copy) ([]
 // frame: a band of rows where cur differs. A band of a smooth gradient
 // matches itself a row up, where nothing is left to put right.
 func (d *Differ) explains(cur *Frame, mv Copy) bool {
-	return changedBox(cur, d.prev, mv.DstRect()).Dy() >= minMoveRows
+	return differingRows(cur, d.prev, mv.DstRect()) >= minMoveRows
+}
+
+// differingRows is the height of the band from the first row of r that
+// differs between a and b to the last: changedBox's height, found from
+// both ends without comparing the rows between.
+func differingRows(a, b *Frame, r image.Rectangle) int {
+	stride := a.Stride()
+	differs := func(y int) bool {
+		row := y*stride + 4*r.Min.X
+		return !bytes.Equal(a.Pix[row:row+4*r.Dx()], b.Pix[row:row+4*r.Dx()])
+	}
+	first := r.Min.Y
+	for ; first < r.Max.Y && !differs(first); first++ {
+	}
+	last := r.Max.Y - 1
+	for ; last > first && !differs(last); last-- {
+	}
+	if first == r.Max.Y {
+		return 0
+	}
+	return last - first + 1
 }
 
 // span is the box of the pixels that differ in the changed tiles.

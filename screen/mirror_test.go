@@ -171,10 +171,13 @@ func FuzzMirror(f *testing.F) {
 	_ = (&imageSource{img: blocks(130, 70, 4)}).Capture(&fr)
 	indexed, _ := text.Encode(&fr, image.Rect(3, 5, 11, 21))
 	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{indexed}), AppendFrameEnd(nil, FrameEnd{Seq: 4})))
-	text.dictOn = true
+	text.useDict = true
 	first, _ := text.Encode(&fr, image.Rect(3, 5, 11, 21))
 	text.dict = first.raw
 	again, _ := text.Encode(&fr, image.Rect(3, 5, 11, 21))
+	if first.Format != FormatIndexedDict || again.Format != FormatIndexedDict {
+		f.Fatal("the seeds hold no tile compressed against the history")
+	}
 	f.Add(chunks(AppendTiles(nil, 130, 70, []Tile{first}), AppendFrameEnd(nil, FrameEnd{Seq: 5}),
 		AppendTiles(nil, 130, 70, []Tile{again}), AppendFrameEnd(nil, FrameEnd{Seq: 6})))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"math/rand/v2"
 	"testing"
 
 	"assist/internal/xlab"
@@ -133,6 +134,23 @@ func TestFirstAndLastDiffFindTheDifferingBytes(t *testing.T) {
 		a := make([]byte, n)
 		if firstDiff(a, a) != n || lastDiff(a, a) != -1 {
 			t.Fatalf("len %d: equal slices reported as differing", n)
+		}
+	}
+}
+
+// TestDifferingRowsIsTheChangedBoxsHeight: the band explains measures
+// from both ends is the one changedBox finds row by row.
+func TestDifferingRowsIsTheChangedBoxsHeight(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	a, b := NewFrame(40, 30), NewFrame(40, 30)
+	for range 200 {
+		copy(b.Pix, a.Pix)
+		for range r.IntN(4) {
+			b.Pix[r.IntN(len(b.Pix))]++
+		}
+		area := image.Rect(r.IntN(20), r.IntN(15), 20+r.IntN(21), 15+r.IntN(16))
+		if got, want := differingRows(a, b, area), changedBox(a, b, area).Dy(); got != want {
+			t.Fatalf("differingRows %d, changedBox's height %d", got, want)
 		}
 	}
 }

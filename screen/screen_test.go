@@ -164,6 +164,39 @@ func TestAScrollIsSentAsACopyAndTheNewLines(t *testing.T) {
 	}
 }
 
+// TestAScrollAfterASmallChangeIsFoundWhole: the scroll finder reuses the
+// last frame's row hashes as the previous frame's; a frame it did not
+// look at (a small change between two scrolls) makes them stale, and the
+// next scroll is still found over the whole pane.
+func TestAScrollAfterASmallChangeIsFoundWhole(t *testing.T) {
+	const w, h = 640, 480
+	img := blocks(w, h, 5)
+	src := &imageSource{img: img}
+	d := Differ{Partial: true}
+	var f Frame
+	pane := image.Rect(20, 30, 600, 450)
+	scroll := func(seed uint64) {
+		draw.Draw(img, image.Rect(pane.Min.X, pane.Min.Y, pane.Max.X, pane.Max.Y-96), img, image.Pt(pane.Min.X, pane.Min.Y+96), draw.Src)
+		draw.Draw(img, image.Rect(pane.Min.X, pane.Max.Y-96, pane.Max.X, pane.Max.Y), blocks(pane.Dx(), 96, seed), image.Point{}, draw.Src)
+	}
+	want := Copy{Src: image.Rect(20, 126, 600, 450), Dst: image.Pt(20, 30)} // farther than a pan: the scroll finder's
+	for i, change := range []func(){
+		func() {},
+		func() { scroll(6) },
+		func() { // one tile: too few to look for a move
+			draw.Draw(img, image.Rect(100, 200, 130, 210), image.NewUniform(color.RGBA{9, 9, 9, 255}), image.Point{}, draw.Src)
+		},
+		func() { scroll(7) },
+	} {
+		change()
+		_ = src.Capture(&f)
+		moves, _ := d.Changed(&f)
+		if (i == 1 || i == 3) && (len(moves) != 1 || moves[0] != want) {
+			t.Fatalf("frame %d: moves %v, want %v", i, moves, want)
+		}
+	}
+}
+
 // encodeAll encodes rects of f, in order.
 func encodeAll(t *testing.T, enc *Encoder, f *Frame, rects []image.Rectangle) []Tile {
 	t.Helper()

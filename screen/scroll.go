@@ -22,6 +22,12 @@ const (
 // and the few new lines.
 type scrollFinder struct {
 	prev, cur []uint64
+	// kept are the last frame's row hashes over keptSpan: the previous
+	// frame's now, when it was not moved since (the next frame's rows are
+	// hashed once, not twice).
+	kept     []uint64
+	keptSpan image.Rectangle
+	keptOK   bool
 	firstPrev map[uint64]int // row hash → its first row in prev
 	nextPrev  []int          // row → the next row of prev with its hash, or -1
 	lastPrev  map[uint64]int
@@ -35,15 +41,21 @@ const maxSameRows = 64
 // find returns the largest scroll that explains part of the change
 // within span, the box of what changed (only the columns that changed: a
 // scrolling pane's frame and what is beside it stay where they are).
-func (s *scrollFinder) find(prev, cur *Frame, span image.Rectangle) (Copy, bool) {
+// prevIsLast says prev is the last frame find was given as cur, unmoved.
+func (s *scrollFinder) find(prev, cur *Frame, span image.Rectangle, prevIsLast bool) (Copy, bool) {
 	if s.firstPrev == nil {
 		s.firstPrev, s.lastPrev = map[uint64]int{}, map[uint64]int{}
 	}
 	if span.Dy() < minMoveRows {
 		return Copy{}, false
 	}
-	s.prev = s.hashRows(s.prev[:0], prev, span)
+	if prevIsLast && s.keptOK && s.keptSpan == span {
+		s.prev, s.kept = s.kept, s.prev
+	} else {
+		s.prev = s.hashRows(s.prev[:0], prev, span)
+	}
 	s.cur = s.hashRows(s.cur[:0], cur, span)
+	s.kept, s.keptSpan, s.keptOK = append(s.kept[:0], s.cur...), span, true
 	clear(s.firstPrev)
 	s.nextPrev = s.nextPrev[:0]
 	last := s.lastPrev
@@ -83,6 +95,10 @@ func (s *scrollFinder) find(prev, cur *Frame, span image.Rectangle) (Copy, bool)
 	}
 	return best, found
 }
+
+// forget drops the kept hashes: the next frame's previous one is not
+// the last frame find saw.
+func (s *scrollFinder) forget() { s.keptOK = false }
 
 // candidates is how many of the most voted shifts are checked.
 const candidates = 4
