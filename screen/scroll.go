@@ -25,9 +25,9 @@ type scrollFinder struct {
 	// kept are the last frame's row hashes over keptSpan: the previous
 	// frame's now, when it was not moved since (the next frame's rows are
 	// hashed once, not twice).
-	kept     []uint64
-	keptSpan image.Rectangle
-	keptOK   bool
+	kept      []uint64
+	keptSpan  image.Rectangle
+	keptOK    bool
 	firstPrev map[uint64]int // row hash → its first row in prev
 	nextPrev  []int          // row → the next row of prev with its hash, or -1
 	lastPrev  map[uint64]int
