@@ -22,11 +22,12 @@ const (
 // and the few new lines.
 type scrollFinder struct {
 	prev, cur []uint64
-	// kept are the last frame's row hashes over keptSpan: the previous
-	// frame's now, when it was not moved since (the next frame's rows are
-	// hashed once, not twice).
+	// kept are the last frame's hashes of rows keptFrom on, over
+	// keptCols: the previous frame's now, when it was not moved since (a
+	// frame's rows are hashed once, not twice).
 	kept      []uint64
-	keptSpan  image.Rectangle
+	keptFrom  int
+	keptCols  [2]int
 	keptOK    bool
 	firstPrev map[uint64]int // row hash → its first row in prev
 	nextPrev  []int          // row → the next row of prev with its hash, or -1
@@ -49,13 +50,20 @@ func (s *scrollFinder) find(prev, cur *Frame, span image.Rectangle, prevIsLast b
 	if span.Dy() < minMoveRows {
 		return Copy{}, false
 	}
-	if prevIsLast && s.keptOK && s.keptSpan == span {
-		s.prev, s.kept = s.kept, s.prev
+	// Rows are hashed over columns that do not follow every pixel of the
+	// span's edges (the first differing pixel of a log's lines moves with
+	// their text), and the last frame's hashes over whole rows of tiles:
+	// the next frame's span then usually lies within them.
+	cols := hashColumns(span)
+	if prevIsLast && s.keptOK && s.keptCols == cols && s.keptFrom <= span.Min.Y && span.Max.Y <= s.keptFrom+len(s.kept) {
+		s.prev = append(s.prev[:0], s.kept[span.Min.Y-s.keptFrom:span.Max.Y-s.keptFrom]...)
 	} else {
-		s.prev = s.hashRows(s.prev[:0], prev, span)
+		s.prev = s.hashRows(s.prev[:0], prev, cols, span.Min.Y, span.Max.Y)
 	}
-	s.cur = s.hashRows(s.cur[:0], cur, span)
-	s.kept, s.keptSpan, s.keptOK = append(s.kept[:0], s.cur...), span, true
+	from, to := span.Min.Y/TileSize*TileSize, min(cur.H, (span.Max.Y+TileSize-1)/TileSize*TileSize)
+	s.kept = s.hashRows(s.kept[:0], cur, cols, from, to)
+	s.keptCols, s.keptFrom, s.keptOK = cols, from, true
+	s.cur = append(s.cur[:0], s.kept[span.Min.Y-from:span.Max.Y-from]...)
 	clear(s.firstPrev)
 	s.nextPrev = s.nextPrev[:0]
 	last := s.lastPrev
@@ -140,14 +148,15 @@ func (s *scrollFinder) same(j int) int {
 	return n
 }
 
-// hashRows gives each row of span a signature: a hash of every other pair
-// of pixels across it, the whole width sampled (text need not start at
-// the left), at a fraction of a millisecond for a 1080p screen.
-// longestRun checks whole rows, so a collision costs nothing but time.
-func (s *scrollFinder) hashRows(out []uint64, f *Frame, span image.Rectangle) []uint64 {
+// hashRows gives rows [from, to) a signature each: a hash of every other
+// pair of pixels across columns cols, the whole width sampled (text need
+// not start at the left), at a fraction of a millisecond for a 1080p
+// screen. longestRun checks whole rows, so a collision costs nothing but
+// time.
+func (s *scrollFinder) hashRows(out []uint64, f *Frame, cols [2]int, from, to int) []uint64 {
 	stride := f.Stride()
-	for y := span.Min.Y; y < span.Max.Y; y++ {
-		row := f.Pix[y*stride+4*span.Min.X : y*stride+4*span.Max.X]
+	for y := from; y < to; y++ {
+		row := f.Pix[y*stride+4*cols[0] : y*stride+4*cols[1]]
 		h := uint64(14695981039346656037)
 		for i := 0; i+8 <= len(row); i += 16 {
 			h = (h ^ binary.LittleEndian.Uint64(row[i:])) * 1099511628211
@@ -155,6 +164,17 @@ func (s *scrollFinder) hashRows(out []uint64, f *Frame, span image.Rectangle) []
 		out = append(out, h)
 	}
 	return out
+}
+
+// hashColumns are the columns of span whose rows are hashed: inside it,
+// on a grid of 32 pixels, so that spans whose edges differ by a few
+// pixels hash alike; all of a narrow span.
+func hashColumns(span image.Rectangle) [2]int {
+	from, to := (span.Min.X+31)&^31, span.Max.X&^31
+	if to-from < 64 {
+		return [2]int{span.Min.X, span.Max.X}
+	}
+	return [2]int{from, to}
 }
 
 // longestRun finds the longest band of rows where cur's row i is prev's
