@@ -155,10 +155,9 @@ func (s *Sender) watchDamage() {
 func (s *Sender) Run(ctx context.Context, w io.Writer, full <-chan struct{}, stats func(SendStats)) error {
 	defer s.Close()
 	s.watchDamage()
-	interval := time.Second / time.Duration(max(1, s.cfg.MaxFPS))
+	pace := newPacer(s.cfg.MaxFPS)
 	keepalive := time.NewTimer(s.cfg.Keepalive)
 	defer keepalive.Stop()
-	var lastCapture time.Time
 	for {
 		refine, err := s.wait(ctx, full, keepalive, w)
 		if err != nil {
@@ -177,15 +176,10 @@ func (s *Sender) Run(ctx context.Context, w io.Writer, full <-chan struct{}, sta
 			}
 			continue
 		}
-		// Pace: at most one capture per interval, however often it is drawn.
-		if rest := interval - time.Since(lastCapture); rest > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(rest):
-			}
+		// Pace: MaxFPS captures a second at most, however often it is drawn.
+		if err := pace.wait(ctx); err != nil {
+			return err
 		}
-		lastCapture = time.Now()
 		st, err := s.Step(w)
 		if err != nil {
 			return err
