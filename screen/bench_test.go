@@ -122,10 +122,13 @@ func fullScreenPan(big *image.RGBA) workload {
 }
 
 // benchWorkload runs capture, change detection and encoding after each
-// change, reporting what one update costs and what rate that allows.
+// change, reporting what one update costs (time, allocations) and what
+// rate that allows.
 func benchWorkload(b *testing.B, change workload) {
 	c, win, img := benchScreen(b)
-	s := NewSender(c, DefaultSenderConfig())
+	cfg := DefaultSenderConfig() // as the customer sends to a host of this version
+	cfg.CompactJPEG, cfg.Indexed, cfg.Dictionary = true, true, true
+	s := NewSender(c, cfg)
 	b.Cleanup(s.Close)
 	if _, err := s.Step(io.Discard); err != nil { // the first, full frame
 		b.Fatal(err)
@@ -133,9 +136,12 @@ func benchWorkload(b *testing.B, change workload) {
 	var bytes, frames, moves int
 	var capture, encode time.Duration
 	i := 0
+	b.ReportAllocs()
 	for b.Loop() {
-		if change != nil {
+		if change != nil { // the drawing is not the sender's cost
+			b.StopTimer()
 			change(win, img, i)
+			b.StartTimer()
 		}
 		i++
 		st, err := s.Step(io.Discard)

@@ -7,6 +7,8 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"iter"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -240,14 +242,19 @@ func (m *Mirror) copyRect(c Copy) []image.Point {
 }
 
 // cellsOf lists the grid squares r touches.
-func cellsOf(r image.Rectangle) []image.Point {
-	var out []image.Point
-	for y := r.Min.Y / TileSize * TileSize; y < r.Max.Y; y += TileSize {
-		for x := r.Min.X / TileSize * TileSize; x < r.Max.X; x += TileSize {
-			out = append(out, image.Pt(x, y))
+func cellsOf(r image.Rectangle) []image.Point { return slices.Collect(cells(r)) }
+
+// cells yields the grid squares r touches, by their top left corners.
+func cells(r image.Rectangle) iter.Seq[image.Point] {
+	return func(yield func(image.Point) bool) {
+		for y := r.Min.Y / TileSize * TileSize; y < r.Max.Y; y += TileSize {
+			for x := r.Min.X / TileSize * TileSize; x < r.Max.X; x += TileSize {
+				if !yield(image.Pt(x, y)) {
+					return
+				}
+			}
 		}
 	}
-	return out
 }
 
 // decodeInto draws an encoded tile onto the pixels. A tile that does not

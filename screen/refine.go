@@ -42,9 +42,9 @@ func (l *lossyTiles) sent(w, h int, moves []Copy, tiles []Tile) {
 		dst := mv.DstRect()
 		off := mv.Dst.Sub(mv.Src.Min)
 		var carried []int
-		for _, p := range cellsOf(dst) {
+		for p := range cells(dst) {
 			part := image.Rect(p.X, p.Y, p.X+TileSize, p.Y+TileSize).Intersect(dst).Sub(off)
-			for _, q := range cellsOf(part) {
+			for q := range cells(part) {
 				if l.cells[l.index(w, h, q)] {
 					carried = append(carried, l.index(w, h, p))
 					break
