@@ -21,6 +21,7 @@ import (
 	"assist/internal/p2ptest"
 	"assist/portal"
 	"assist/rights"
+	"assist/screen"
 	"assist/shortcode"
 )
 
@@ -633,5 +634,50 @@ func TestTakingControlBackLetsGoOfAHeldButton(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the held button was never let go")
+	}
+}
+
+// changingScreen is new noise at every capture, some kilobytes a frame:
+// a share in motion.
+type changingScreen struct{ n atomic.Uint32 }
+
+func (s *changingScreen) Capture(f *screen.Frame) error {
+	if f.W != 64 {
+		*f = *screen.NewFrame(64, 64)
+	}
+	x := s.n.Add(1) * 2654435761
+	for i := range f.Pix {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		f.Pix[i] = byte(x)
+	}
+	return nil
+}
+
+// TestTheCustomerWatchesAShareInMotion: the host paces the shared screen
+// to the customer by the customer's acknowledgements (shared view 2.1),
+// so frames keep coming for as long as the share moves; a paced feed
+// whose receiver did not acknowledge would stop after its first window
+// (64 KB, a few dozen of these frames).
+func TestTheCustomerWatchesAShareInMotion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := startSession(t, ctx)
+	inv := Invitation{ID: "24680", Specialist: true, Rights: rights.View, MaxUses: 1, AllowShare: true, Expires: time.Now().Add(time.Minute)}
+	f.hub.AddInvitation(inv)
+	ann, err := f.specialist(t, ctx, inv, "Ann", make(chan Event, 256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = ann.Run(ctx) }()
+	go func() { _ = ann.ShareScreen(ctx, &changingScreen{}) }()
+	view := f.customer.SharedView().Screen()
+	for view.Frames() < 100 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the customer got %d frames of a share in motion", view.Frames())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

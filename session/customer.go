@@ -128,6 +128,7 @@ func (c *Customer) Run(ctx context.Context) error {
 	h.SetStreamHandler(screenProtocolNoAcks, c.handleScreen)
 	h.SetStreamHandler(InputProtocol, c.handleInput)
 	h.SetStreamHandler(SharedViewProtocol, c.handleSharedView)
+	h.SetStreamHandler(sharedViewProtocol20, c.handleSharedView)
 	defer func() {
 		h.RemoveStreamHandler(ControlProtocol)
 		h.RemoveStreamHandler(ScreenProtocol)
@@ -136,6 +137,7 @@ func (c *Customer) Run(ctx context.Context) error {
 		h.RemoveStreamHandler(screenProtocolNoAcks)
 		h.RemoveStreamHandler(InputProtocol)
 		h.RemoveStreamHandler(SharedViewProtocol)
+		h.RemoveStreamHandler(sharedViewProtocol20)
 	}()
 	exp := reg.Expires
 	c.cfg.OnEvent(Event{Kind: EvKey, Key: reg.Code.String(), Expires: &exp, Peer: h.ID().String()})

@@ -105,7 +105,13 @@ func (c *Customer) handleSharedView(s network.Stream) {
 	if first {
 		c.cfg.OnEvent(Event{Kind: EvSharedView, Text: "a specialist's screen can be watched"})
 	}
-	_ = screen.Receive(s, c.shared.mirror.Apply)
+	ack := acknowledger(s, s.Protocol() == SharedViewProtocol)
+	_ = screen.Receive(s, func(m screen.Message) {
+		c.shared.mirror.Apply(m)
+		if m.Kind == screen.MsgFrameEnd {
+			ack()
+		}
+	})
 	s.Reset()
 	// The host ends this stream when the share ends: the customer's page
 	// clears the picture (the terminal already has the host's notice).
@@ -118,12 +124,12 @@ func (c *Customer) SharedView() *SharedView { return c.shared }
 
 // pushSharedView sends the shared screen to the customer while it lasts.
 func (h *Host) pushSharedView(ctx context.Context) {
-	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "shared-view"), h.cfg.Customer.ID, SharedViewProtocol)
+	s, err := h.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "shared-view"), h.cfg.Customer.ID, SharedViewProtocol, sharedViewProtocol20)
 	if err != nil {
 		return
 	}
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
-	pump(ctx, s, h.share.mirror, false)
+	pump(ctx, s, h.share.mirror, s.Protocol() == SharedViewProtocol)
 	s.Reset()
 }

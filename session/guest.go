@@ -211,9 +211,7 @@ func (g *Guest) follow(ctx context.Context, m *screen.Mirror, counted bool, pids
 // and acknowledging each frame end (how many there were) if acks: the
 // host paces the feed by them.
 func (g *Guest) applier(s network.Stream, m *screen.Mirror, counted, acks bool) func(screen.Message) {
-	var ends uint64
-	var buf []byte
-	ack := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
+	ack := acknowledger(s, acks)
 	return func(msg screen.Message) {
 		m.Apply(msg)
 		if msg.Kind != screen.MsgFrameEnd {
@@ -222,11 +220,23 @@ func (g *Guest) applier(s network.Stream, m *screen.Mirror, counted, acks bool) 
 		if counted {
 			g.stats.frame(msg.End)
 		}
-		if acks {
-			ends++
-			buf = screen.AppendAck(buf[:0], ends)
-			_ = p2p.WriteFrame(ack, buf)
-		}
+		ack()
+	}
+}
+
+// acknowledger returns what a receiver of a paced feed calls at each
+// frame end: it writes on s how many frame ends there were, if on.
+func acknowledger(s network.Stream, on bool) func() {
+	if !on {
+		return func() {}
+	}
+	var ends uint64
+	var buf []byte
+	w := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
+	return func() {
+		ends++
+		buf = screen.AppendAck(buf[:0], ends)
+		_ = p2p.WriteFrame(w, buf)
 	}
 }
 

@@ -112,7 +112,12 @@ const (
 // SharedViewProtocol: the host opens it to the customer while a specialist
 // shares a screen and writes that screen on it (package screen's wire
 // layout, every tile first), so the customer can watch it too.
-const SharedViewProtocol = "/assist/shared-view/2.0.0"
+// In version 2.1 the customer acknowledges each frame end as an attendee
+// does its feed, and the host sends only what the customer's link passes.
+const (
+	SharedViewProtocol   = "/assist/shared-view/2.1.0"
+	sharedViewProtocol20 = "/assist/shared-view/2.0.0"
+)
 
 // MaxControlSize bounds one control message.
 const MaxControlSize = 64 << 10
