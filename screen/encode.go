@@ -64,6 +64,12 @@ const runBuckets = 4096
 // JPEGQuality is used for photo tiles.
 const JPEGQuality = 80
 
+// flushless is a buffer image/jpeg writes to directly: given a plain
+// io.Writer, it wraps it in a new 4 KB bufio.Writer for every tile.
+type flushless struct{ *bytes.Buffer }
+
+func (flushless) Flush() error { return nil }
+
 type pngPool struct{ b *png.EncoderBuffer }
 
 func (p *pngPool) Get() *png.EncoderBuffer  { b := p.b; p.b = nil; return b }
@@ -80,8 +86,10 @@ type Encoder struct {
 	rgba   image.RGBA
 	half   image.RGBA
 	pal    image.Paletted
-	runs   [runBuckets]uint16
-	Lossy  bool // allow JPEG for photo-like tiles
+	// palColors holds the colours pal's palette points to.
+	palColors [256]color.RGBA
+	runs      [runBuckets]uint16
+	Lossy     bool // allow JPEG for photo-like tiles
 	// Halve sends photo-like tiles at half their resolution (a quarter of
 	// the pixels to encode and send): for a screen in full motion, where
 	// the eye does not see it; the refinement once still restores them.
@@ -158,7 +166,7 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 			if q <= 0 {
 				q = JPEGQuality
 			}
-			err = jpeg.Encode(&e.buf, img, &jpeg.Options{Quality: q})
+			err = jpeg.Encode(flushless{&e.buf}, img, &jpeg.Options{Quality: q})
 			if err == nil && e.Compact {
 				b := img.Bounds()
 				if out, ok := compactJPEG(e.compact, e.buf.Bytes(), q, b.Dx(), b.Dy(), e.Halve); ok {
@@ -220,7 +228,11 @@ func (e *Encoder) classify(f *Frame, r image.Rectangle) tileKind {
 				continue
 			}
 			if added {
-				e.pal.Palette = append(e.pal.Palette, color.RGBA{uint8(c), uint8(c >> 8), uint8(c >> 16), 0xff})
+				// A pointer into the encoder's own array: a color.RGBA put in
+				// the palette's interface is allocated, each time.
+				rgba := &e.palColors[i]
+				*rgba = color.RGBA{uint8(c), uint8(c >> 8), uint8(c >> 16), 0xff}
+				e.pal.Palette = append(e.pal.Palette, rgba)
 			}
 			e.pal.Pix[y*w+x] = uint8(i)
 		}
