@@ -48,7 +48,22 @@ type SenderConfig struct {
 	// history, for a receiver that keeps it too (FormatIndexedDict; Receive
 	// does).
 	Dictionary bool
+	// StillPoll is how often a source without damage reports is captured
+	// once it has been still for StillAfter (0: DefaultStillPoll). Poke
+	// captures at once.
+	StillPoll time.Duration
 }
+
+// A source without damage reports (GDI, a compositor without them) is
+// captured MaxFPS times a second while it changes, and every
+// DefaultStillPoll once it has not for StillAfter: a capture of a whole
+// screen that costs tens of milliseconds, 30 times a second, would keep
+// the customer's machine busy while nothing happens. Input from the host
+// pokes the sender, so what the rep does shows at once.
+const (
+	DefaultStillPoll = 200 * time.Millisecond
+	StillAfter       = time.Second
+)
 
 // MinMotionFPS is the frame rate a slow link keeps by lowering photos'
 // resolution and quality.
@@ -98,6 +113,8 @@ type Sender struct {
 	level       int       // index in motionLevels, raised by a slow link
 	calmSince   time.Time // since when frames have been well within the link
 	history     history   // what FormatIndexedDict tiles are compressed against
+	changedAt   time.Time // the last capture that found a change
+	poke        chan struct{}
 }
 
 // motionMemory is how long a frame that changed most of the screen makes
@@ -119,7 +136,28 @@ func NewSender(src Source, cfg SenderConfig) *Sender {
 		p.SetIndexed(cfg.Indexed)
 		enc = p
 	}
-	return &Sender{src: src, cfg: cfg, enc: enc, diff: Differ{Partial: true}}
+	return &Sender{src: src, cfg: cfg, enc: enc, diff: Differ{Partial: true}, poke: make(chan struct{}, 1)}
+}
+
+// Poke asks for a capture now: something (the host's input) probably
+// changed the screen. It is safe to call from any goroutine.
+func (s *Sender) Poke() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// pollInterval is how long a source without damage reports waits for
+// its next capture.
+func (s *Sender) pollInterval() time.Duration {
+	if s.changedAt.IsZero() || time.Since(s.changedAt) < StillAfter {
+		return time.Second / time.Duration(max(1, s.cfg.MaxFPS))
+	}
+	if s.cfg.StillPoll > 0 {
+		return s.cfg.StillPoll
+	}
+	return DefaultStillPoll
 }
 
 // Close stops watching the source.
@@ -203,7 +241,9 @@ func (s *Sender) wait(ctx context.Context, full <-chan struct{}, keepalive *time
 	if s.damage != nil {
 		drawn = s.damage.Changed()
 	} else {
-		tick = time.After(time.Second / time.Duration(max(1, s.cfg.MaxFPS)))
+		t := time.NewTimer(s.pollInterval())
+		defer t.Stop()
+		tick = t.C
 	}
 	var refineDue <-chan time.Time
 	if at, ok := s.lossy.due(); ok && s.cfg.Lossy {
@@ -219,6 +259,8 @@ func (s *Sender) wait(ctx context.Context, full <-chan struct{}, keepalive *time
 		case <-drawn:
 			return false, nil
 		case <-tick:
+			return false, nil
+		case <-s.poke:
 			return false, nil
 		case <-refineDue:
 			return true, nil
@@ -269,6 +311,7 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	if len(changed) == 0 && len(moves) == 0 {
 		return SendStats{Capture: t1.Sub(t0)}, nil
 	}
+	s.changedAt = t1
 	// Most of the screen changed, and did the frame before: it is in
 	// motion (a video, a 3D view), and its photos go at half resolution.
 	// Frames of a torn capture (half of one picture, half of the next)

@@ -63,6 +63,7 @@ type Customer struct {
 	link      *link
 	answers   map[string]chan bool
 	stopView  context.CancelFunc
+	sender    *screen.Sender // the screen's, while the host watches
 	ended     bool
 	ending    bool // End is saying goodbye; a closing link is no loss
 	endReason error
@@ -642,6 +643,16 @@ func (c *Customer) handleScreen(s network.Stream) {
 		cancel()
 	}()
 	sender := screen.NewSender(c.cfg.Screen, cfg)
+	c.mu.Lock()
+	c.sender = sender
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.sender == sender {
+			c.sender = nil
+		}
+		c.mu.Unlock()
+	}()
 	if err := sender.Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, nil); err != nil && ctx.Err() == nil {
 		c.cfg.OnEvent(Event{Kind: EvError, Text: "screen sharing stopped: " + err.Error()})
 	}
@@ -665,6 +676,17 @@ func readAcks(s network.Stream, link *screen.Link) {
 		if m, err := screen.Decode(raw); err == nil && m.Kind == screen.MsgAck {
 			link.Acked(m.End.Seq)
 		}
+	}
+}
+
+// pokeSender has the screen captured now: the host's input probably
+// changed it, and a still screen is captured only a few times a second.
+func (c *Customer) pokeSender() {
+	c.mu.Lock()
+	sender := c.sender
+	c.mu.Unlock()
+	if sender != nil {
+		sender.Poke()
 	}
 }
 
@@ -704,5 +726,6 @@ func (c *Customer) handleInput(s network.Stream) {
 		if err := c.inj.Apply(ev); err != nil {
 			c.cfg.OnEvent(Event{Kind: EvError, Text: err.Error()})
 		}
+		c.pokeSender()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,5 +239,87 @@ func TestAnEndWhileTheCustomerIsAskedSaysWhy(t *testing.T) {
 			t.Fatalf("Run: %v", err)
 		}
 		cancel()
+	}
+}
+
+// drawingScreen is a screen without damage reports that the host's input
+// draws on: each event applied changes a pixel.
+type drawingScreen struct {
+	mu sync.Mutex
+	n  byte
+}
+
+func (d *drawingScreen) Capture(f *screen.Frame) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f.W != 64 {
+		*f = *screen.NewFrame(64, 64)
+	}
+	f.Pix[0] = d.n
+	return nil
+}
+
+func (d *drawingScreen) Apply(input.Event) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n++
+	return nil
+}
+
+// TestTheHostsInputIsCapturedAtOnce: a still screen without damage
+// reports is captured only now and then (here once an hour), but the
+// host's input pokes the capture, so what the rep does shows at once.
+func TestTheHostsInputIsCapturedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, rv := rvtest.StartNode(t, nil)
+	h := p2ptest.NewHost(t, nil)
+	desk := &drawingScreen{}
+	cfg := screen.DefaultSenderConfig()
+	cfg.StillPoll = time.Hour
+	events := make(chan Event, 256)
+	c := NewCustomer(CustomerConfig{
+		Host: h, Rendezvous: rendezvous.NewClient(h, rv), KeyTTL: time.Minute,
+		Screen: desk, Injector: desk, Sender: cfg,
+		OnEvent: func(e Event) { events <- e },
+	})
+	go func() { _ = c.Run(ctx) }()
+	code, err := shortcode.Parse(waitKind(t, events, EvKey).Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, owner := claimKey(t, ctx, rv, code)
+	hostEvents := make(chan Event, 256)
+	hub := NewHost(HostConfig{Host: rep, Name: "Alice", Customer: owner, OnEvent: func(e Event) {
+		select {
+		case hostEvents <- e:
+		default:
+		}
+	}})
+	go func() { _ = hub.Run(ctx) }()
+	waitKind(t, events, EvConsentRequest)
+	c.Answer("view", true)
+	waitKind(t, hostEvents, EvConsent)
+	c.gate.SetControl(true)
+	hub.setConsent(true, true)
+	frames := func() uint64 { return hub.mirror.Frames() }
+	for frames() == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no first frame")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	time.Sleep(screen.StillAfter + 300*time.Millisecond) // still: polled once an hour now
+	before := frames()
+	if err := hub.Input(input.Event{Type: input.Move, X: 1, Y: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for frames() == before {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the host's input was not captured")
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
