@@ -339,10 +339,17 @@ func (b *portalBoard) reloadListLocked(pid portal.ID) error {
 	if err != nil || v == nil {
 		return err
 	}
+	b.takeListLocked(pid, v)
+	return nil
+}
+
+// takeListLocked keeps revocation list v of pid if it is valid and newer
+// than the one held: a list read from the store may be older than one a
+// message brought meanwhile.
+func (b *portalBoard) takeListLocked(pid portal.ID, v []byte) {
 	if r, err := portal.VerifyRevocations(v, pid); err == nil && (b.parsed[pid] == nil || b.parsed[pid].Version < r.Version) {
 		b.lists[pid], b.parsed[pid] = v, r
 	}
-	return nil
 }
 
 // reloadSettingsLocked takes newer settings of pid from a shared store.
@@ -368,10 +375,22 @@ func (b *portalBoard) reloadRelayed() error {
 		return nil
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	pids := make([]string, 0, len(b.relayed))
 	for pid := range b.relayed {
-		if err := b.reloadListLocked(pid); err != nil {
-			return err
+		pids = append(pids, string(pid))
+	}
+	b.mu.Unlock()
+	// One round trip for all of them, outside the lock: every portal
+	// request of this node waits on it.
+	lists, err := b.shared.GetMany(tablePortals, pids...)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, v := range lists {
+		if v != nil {
+			b.takeListLocked(portal.ID(pids[i]), v)
 		}
 	}
 	return nil

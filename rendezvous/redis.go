@@ -145,6 +145,25 @@ func (s *RedisStore) Get(table, key string) ([]byte, error) {
 	return v, err
 }
 
+// GetMany returns the values under keys in table, in their order (nil
+// where none), in one round trip.
+func (s *RedisStore) GetMany(table string, keys ...string) ([][]byte, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	out := make([][]byte, len(keys))
+	err := s.do("get_many", func(ctx context.Context) error {
+		vals, err := s.rdb.HMGet(ctx, s.tableKey(table), keys...).Result()
+		for i, v := range vals {
+			if str, ok := v.(string); ok && i < len(out) {
+				out[i] = []byte(str)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
 // Delete removes keys from table.
 func (s *RedisStore) Delete(table string, keys ...string) error {
 	if len(keys) == 0 {

@@ -494,3 +494,77 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestARelayingNodeTakesNewerListsFromTheStore: a node re-reads the
+// revocation lists of the portals it relays in one round trip, outside
+// its lock, and takes those newer than its own: a list published at
+// another node reaches the reps this node relays to; a portal with no
+// list in the store keeps its own.
+func TestARelayingNodeTakesNewerListsFromTheStore(t *testing.T) {
+	rd := redislab.Start(t)
+	nodes := startSharedNodes(t, rd.URL(), 2)
+	a, b := nodes[0], nodes[1]
+	m1, v1 := selfMadePortal(t)
+	m2, w1 := selfMadePortal(t)
+	m3, _ := selfMadePortal(t)
+	for _, l := range [][]byte{v1, w1} {
+		if r := putPortal(a, "203.0.113.5", l); r.Status != StatusOK {
+			t.Fatal(r)
+		}
+	}
+	a.portals.mu.Lock()
+	for _, m := range []*portal.Manager{m1, m2, m3} { // as if reps subscribed through A
+		a.portals.relayed[m.ID] = relayedTopic{}
+	}
+	a.portals.mu.Unlock()
+	t.Cleanup(func() {
+		a.portals.mu.Lock()
+		clear(a.portals.relayed)
+		a.portals.mu.Unlock()
+	})
+	v2, err := m1.SignRevocations(portal.Revocations{Version: 2, Epoch: 1, Serials: []uint64{9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := putPortal(b, "203.0.113.5", v2); r.Status != StatusOK {
+		t.Fatal(r)
+	}
+	if err := a.portals.reloadRelayed(); err != nil {
+		t.Fatal(err)
+	}
+	a.portals.mu.Lock()
+	defer a.portals.mu.Unlock()
+	if got := a.portals.parsed[m1.ID]; got == nil || got.Version != 2 || !got.Revoked(9) {
+		t.Fatalf("A holds %+v of the list B took, want version 2", got)
+	}
+	if got := a.portals.parsed[m2.ID]; got == nil || got.Version != 1 {
+		t.Fatalf("A holds %+v of a list nobody changed", got)
+	}
+	if got := a.portals.parsed[m3.ID]; got != nil {
+		t.Fatalf("A holds %+v for a portal with no list", got)
+	}
+}
+
+// TestGetManyReadsKeysInOrder: GetMany answers each key in place, nil
+// for a missing one.
+func TestGetManyReadsKeysInOrder(t *testing.T) {
+	rd := redislab.Start(t)
+	s := openRedis(t, rd.URL())
+	t.Cleanup(func() { s.Close() })
+	if err := s.Put("t", "a", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("t", "c", []byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetMany("t", "c", "b", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || string(got[0]) != "three" || got[1] != nil || string(got[2]) != "one" {
+		t.Fatalf("GetMany c, b, a = %q", got)
+	}
+	if got, err := s.GetMany("t"); err != nil || got != nil {
+		t.Fatalf("GetMany of nothing = %q, %v", got, err)
+	}
+}

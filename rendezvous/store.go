@@ -36,6 +36,9 @@ type SharedStore interface {
 	Store
 	// Get returns the value under key in table (nil if none).
 	Get(table, key string) ([]byte, error)
+	// GetMany returns the values under keys in table, in their order (nil
+	// where none), in one round trip.
+	GetMany(table string, keys ...string) ([][]byte, error)
 	// Codes is the code registry kept in the store.
 	Codes(RegistryLimits, Clock) Codes
 	// Announce records this node's addresses for the others.
