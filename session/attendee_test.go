@@ -642,8 +642,8 @@ func TestTakingControlBackLetsGoOfAHeldButton(t *testing.T) {
 type changingScreen struct{ n atomic.Uint32 }
 
 func (s *changingScreen) Capture(f *screen.Frame) error {
-	if f.W != 64 {
-		*f = *screen.NewFrame(64, 64)
+	if f.W != 256 {
+		*f = *screen.NewFrame(256, 128)
 	}
 	x := s.n.Add(1) * 2654435761
 	for i := range f.Pix {
@@ -655,11 +655,12 @@ func (s *changingScreen) Capture(f *screen.Frame) error {
 	return nil
 }
 
-// TestTheCustomerWatchesAShareInMotion: the host paces the shared screen
-// to the customer by the customer's acknowledgements (shared view 2.1),
-// so frames keep coming for as long as the share moves; a paced feed
-// whose receiver did not acknowledge would stop after its first window
-// (64 KB, a few dozen of these frames).
+// TestTheCustomerWatchesAShareInMotion: the specialist's share is paced
+// by the host's acknowledgements (shared screen 2.1) and the host's copy
+// to the customer by the customer's (shared view 2.1), so frames keep
+// coming for as long as the share moves; a paced stream whose receiver
+// did not acknowledge would stop after its first window (64 KB, a dozen
+// of these frames).
 func TestTheCustomerWatchesAShareInMotion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

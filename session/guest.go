@@ -280,19 +280,23 @@ func (g *Guest) SharedScreen() *screen.Mirror { return g.shared }
 // it, or the session ends. The host refuses unless the portal and it allow
 // this attendee to share.
 func (g *Guest) ShareScreen(ctx context.Context, src screen.Source) error {
-	s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "share"), g.cfg.Session.ID, SharedScreenProtocol)
+	s, err := g.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "share"), g.cfg.Session.ID, SharedScreenProtocol, sharedScreenProtocol20)
 	if err != nil {
 		return fmt.Errorf("share your screen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	cfg := screen.DefaultSenderConfig()
+	if s.Protocol() == SharedScreenProtocol { // paced by the host, tiles compact
+		cfg.Link, cfg.CompactJPEG, cfg.Indexed, cfg.Dictionary = screen.NewLink(), true, true, true
+	}
 	go func() { // the host closing the stream (stop, refusal) ends the share
-		_, _ = s.Read(make([]byte, 1))
+		readAcks(s, cfg.Link)
 		cancel()
 	}()
 	stop := context.AfterFunc(g.doneCtx(), cancel)
 	defer stop()
-	err = screen.NewSender(src, screen.DefaultSenderConfig()).Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, nil)
+	err = screen.NewSender(src, cfg).Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, nil)
 	s.Reset()
 	if ctx.Err() != nil {
 		return nil

@@ -187,8 +187,8 @@ func (h *Host) Run(ctx context.Context) error {
 	// the customer is still answering.
 	for pid, handler := range map[protocol.ID]network.StreamHandler{AttendeeProtocol: h.handleAttendee,
 		FeedProtocol: h.handleFeed, feedProtocolNoAcks: h.handleFeed,
-		SharedScreenProtocol: h.handleSharedScreen,
-		SharedFeedProtocol:   h.handleSharedFeed, sharedFeedProtocolNoAcks: h.handleSharedFeed} {
+		SharedScreenProtocol: h.handleSharedScreen, sharedScreenProtocol20: h.handleSharedScreen,
+		SharedFeedProtocol: h.handleSharedFeed, sharedFeedProtocolNoAcks: h.handleSharedFeed} {
 		h.cfg.Host.SetStreamHandler(pid, handler)
 		defer h.cfg.Host.RemoveStreamHandler(pid)
 	}
@@ -510,20 +510,30 @@ func (h *Host) receiveScreen(ctx context.Context) {
 		<-ctx.Done()
 		s.Reset()
 	}()
-	acks := s.Protocol() != screenProtocolNoAcks
-	ack := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
-	var buf []byte
+	ack := func(screen.FrameEnd) {}
+	if s.Protocol() != screenProtocolNoAcks {
+		ack = acknowledgeSeq(s)
+	}
 	_ = screen.Receive(h.stats.counting(p2p.Deadlined{S: s, ReadTimeout: ScreenTimeout}), func(m screen.Message) {
 		h.mirror.Apply(m)
 		if m.Kind == screen.MsgFrameEnd {
 			h.stats.frame(m.End)
-			if acks {
-				buf = screen.AppendAck(buf[:0], m.End.Seq)
-				_ = p2p.WriteFrame(ack, buf)
-			}
+			ack(m.End)
 		}
 	})
 	s.Reset()
+}
+
+// acknowledgeSeq returns what the receiver of a screen.Sender's stream
+// calls at each frame end: it writes the frame's sequence number back,
+// which the sender's Link measures the path by.
+func acknowledgeSeq(s network.Stream) func(screen.FrameEnd) {
+	w := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
+	var buf []byte
+	return func(e screen.FrameEnd) {
+		buf = screen.AppendAck(buf[:0], e.Seq)
+		_ = p2p.WriteFrame(w, buf)
+	}
 }
 
 // WatchPath follows how this host reaches the customer, reporting each

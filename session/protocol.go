@@ -101,10 +101,16 @@ const (
 // screen's wire layout, a full frame first); the host keeps them in a
 // second mirror that its viewer, and the other attendees over
 // SharedFeedProtocol, can watch (acknowledged from version 2.1 on, as
-// FeedProtocol). One share at a time; the host can stop it.
+// FeedProtocol). One share at a time; the host can stop it. Version 2.1
+// of SharedScreenProtocol is to the shared screen what ScreenProtocol 2.3
+// is to the customer's: the host acknowledges every frame end, and tiles
+// go compact (JPEG without tables, indexed, against the history).
 const (
-	SharedScreenProtocol = "/assist/shared-screen/2.0.0"
-	SharedFeedProtocol   = "/assist/shared-feed/2.1.0"
+	SharedScreenProtocol = "/assist/shared-screen/2.1.0"
+	// sharedScreenProtocol20 is version 2.0: no acknowledgements, tiles
+	// as the browser draws them.
+	sharedScreenProtocol20 = "/assist/shared-screen/2.0.0"
+	SharedFeedProtocol     = "/assist/shared-feed/2.1.0"
 	// sharedFeedProtocolNoAcks is version 2.0, without acknowledgements.
 	sharedFeedProtocolNoAcks = "/assist/shared-feed/2.0.0"
 )

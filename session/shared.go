@@ -119,7 +119,16 @@ func (h *Host) handleSharedScreen(s network.Stream) {
 	h.shareNotice(a.Name+" is sharing their screen", Event{Kind: EvSharing, Name: a.Name, Text: a.Name + " is sharing their screen"})
 	// Specialists are never masked: the customer watches along.
 	go h.pushSharedView(ctx)
-	_ = screen.Receive(p2p.Deadlined{S: s, ReadTimeout: ScreenTimeout}, h.share.mirror.Apply)
+	ack := func(screen.FrameEnd) {}
+	if s.Protocol() == SharedScreenProtocol {
+		ack = acknowledgeSeq(s)
+	}
+	_ = screen.Receive(p2p.Deadlined{S: s, ReadTimeout: ScreenTimeout}, func(m screen.Message) {
+		h.share.mirror.Apply(m)
+		if m.Kind == screen.MsgFrameEnd {
+			ack(m.End)
+		}
+	})
 	s.Reset()
 	h.share.release() // before the notice: pages that clear find it cleared
 	h.shareNotice(a.Name+" stopped sharing their screen", Event{Kind: EvSharing, Name: a.Name, Reason: "stopped", Text: a.Name + " stopped sharing their screen"})
