@@ -330,6 +330,8 @@ func (e *Encoder) halved(f *Frame, r image.Rectangle) *image.RGBA {
 // ParallelEncoder spreads tiles over one encoder per CPU.
 type ParallelEncoder struct {
 	encoders []*Encoder
+	tiles    []Tile // the last Encode's, reused
+	errs     []error
 }
 
 // NewParallelEncoder makes one encoder per CPU.
@@ -387,31 +389,43 @@ func (p *ParallelEncoder) SetQuality(q int) {
 	}
 }
 
-// Encode encodes every rectangle; the result keeps the input order.
+// Encode encodes every rectangle; the result keeps the input order and
+// is valid until the next call (the tiles' bytes stay valid).
 func (p *ParallelEncoder) Encode(f *Frame, rects []image.Rectangle) ([]Tile, error) {
-	tiles := make([]Tile, len(rects))
-	errs := make([]error, len(p.encoders))
+	p.tiles = slices.Grow(p.tiles[:0], len(rects))[:len(rects)]
 	for _, e := range p.encoders {
 		e.useDict = e.dictOn && len(rects) <= dictTiles
 	}
+	if len(rects) <= 1 { // a typed letter: no goroutine to wake
+		for i, r := range rects {
+			t, err := p.encoders[0].Encode(f, r)
+			if err != nil {
+				return nil, err
+			}
+			p.tiles[i] = t
+		}
+		return p.tiles, nil
+	}
+	p.errs = slices.Grow(p.errs[:0], len(p.encoders))[:len(p.encoders)]
+	clear(p.errs)
 	var wg sync.WaitGroup
 	for w, enc := range p.encoders {
 		wg.Go(func() {
 			for i := w; i < len(rects); i += len(p.encoders) {
 				t, err := enc.Encode(f, rects[i])
 				if err != nil {
-					errs[w] = err
+					p.errs[w] = err
 					return
 				}
-				tiles[i] = t
+				p.tiles[i] = t
 			}
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
+	for _, err := range p.errs {
 		if err != nil {
 			return nil, err
 		}
 	}
-	return tiles, nil
+	return p.tiles, nil
 }

@@ -18,7 +18,8 @@ type Source interface {
 
 // TileEncoder turns changed rectangles of a frame into tiles for the wire.
 // ParallelEncoder (PNG, or JPEG for photo-like tiles) is the one there is;
-// another codec plugs in here.
+// another codec plugs in here. The slice returned may be reused by the
+// next call.
 type TileEncoder interface {
 	Encode(f *Frame, rects []image.Rectangle) ([]Tile, error)
 }
