@@ -2,6 +2,7 @@ package screen
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"errors"
 	"image"
@@ -152,7 +153,15 @@ func (e *indexedEncoder) appendPalette(dst []byte, pal color.Palette) []byte {
 		r, g, b, _ := c.RGBA()
 		e.sorted = append(e.sorted, paletteEntry{rgb: [3]byte{byte(r >> 8), byte(g >> 8), byte(b >> 8)}, was: uint8(i)})
 	}
-	slices.SortStableFunc(e.sorted, func(a, b paletteEntry) int { return a.brightness() - b.brightness() })
+	// Colours are distinct, so brightness then RGB orders them fully: the
+	// same glyph gets the same palette wherever its pixels start, which
+	// the history finds, and pdqsort beats a stable sort's merges.
+	slices.SortFunc(e.sorted, func(a, b paletteEntry) int {
+		if d := a.brightness() - b.brightness(); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.key(), b.key())
+	})
 	var prev [3]byte
 	for i, c := range e.sorted {
 		e.order[c.was] = uint8(i)
@@ -168,6 +177,8 @@ type paletteEntry struct {
 }
 
 func (c paletteEntry) brightness() int { return int(c.rgb[0]) + int(c.rgb[1]) + int(c.rgb[2]) }
+
+func (c paletteEntry) key() int { return int(c.rgb[0])<<16 | int(c.rgb[1])<<8 | int(c.rgb[2]) }
 
 // writer returns a deflate writer onto e.out: a thorough one for a small
 // tile, a fast one for a large. klauspost's levels 5 and 2 make tiles of
