@@ -1,9 +1,6 @@
 package screen
 
-import (
-	"bytes"
-	"fmt"
-)
+import "fmt"
 
 // HistorySize is how much of a stream's history FormatIndexedDict tiles
 // are compressed against: the typing of a few hundred letters. Twice as
@@ -61,15 +58,11 @@ func (h *history) expand(tiles []Tile) error {
 		if err != nil {
 			return fmt.Errorf("%w: a dictionary tile at %d,%d does not decompress", ErrBadMessage, t.X, t.Y)
 		}
-		img, err := palettedOf(raw, int(t.Data[0])+1, t.W, t.H)
+		data, err := indexedPNG(raw, int(t.Data[0])+1, t.W, t.H)
 		if err != nil {
 			return fmt.Errorf("%w: a dictionary tile at %d,%d is no picture", ErrBadMessage, t.X, t.Y)
 		}
-		var buf bytes.Buffer
-		if err := expandEncoder.Encode(&buf, img); err != nil {
-			return err
-		}
-		tiles[i].Format, tiles[i].Data = FormatPNG, buf.Bytes()
+		tiles[i].Format, tiles[i].Data = FormatPNG, data
 		h.add(raw)
 	}
 	return nil

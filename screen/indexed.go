@@ -206,7 +206,17 @@ var inflaters sync.Pool
 
 // ExpandIndexed rebuilds a w x h FormatIndexed tile as a PNG.
 func ExpandIndexed(data []byte, w, h int) ([]byte, error) {
-	img, err := decodeIndexed(data, w, h)
+	raw, err := inflateIndexed(data, w, h, nil)
+	if err != nil {
+		return nil, err
+	}
+	return indexedPNG(raw, int(data[0])+1, w, h)
+}
+
+// indexedPNG is the PNG of the w x h picture of n colours whose palette
+// and indexes raw holds.
+func indexedPNG(raw []byte, n, w, h int) ([]byte, error) {
+	img, err := palettedOf(raw, n, w, h)
 	if err != nil {
 		return nil, err
 	}
@@ -231,16 +241,6 @@ func (p *sharedPNGBuffers) Get() *png.EncoderBuffer {
 }
 
 func (p *sharedPNGBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
-
-// decodeIndexed reads a FormatIndexed tile of w x h (at most a grid
-// square) into a paletted picture.
-func decodeIndexed(data []byte, w, h int) (*image.Paletted, error) {
-	raw, err := inflateIndexed(data, w, h, nil)
-	if err != nil {
-		return nil, err
-	}
-	return palettedOf(raw, int(data[0])+1, w, h)
-}
 
 // inflateIndexed returns the palette and indexes of a FormatIndexed (dict
 // nil) or FormatIndexedDict tile of w x h, at most a grid square.

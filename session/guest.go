@@ -231,11 +231,20 @@ func acknowledger(s network.Stream, on bool) func() {
 		return func() {}
 	}
 	var ends uint64
-	var buf []byte
-	w := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
+	ack := ackWriter(s)
 	return func() {
 		ends++
-		buf = screen.AppendAck(buf[:0], ends)
+		ack(ends)
+	}
+}
+
+// ackWriter returns what writes an acknowledgement of n (a frame count or
+// a sequence number, as the stream's protocol says) on s.
+func ackWriter(s network.Stream) func(n uint64) {
+	w := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
+	var buf []byte
+	return func(n uint64) {
+		buf = screen.AppendAck(buf[:0], n)
 		_ = p2p.WriteFrame(w, buf)
 	}
 }

@@ -528,12 +528,8 @@ func (h *Host) receiveScreen(ctx context.Context) {
 // calls at each frame end: it writes the frame's sequence number back,
 // which the sender's Link measures the path by.
 func acknowledgeSeq(s network.Stream) func(screen.FrameEnd) {
-	w := p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}
-	var buf []byte
-	return func(e screen.FrameEnd) {
-		buf = screen.AppendAck(buf[:0], e.Seq)
-		_ = p2p.WriteFrame(w, buf)
-	}
+	ack := ackWriter(s)
+	return func(e screen.FrameEnd) { ack(e.Seq) }
 }
 
 // WatchPath follows how this host reaches the customer, reporting each
