@@ -56,7 +56,7 @@ lint: ## gofmt, go vet, golangci-lint and govulncheck (against a local vulnerabi
 
 bench: ## benchmarks: lookups/s, pairing, 1080p capture (X11, sway, Wine)/encode, bytes per update, latency, alert delivery
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./rendezvous/ ./pairing/ ./screen/
-	$(GO) test -run '^$$' -bench 'Capture(X11|Sway|Wine)' -benchtime 100x ./desktop/
+	$(GO) test -run '^$$' -bench 'Capture(X11|Sway|Wine)|StillWine' -benchtime 100x ./desktop/
 	$(GO) test -run '^$$' -bench AlertLatency -benchtime 20x -timeout 15m ./gossip/
 
 demo: build ## the main job: rendezvous, a customer sharing a virtual screen, a rep joining

@@ -5,7 +5,6 @@ package desktop
 import (
 	"fmt"
 	"image"
-	"sync"
 
 	"github.com/kbinani/screenshot"
 	syswin "golang.org/x/sys/windows"
@@ -14,7 +13,7 @@ import (
 	"assist/screen"
 )
 
-// windows captures with GDI (kbinani/screenshot, pure Go there) and
+// windows captures with GDI and
 // injects with SendInput (robotgo's win backend).
 type windows struct{}
 
@@ -63,34 +62,9 @@ func (w windows) OpenScreen(display int) (Screen, error) {
 	if display < 0 || display >= len(ds) {
 		return nil, fmt.Errorf("no monitor %d (there are %d)", display, len(ds))
 	}
-	return &gdiScreen{bounds: ds[display].Bounds}, nil
+	return openGDI(ds[display].Bounds)
 }
 
 func (windows) OpenInput(bounds image.Rectangle) (Injector, error) {
 	return input.NewWindowsInjector(bounds)
-}
-
-// gdiScreen grabs one monitor through GDI, in the frame's BGRX order.
-type gdiScreen struct {
-	mu     sync.Mutex
-	bounds image.Rectangle
-}
-
-func (s *gdiScreen) Bounds() image.Rectangle { return s.bounds }
-
-func (s *gdiScreen) Close() error { return nil }
-
-func (s *gdiScreen) Capture(f *screen.Frame) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	img, err := screenshot.CaptureRect(s.bounds)
-	if err != nil {
-		return fmt.Errorf("capture screen: %w", err)
-	}
-	w, h := s.bounds.Dx(), s.bounds.Dy()
-	if f.W != w || f.H != h || len(f.Pix) != 4*w*h {
-		*f = *screen.NewFrame(w, h)
-	}
-	toBGRX(f.Pix, img)
-	return nil
 }
