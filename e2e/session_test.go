@@ -314,11 +314,19 @@ func waitForPicture(t *testing.T, v *viewerSocket, want *image.RGBA) (*image.RGB
 	t.Helper()
 	canvas := image.NewRGBA(want.Bounds())
 	lossy := image.NewAlpha(want.Bounds())
+	waitForChange(t, v, canvas, lossy, want)
+	return canvas, lossy
+}
+
+// waitForChange draws the viewer's frames on canvas, a picture received
+// before, until it shows want or 30 s have passed.
+func waitForChange(t *testing.T, v *viewerSocket, canvas *image.RGBA, lossy *image.Alpha, want *image.RGBA) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		drawTiles(t, canvas, lossy, v.nextFrame(30*time.Second))
 		if countDiff(want, canvas, lossy) == 0 || time.Now().After(deadline) {
-			return canvas, lossy
+			return
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"image"
+	"image/color"
+	"image/draw"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"assist/internal/winelab"
 	"assist/internal/xlab"
 	"assist/rep"
+	"assist/screen"
 )
 
 // buildWindows builds assist.exe (no cgo) for the test.
@@ -50,6 +54,18 @@ func TestAWindowsCustomerUnderWine(t *testing.T) {
 	v := dialViewer(t, join.WaitEvent("viewer", 60*time.Second).Str("url"))
 	canvas, lossy := waitForPicture(t, v, want)
 	comparePictures(t, want, canvas, lossy)
+
+	// Still for a while, then a line of text's height changes on its own
+	// (no input pokes the capture): GDI reports no damage, so the still
+	// screen is probed a few rows at a time, and the change must be found
+	// that way and arrive whole.
+	time.Sleep(screen.StillAfter + 500*time.Millisecond)
+	changed := image.NewRGBA(want.Bounds())
+	copy(changed.Pix, want.Pix)
+	draw.Draw(changed, image.Rect(40, 200, 360, 216), image.NewUniform(color.RGBA{200, 30, 30, 255}), image.Point{}, draw.Src)
+	rec.Show(t, changed)
+	waitForChange(t, v, canvas, lossy, changed)
+	comparePictures(t, changed, canvas, lossy)
 
 	v.send(map[string]any{"type": "request_control"})
 	share.WaitEventWhere("consent_request", 30*time.Second, func(e proctest.Event) bool { return e.Str("what") == "control" })

@@ -367,6 +367,16 @@ func moveRect(f *Frame, c Copy) {
 // Reset forgets the previous frame, so the next Changed reports everything.
 func (d *Differ) Reset() { d.prev = nil }
 
+// rowDiffers says whether row y of cur differs from the last frame
+// compared (or there is none of its size).
+func (d *Differ) rowDiffers(cur *Frame, y int) bool {
+	if d.prev == nil || d.prev.W != cur.W || d.prev.H != cur.H {
+		return true
+	}
+	row := cur.Pix[y*cur.Stride() : (y+1)*cur.Stride()]
+	return !bytes.Equal(row, d.prev.Pix[y*cur.Stride():(y+1)*cur.Stride()])
+}
+
 // RGBA converts a region of f to an RGBA image (alpha opaque).
 func (f *Frame) RGBA(r image.Rectangle) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))

@@ -112,3 +112,147 @@ func TestAStillScreenIsPolledSlowlyAndPokedAtOnce(t *testing.T) {
 	src.draw(20) // no poke: polled, fast again after a change
 	next("while polled fast after a change")
 }
+
+// probingSource is a source without damage reports that can capture part
+// of itself, and counts what it reads: whole captures, rows, and passes
+// over the screen (a pass starts at a row above the last one read).
+type probingSource struct {
+	mu           sync.Mutex
+	img          *image.RGBA
+	whole, rows  int
+	passes, last int
+}
+
+func (p *probingSource) Capture(f *Frame) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.whole++
+	return (&imageSource{img: p.img}).Capture(f)
+}
+
+func (p *probingSource) CaptureArea(f *Frame, r image.Rectangle) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.Min.Y <= p.last {
+		p.passes++
+	}
+	p.last = r.Min.Y
+	p.rows += r.Dy()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			i, o := p.img.PixOffset(x, y), 4*(y*f.W+x)
+			f.Pix[o], f.Pix[o+1], f.Pix[o+2], f.Pix[o+3] = p.img.Pix[i+2], p.img.Pix[i+1], p.img.Pix[i], 0
+		}
+	}
+	return nil
+}
+
+// counts returns the whole captures, rows and passes so far.
+func (p *probingSource) counts() (whole, rows, passes int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.whole, p.rows, p.passes
+}
+
+// fill paints rows y0..y1 of the source's picture white.
+func (p *probingSource) fill(y0, y1 int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for y := y0; y < y1; y++ {
+		for x := 100; x < 108; x++ {
+			p.img.Set(x, y, color.White)
+		}
+	}
+}
+
+// TestAStillScreenWithoutDamageIsProbedNotCaptured: once a source without
+// damage reports has been still, a poll reads one row in probeSpacing,
+// never the whole screen; a change as high as a line of text is found
+// within three passes, a one-pixel line within probeSpacing; either is then
+// captured whole and sent.
+func TestAStillScreenWithoutDamageIsProbedNotCaptured(t *testing.T) {
+	const w, h = 256, 320
+	src := &probingSource{img: blocks(w, h, 3), last: -1}
+	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	frames := make(chan FrameEnd, 16)
+	go func() {
+		_ = Receive(pr, func(m Message) {
+			if m.Kind == MsgFrameEnd {
+				frames <- m.End
+			}
+		})
+	}()
+	go func() { _ = s.Run(ctx, pw, nil, nil) }()
+	next := func(what string) {
+		t.Helper()
+		select {
+		case <-frames:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no frame %s", what)
+		}
+	}
+	next("at first")
+	time.Sleep(StillAfter + 300*time.Millisecond)
+	whole0, rows0, passes0 := src.counts()
+	time.Sleep(200 * time.Millisecond)
+	whole1, rows1, passes1 := src.counts()
+	if whole1 != whole0 {
+		t.Fatalf("a still screen was captured whole %d times while probed", whole1-whole0)
+	}
+	if passes1-passes0 < 5 {
+		t.Fatalf("%d probes in 200 ms at a 5 ms poll", passes1-passes0)
+	}
+	if perPass := float64(rows1-rows0) / float64(passes1-passes0); perPass > float64(h/probeSpacing)+1 {
+		t.Fatalf("a probe read %.1f rows of %d", perPass, h)
+	}
+
+	for _, c := range []struct {
+		name      string
+		y0, y1    int
+		maxPasses int
+	}{
+		{"a line of text", 40, 56, 3},
+		{"a one-pixel line", 201, 202, probeSpacing},
+	} {
+		time.Sleep(StillAfter + 100*time.Millisecond) // still again
+		whole0, _, passes0 := src.counts()
+		src.fill(c.y0, c.y1)
+		next("after " + c.name + " was drawn")
+		whole1, _, passes1 := src.counts()
+		// The pass under way while it was drawn may have gone past it.
+		if n := passes1 - passes0; n > c.maxPasses+1 {
+			t.Errorf("%s was found after %d probes, want at most %d", c.name, n, c.maxPasses)
+		}
+		if whole1 == whole0 {
+			t.Errorf("%s was sent without a whole capture", c.name)
+		}
+	}
+}
+
+// TestProbesCoverEveryBandSoon: whichever probe comes first after a
+// change, a band of 2^k rows is read within 2*32/2^k - 1 probes (a line
+// of text within 3), a single row within probeSpacing; in plain order a
+// line of text could wait 17.
+func TestProbesCoverEveryBandSoon(t *testing.T) {
+	for h := 1; h <= probeSpacing; h *= 2 {
+		bound := min(probeSpacing, 2*probeSpacing/h-1)
+		for first := range probeSpacing {
+			for top := range probeSpacing {
+				n := 1
+				for ; n <= probeSpacing; n++ {
+					if (probePhase(first+n-1)-top+probeSpacing)%probeSpacing < h {
+						break
+					}
+				}
+				if n > bound {
+					t.Fatalf("a band of %d rows at %d (mod %d), probed from the %dth phase on, read at probe %d, want within %d",
+						h, top, probeSpacing, first, n, bound)
+				}
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math/bits"
 	"time"
 
 	"assist/p2p"
@@ -60,7 +61,9 @@ type SenderConfig struct {
 // DefaultStillPoll once it has not for StillAfter: a capture of a whole
 // screen that costs tens of milliseconds, 30 times a second, would keep
 // the customer's machine busy while nothing happens. Input from the host
-// pokes the sender, so what the rep does shows at once.
+// pokes the sender, so what the rep does shows at once. A source that can
+// capture part of itself (an AreaSource) is then only probed, a few rows
+// at a time (see probeSpacing), and captured whole when a row changed.
 const (
 	DefaultStillPoll = 200 * time.Millisecond
 	StillAfter       = time.Second
@@ -116,6 +119,8 @@ type Sender struct {
 	history     history   // what FormatIndexedDict tiles are compressed against
 	changedAt   time.Time // the last capture that found a change
 	poke        chan struct{}
+	probeNext   bool // the coming capture is a still screen's poll
+	probes      int  // probes made, for their phase
 }
 
 // motionMemory is how long a frame that changed most of the screen makes
@@ -152,13 +157,18 @@ func (s *Sender) Poke() {
 // pollInterval is how long a source without damage reports waits for
 // its next capture.
 func (s *Sender) pollInterval() time.Duration {
-	if s.changedAt.IsZero() || time.Since(s.changedAt) < StillAfter {
+	if !s.still() {
 		return time.Second / time.Duration(max(1, s.cfg.MaxFPS))
 	}
 	if s.cfg.StillPoll > 0 {
 		return s.cfg.StillPoll
 	}
 	return DefaultStillPoll
+}
+
+// still says whether the screen has not changed for StillAfter.
+func (s *Sender) still() bool {
+	return !s.changedAt.IsZero() && time.Since(s.changedAt) >= StillAfter
 }
 
 // Close stops watching the source.
@@ -260,6 +270,7 @@ func (s *Sender) wait(ctx context.Context, full <-chan struct{}, keepalive *time
 		case <-drawn:
 			return false, nil
 		case <-tick:
+			s.probeNext = s.still()
 			return false, nil
 		case <-s.poke:
 			return false, nil
@@ -297,6 +308,12 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 	}
 	if mh, ok := s.damage.(MoveHinter); ok {
 		s.diff.Hints = mh.TakeMoves()
+	}
+	if s.probeNext {
+		s.probeNext = false
+		if changed, err := s.probe(); err != nil || !changed {
+			return SendStats{Capture: time.Since(t0)}, err
+		}
 	}
 	if err := s.capture(drawn); err != nil {
 		return SendStats{}, err
@@ -435,6 +452,43 @@ func (s *Sender) adapt(n int) {
 		q.SetQuality(motionLevels[s.level].quality)
 	}
 }
+
+// probeSpacing is how far apart the rows are that one probe of a still
+// screen reads: a thirty-second of a GDI screen costs about a sixth of
+// the whole under Wine, so a customer's idle machine does not pay a whole
+// capture five times a second. The first row moves each probe in
+// bit-reversed order (x11vnc's scan of screens without damage reports),
+// so a change 2^k rows high is found within 2*32/2^k - 1 probes, whenever
+// it is drawn: a line of text within three, a one-pixel line within 32.
+const probeSpacing = 32
+
+// probe reads every probeSpacing-th row of a source that can capture part
+// of itself, and says whether any differs from the last frame: then the
+// whole screen is captured and compared. Any other source is captured
+// whole each time.
+func (s *Sender) probe() (bool, error) {
+	as, ok := s.src.(AreaSource)
+	if !ok || s.diff.prev == nil {
+		return true, nil
+	}
+	phase := probePhase(s.probes)
+	s.probes++
+	f := &s.frame
+	for y := phase; y < f.H; y += probeSpacing {
+		if err := as.CaptureArea(f, image.Rect(0, y, f.W, y+1)); err != nil {
+			return false, err
+		}
+		if s.diff.rowDiffers(f, y) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// probePhase is the first row the nth probe reads: n's five bits
+// reversed, so probes alternate between the halves of each probeSpacing
+// rows, then of each half, and so on.
+func probePhase(n int) int { return int(bits.Reverse8(uint8(n%probeSpacing)) >> 3) }
 
 // AreaSource is a source that can capture part of the screen into a frame
 // it filled before.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +119,9 @@ func find(names ...string) string {
 type Recorder struct {
 	lines chan string
 	seen  []string // for the failure message
+	in    io.Writer
+	dir   string // where the pictures it shows are written
+	shown int
 }
 
 // Record builds inputrecorder (Windows, no cgo) and runs it in the prefix,
@@ -126,14 +130,7 @@ type Recorder struct {
 func (w *Wine) Record(t testing.TB, picture *image.RGBA) *Recorder {
 	t.Helper()
 	dir := t.TempDir()
-	bgra := make([]byte, len(picture.Pix))
-	for i := 0; i < len(bgra); i += 4 {
-		bgra[i], bgra[i+1], bgra[i+2], bgra[i+3] = picture.Pix[i+2], picture.Pix[i+1], picture.Pix[i], 0xff
-	}
-	pic := filepath.Join(dir, "picture.bgra")
-	if err := os.WriteFile(pic, bgra, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pic := writeBGRA(t, filepath.Join(dir, "picture.bgra"), picture)
 	exe := GoWindows(t, filepath.Join(dir, "inputrecorder.exe"), "build", "./internal/winelab/inputrecorder")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := w.command(ctx, w.Bin, exe, pic)
@@ -141,11 +138,15 @@ func (w *Wine) Record(t testing.TB, picture *image.RGBA) *Recorder {
 	if err != nil {
 		t.Fatal(err)
 	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start inputrecorder.exe: %v", err)
 	}
-	r := &Recorder{lines: make(chan string, 256)}
+	r := &Recorder{lines: make(chan string, 256), in: in, dir: dir}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -162,6 +163,32 @@ func (w *Wine) Record(t testing.TB, picture *image.RGBA) *Recorder {
 	})
 	r.Next(t, "ready", time.Minute)
 	return r
+}
+
+// writeBGRA writes picture as the rows of BGRA bytes inputrecorder reads,
+// to path, and returns path.
+func writeBGRA(t testing.TB, path string, picture *image.RGBA) string {
+	t.Helper()
+	bgra := make([]byte, len(picture.Pix))
+	for i := 0; i < len(bgra); i += 4 {
+		bgra[i], bgra[i+1], bgra[i+2], bgra[i+3] = picture.Pix[i+2], picture.Pix[i+1], picture.Pix[i], 0xff
+	}
+	if err := os.WriteFile(path, bgra, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Show replaces the window's picture, as a program of the customer's
+// changes the screen: no input comes with it.
+func (r *Recorder) Show(t testing.TB, picture *image.RGBA) {
+	t.Helper()
+	r.shown++
+	pic := writeBGRA(t, filepath.Join(r.dir, fmt.Sprintf("picture%d.bgra", r.shown)), picture)
+	if _, err := fmt.Fprintf(r.in, "show %s\n", pic); err != nil {
+		t.Fatalf("tell inputrecorder to show a picture: %v", err)
+	}
+	r.Next(t, "shown", 30*time.Second)
 }
 
 // Next returns the next line that starts with prefix, skipping others, or

@@ -4,13 +4,19 @@
 // whole primary monitor that shows a picture, given as a file of BGRA
 // rows as wide as the screen, and prints, one line each, the clicks
 // ("press X Y", in screen pixels) and the characters ("char 'C'") it
-// receives, after "ready" once it is shown and has the keyboard.
+// receives, after "ready" once it is shown and has the keyboard. A line
+// "show FILE" on its input replaces the picture (as a program of the
+// customer's would change the screen, without any input); it says
+// "shown" once the window was asked to paint it.
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf16"
@@ -20,6 +26,7 @@ import (
 )
 
 var (
+	mu      sync.Mutex // picture is replaced while the window paints
 	picture []byte
 	width   int32
 	height  int32
@@ -42,11 +49,8 @@ func run() error {
 	}
 	width, height = win.GetSystemMetrics(win.SM_CXSCREEN), win.GetSystemMetrics(win.SM_CYSCREEN)
 	var err error
-	if picture, err = os.ReadFile(os.Args[1]); err != nil {
+	if picture, err = load(os.Args[1]); err != nil {
 		return err
-	}
-	if len(picture) != int(4*width*height) {
-		return fmt.Errorf("the picture has %d bytes, the %dx%d screen needs %d", len(picture), width, height, 4*width*height)
 	}
 	inst := win.GetModuleHandle(nil)
 	class, _ := syscall.UTF16PtrFromString("assistInputRecorder")
@@ -80,11 +84,45 @@ func run() error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	fmt.Println("ready")
+	go follow(hwnd)
 	for win.GetMessage(&msg, 0, 0, 0) > 0 {
 		win.TranslateMessage(&msg)
 		win.DispatchMessage(&msg)
 	}
 	return nil
+}
+
+// load reads a picture of the screen's size.
+func load(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != int(4*width*height) {
+		return nil, fmt.Errorf("the picture has %d bytes, the %dx%d screen needs %d", len(b), width, height, 4*width*height)
+	}
+	return b, nil
+}
+
+// follow shows the pictures named on the input, one "show FILE" a line.
+func follow(hwnd win.HWND) {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		path, ok := strings.CutPrefix(sc.Text(), "show ")
+		if !ok {
+			continue
+		}
+		b, err := load(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "inputrecorder:", err)
+			os.Exit(1)
+		}
+		mu.Lock()
+		picture = b
+		mu.Unlock()
+		win.InvalidateRect(hwnd, nil, false)
+		fmt.Println("shown")
+	}
 }
 
 var highSurrogate uint16
@@ -128,6 +166,8 @@ func paint(hwnd win.HWND) {
 	var ps win.PAINTSTRUCT
 	hdc := win.BeginPaint(hwnd, &ps)
 	defer win.EndPaint(hwnd, &ps)
+	mu.Lock()
+	defer mu.Unlock()
 	bi := win.BITMAPINFO{BmiHeader: win.BITMAPINFOHEADER{
 		BiSize:     uint32(unsafe.Sizeof(win.BITMAPINFOHEADER{})),
 		BiWidth:    width,
