@@ -36,6 +36,7 @@ test: deps cross ## run every test (unit under the race detector, end-to-end) an
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 20m ./e2e/
 	$(GO) test -count=1 -run '^TestStalledStreams' ./rendezvous/ # skipped under -race above
+	$(GO) test -count=1 -run '^TestTheSenderAllocatesNothingPerFrame$$' ./screen/ # skipped under -race above
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 cross: ## check that assist builds for Windows and macOS (no cgo)

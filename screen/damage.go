@@ -24,7 +24,7 @@ type DamageWatch interface {
 	// Changed has a value once something was drawn since the last Take.
 	Changed() <-chan struct{}
 	// Take returns the areas drawn since the last Take, in the source's
-	// pixels, and forgets them. Call it before capturing: what is drawn
+	// pixels (valid until the next Take), and forgets them. Call it before capturing: what is drawn
 	// between the two is captured now and reported again next time.
 	Take() ([]image.Rectangle, error)
 	Close()
@@ -51,6 +51,7 @@ type xDamage struct {
 	region  xfixes.Region
 	changed chan struct{}
 	moves   map[xproto.Window]Copy // under the capturer's watchMu
+	taken   []image.Rectangle      // Take's answer, reused
 }
 
 var errClosed = errors.New("the screen capture is closed")
@@ -232,14 +233,14 @@ func (w *xDamage) Take() ([]image.Rectangle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch damage: %w", err)
 	}
-	var out []image.Rectangle
+	w.taken = w.taken[:0]
 	for _, r := range reply.Rectangles {
 		rect := image.Rect(int(r.X), int(r.Y), int(r.X)+int(r.Width), int(r.Y)+int(r.Height)).Intersect(w.c.bounds)
 		if !rect.Empty() {
-			out = append(out, rect.Sub(w.c.bounds.Min))
+			w.taken = append(w.taken, rect.Sub(w.c.bounds.Min))
 		}
 	}
-	return out, nil
+	return w.taken, nil
 }
 
 func (w *xDamage) Close() {

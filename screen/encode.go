@@ -110,6 +110,22 @@ type Encoder struct {
 	dictOn  bool
 	dict    []byte
 	useDict bool
+	// arena holds the tiles' bytes once recycled is set: a sender has
+	// written a frame's tiles before it encodes the next, so their bytes
+	// need not be allocated anew each frame. The host's mirror keeps its
+	// tiles, and gets bytes of their own.
+	arena    []byte
+	recycled bool
+}
+
+// own returns a copy of b that outlives the encoder's buffers.
+func (e *Encoder) own(b []byte) []byte {
+	if !e.recycled {
+		return bytes.Clone(b)
+	}
+	start := len(e.arena)
+	e.arena = append(e.arena, b...)
+	return e.arena[start:len(e.arena):len(e.arena)]
 }
 
 // NewEncoder returns an encoder; lossy allows JPEG for photo tiles.
@@ -141,7 +157,7 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 			if err != nil {
 				return Tile{}, err
 			}
-			t.Format, t.Data, t.raw = FormatIndexedDict, bytes.Clone(data), bytes.Clone(raw)
+			t.Format, t.Data, t.raw = FormatIndexedDict, e.own(data), e.own(raw)
 			return t, nil
 		}
 		if e.Indexed {
@@ -149,7 +165,7 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 			if err != nil {
 				return Tile{}, err
 			}
-			t.Format, t.Data = FormatIndexed, append([]byte(nil), data...)
+			t.Format, t.Data = FormatIndexed, e.own(data)
 			return t, nil
 		}
 		err = e.png.Encode(&e.buf, &e.pal)
@@ -172,7 +188,7 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 				if out, ok := compactJPEG(e.compact, e.buf.Bytes(), q, b.Dx(), b.Dy(), e.Halve); ok {
 					e.compact = out
 					t.Format = FormatJPEGCompact
-					t.Data = append([]byte(nil), out...)
+					t.Data = e.own(out)
 					return t, nil
 				}
 			}
@@ -185,7 +201,7 @@ func (e *Encoder) Encode(f *Frame, r image.Rectangle) (Tile, error) {
 	if err != nil {
 		return Tile{}, err
 	}
-	t.Data = append([]byte(nil), e.buf.Bytes()...)
+	t.Data = e.own(e.buf.Bytes())
 	return t, nil
 }
 
@@ -327,11 +343,18 @@ func (e *Encoder) halved(f *Frame, r image.Rectangle) *image.RGBA {
 	return &e.half
 }
 
-// ParallelEncoder spreads tiles over one encoder per CPU.
+// ParallelEncoder spreads tiles over one encoder per CPU: the first
+// encodes on the caller's goroutine, each other on a goroutine of its
+// own, started at the first frame of several tiles and ended by Close.
 type ParallelEncoder struct {
 	encoders []*Encoder
 	tiles    []Tile // the last Encode's, reused
 	errs     []error
+	// The frame being encoded, for the workers.
+	frame   *Frame
+	rects   []image.Rectangle
+	start   []chan struct{} // per encoder after the first: encode your share
+	working sync.WaitGroup
 }
 
 // NewParallelEncoder makes one encoder per CPU.
@@ -372,6 +395,52 @@ func (p *ParallelEncoder) SetDictionary(dict []byte) {
 	}
 }
 
+// startWorkers starts a goroutine for each encoder after the first.
+func (p *ParallelEncoder) startWorkers() {
+	p.start = make([]chan struct{}, len(p.encoders)-1)
+	for i := range p.start {
+		c := make(chan struct{})
+		p.start[i] = c
+		go func() {
+			for range c {
+				p.encodeShare(i + 1)
+				p.working.Done()
+			}
+		}()
+	}
+}
+
+// encodeShare encodes encoder w's share of the frame: every len(encoders)th
+// rectangle from the wth.
+func (p *ParallelEncoder) encodeShare(w int) {
+	enc := p.encoders[w]
+	for i := w; i < len(p.rects); i += len(p.encoders) {
+		t, err := enc.Encode(p.frame, p.rects[i])
+		if err != nil {
+			p.errs[w] = err
+			return
+		}
+		p.tiles[i] = t
+	}
+}
+
+// Recycle says that the tiles of every Encode before are no longer used:
+// the encoders reuse their bytes from now on, a frame's worth at a time.
+// A sender calls it before each frame.
+func (p *ParallelEncoder) Recycle() {
+	for _, e := range p.encoders {
+		e.arena, e.recycled = e.arena[:0], true
+	}
+}
+
+// Close ends the encoder's goroutines.
+func (p *ParallelEncoder) Close() {
+	for _, c := range p.start {
+		close(c)
+	}
+	p.start = nil
+}
+
 // dictTiles is the most tiles a frame has for its small indexed tiles
 // to be compressed against the history: a typed letter's frame is one or
 // two tiles, a scrolling terminal's dozens, where loading the history
@@ -408,20 +477,17 @@ func (p *ParallelEncoder) Encode(f *Frame, rects []image.Rectangle) ([]Tile, err
 	}
 	p.errs = slices.Grow(p.errs[:0], len(p.encoders))[:len(p.encoders)]
 	clear(p.errs)
-	var wg sync.WaitGroup
-	for w, enc := range p.encoders {
-		wg.Go(func() {
-			for i := w; i < len(rects); i += len(p.encoders) {
-				t, err := enc.Encode(f, rects[i])
-				if err != nil {
-					p.errs[w] = err
-					return
-				}
-				p.tiles[i] = t
-			}
-		})
+	if p.start == nil {
+		p.startWorkers()
 	}
-	wg.Wait()
+	p.frame, p.rects = f, rects
+	p.working.Add(len(p.start))
+	for _, c := range p.start {
+		c <- struct{}{}
+	}
+	p.encodeShare(0)
+	p.working.Wait()
+	p.frame, p.rects = nil, nil
 	for _, err := range p.errs {
 		if err != nil {
 			return nil, err

@@ -85,6 +85,7 @@ func (s *Sender) Refine(w io.Writer) (SendStats, error) {
 		l.enc = NewParallelEncoder(false)
 		l.enc.SetIndexed(s.cfg.Indexed)
 	}
+	recycle(l.enc)
 	t0 := time.Now()
 	budget, batch := s.refineBudget(), refineBatch()
 	var tiles []Tile

@@ -171,11 +171,25 @@ func (s *Sender) still() bool {
 	return !s.changedAt.IsZero() && time.Since(s.changedAt) >= StillAfter
 }
 
-// Close stops watching the source.
+// Close stops watching the source and ends the encoders' goroutines.
 func (s *Sender) Close() {
 	if s.damage != nil {
 		s.damage.Close()
 		s.damage = nil
+	}
+	if c, ok := s.enc.(interface{ Close() }); ok {
+		c.Close()
+	}
+	if s.lossy.enc != nil {
+		s.lossy.enc.Close()
+	}
+}
+
+// recycle tells enc that the last frame's tiles were written: their
+// bytes can be reused.
+func recycle(enc TileEncoder) {
+	if r, ok := enc.(interface{ Recycle() }); ok {
+		r.Recycle()
 	}
 }
 
@@ -344,6 +358,7 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 		s.busyAt = t0
 	}
 	s.setDictionary(s.enc)
+	recycle(s.enc)
 	tiles, err := s.enc.Encode(&s.frame, changed)
 	if err != nil {
 		return SendStats{}, fmt.Errorf("encode tiles: %w", err)
@@ -382,7 +397,9 @@ func (s *Sender) writeFrame(w io.Writer, moves []Copy, tiles []Tile, captured ti
 			return n, err
 		}
 	}
-	for _, batch := range Batches(tiles) {
+	for rest := tiles; len(rest) > 0; {
+		var batch []Tile
+		batch, rest = NextBatch(rest)
 		s.buf = AppendTiles(s.buf[:0], s.frame.W, s.frame.H, batch)
 		if err := add(); err != nil {
 			return n, err

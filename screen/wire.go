@@ -139,21 +139,28 @@ func AppendAck(buf []byte, seq uint64) []byte {
 	return binary.AppendUvarint(append(buf, MsgAck), seq)
 }
 
-// Batches splits tiles into groups of at most BatchBytes of image data.
+// Batches splits tiles into groups of at most BatchBytes of image data
+// (or one tile, if larger).
 func Batches(tiles []Tile) [][]Tile {
 	var out [][]Tile
-	start, size := 0, 0
+	for len(tiles) > 0 {
+		var batch []Tile
+		batch, tiles = NextBatch(tiles)
+		out = append(out, batch)
+	}
+	return out
+}
+
+// NextBatch returns the first of Batches(tiles), and the tiles after it.
+func NextBatch(tiles []Tile) (batch, rest []Tile) {
+	size := 0
 	for i, t := range tiles {
-		if i > start && size+len(t.Data) > BatchBytes {
-			out = append(out, tiles[start:i])
-			start, size = i, 0
+		if i > 0 && size+len(t.Data) > BatchBytes {
+			return tiles[:i], tiles[i:]
 		}
 		size += len(t.Data)
 	}
-	if start < len(tiles) {
-		out = append(out, tiles[start:])
-	}
-	return out
+	return tiles, nil
 }
 
 type reader struct {
