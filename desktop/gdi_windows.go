@@ -95,12 +95,9 @@ func (s *gdiScreen) Capture(f *screen.Frame) error {
 func (s *gdiScreen) CaptureArea(f *screen.Frame, r image.Rectangle) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f.W != s.bounds.Dx() || f.H != s.bounds.Dy() {
-		return fmt.Errorf("capture area: the frame is %dx%d, the screen %v", f.W, f.H, s.bounds.Size())
-	}
-	r = r.Intersect(image.Rect(0, 0, f.W, f.H))
-	if r.Empty() {
-		return nil
+	r, err := screen.AreaOf(f, s.bounds.Size(), r)
+	if err != nil || r.Empty() {
+		return err
 	}
 	return s.captureArea(f, r)
 }

@@ -220,14 +220,20 @@ func (c *Capturer) Capture(f *Frame) error {
 func (c *Capturer) CaptureArea(f *Frame, r image.Rectangle) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f.W != c.bounds.Dx() || f.H != c.bounds.Dy() {
-		return fmt.Errorf("capture area: the frame is %dx%d, the screen %v", f.W, f.H, c.bounds.Size())
-	}
-	r = r.Intersect(image.Rect(0, 0, f.W, f.H))
-	if r.Empty() {
-		return nil
+	r, err := AreaOf(f, c.bounds.Size(), r)
+	if err != nil || r.Empty() {
+		return err
 	}
 	return c.captureArea(f, r)
+}
+
+// AreaOf is the part of r an AreaSource of a screen of size captures into
+// f, or an error if f is not a frame of that screen.
+func AreaOf(f *Frame, size image.Point, r image.Rectangle) (image.Rectangle, error) {
+	if f.W != size.X || f.H != size.Y {
+		return image.Rectangle{}, fmt.Errorf("capture area: the frame is %dx%d, the screen %v", f.W, f.H, size)
+	}
+	return r.Intersect(image.Rect(0, 0, f.W, f.H)), nil
 }
 
 func (c *Capturer) captureArea(f *Frame, r image.Rectangle) error {

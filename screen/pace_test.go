@@ -43,6 +43,39 @@ func TestThePacerFollowsAJitteryThirtyHertz(t *testing.T) {
 	}
 }
 
+// runSender runs s until the test ends, and returns what waits for its
+// next frame, failing the test after 10 s.
+func runSender(t *testing.T, s *Sender) (next func(what string)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	frames := make(chan FrameEnd, 16)
+	go func() {
+		_ = Receive(pr, func(m Message) {
+			if m.Kind == MsgFrameEnd {
+				frames <- m.End
+			}
+		})
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Run(ctx, pw, nil, nil)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		pr.Close()
+		<-done
+	})
+	return func(what string) {
+		t.Helper()
+		select {
+		case <-frames:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no frame %s", what)
+		}
+	}
+}
+
 // countingSource is a source without damage reports that counts its
 // captures.
 type countingSource struct {
@@ -78,27 +111,7 @@ func (c *countingSource) draw(x int) {
 func TestAStillScreenIsPolledSlowlyAndPokedAtOnce(t *testing.T) {
 	src := &countingSource{img: blocks(128, 64, 1)}
 	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	defer pr.Close()
-	frames := make(chan FrameEnd, 16)
-	go func() {
-		_ = Receive(pr, func(m Message) {
-			if m.Kind == MsgFrameEnd {
-				frames <- m.End
-			}
-		})
-	}()
-	go func() { _ = s.Run(ctx, pw, nil, nil) }()
-	next := func(what string) {
-		t.Helper()
-		select {
-		case <-frames:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no frame %s", what)
-		}
-	}
+	next := runSender(t, s)
 	next("at first")
 	time.Sleep(StillAfter + 300*time.Millisecond)
 	still := src.count()
@@ -174,27 +187,7 @@ func TestAStillScreenWithoutDamageIsProbedNotCaptured(t *testing.T) {
 	const w, h = 256, 320
 	src := &probingSource{img: blocks(w, h, 3), last: -1}
 	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	defer pr.Close()
-	frames := make(chan FrameEnd, 16)
-	go func() {
-		_ = Receive(pr, func(m Message) {
-			if m.Kind == MsgFrameEnd {
-				frames <- m.End
-			}
-		})
-	}()
-	go func() { _ = s.Run(ctx, pw, nil, nil) }()
-	next := func(what string) {
-		t.Helper()
-		select {
-		case <-frames:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no frame %s", what)
-		}
-	}
+	next := runSender(t, s)
 	next("at first")
 	time.Sleep(StillAfter + 300*time.Millisecond)
 	whole0, rows0, passes0 := src.counts()
