@@ -47,7 +47,7 @@ func BenchmarkGDIStillScreen(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- snd.Run(ctx, io.Discard, nil, nil) }()
 	defer func() { cancel(); <-done }()
-	time.Sleep(screen.StillAfter + 500*time.Millisecond)
+	time.Sleep(screen.DefaultStillAfter + 500*time.Millisecond)
 	b.ResetTimer()
 	cpu0, cpuErr := busySeconds(wineStat)
 	own0 := processSeconds(b)

@@ -59,7 +59,7 @@ func TestAWindowsCustomerUnderWine(t *testing.T) {
 	// (no input pokes the capture): GDI reports no damage, so the still
 	// screen is probed a few rows at a time, and the change must be found
 	// that way and arrive whole.
-	time.Sleep(screen.StillAfter + 500*time.Millisecond)
+	time.Sleep(screen.DefaultStillAfter + 500*time.Millisecond)
 	changed := image.NewRGBA(want.Bounds())
 	copy(changed.Pix, want.Pix)
 	draw.Draw(changed, image.Rect(40, 200, 360, 216), image.NewUniform(color.RGBA{200, 30, 30, 255}), image.Point{}, draw.Src)

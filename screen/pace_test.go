@@ -43,6 +43,9 @@ func TestThePacerFollowsAJitteryThirtyHertz(t *testing.T) {
 	}
 }
 
+// stillAfter is how long the stillness tests' screens take to be still.
+const stillAfter = 200 * time.Millisecond
+
 // runSender runs s until the test ends, and returns what waits for its
 // next frame, failing the test after 10 s.
 func runSender(t *testing.T, s *Sender) (next func(what string)) {
@@ -110,10 +113,10 @@ func (c *countingSource) draw(x int) {
 // the poke, or from the fast polling that follows a change.
 func TestAStillScreenIsPolledSlowlyAndPokedAtOnce(t *testing.T) {
 	src := &countingSource{img: blocks(128, 64, 1)}
-	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: time.Hour})
+	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: time.Hour, StillAfter: stillAfter})
 	next := runSender(t, s)
 	next("at first")
-	time.Sleep(StillAfter + 300*time.Millisecond)
+	time.Sleep(stillAfter + 100*time.Millisecond)
 	still := src.count()
 	time.Sleep(time.Second)
 	if n := src.count() - still; n > 1 {
@@ -186,10 +189,10 @@ func (p *probingSource) fill(y0, y1 int) {
 func TestAStillScreenWithoutDamageIsProbedNotCaptured(t *testing.T) {
 	const w, h = 256, 320
 	src := &probingSource{img: blocks(w, h, 3), last: -1}
-	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond})
+	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond, StillAfter: stillAfter})
 	next := runSender(t, s)
 	next("at first")
-	time.Sleep(StillAfter + 300*time.Millisecond)
+	time.Sleep(stillAfter + 100*time.Millisecond)
 	whole0, rows0, passes0 := src.counts()
 	time.Sleep(200 * time.Millisecond)
 	whole1, rows1, passes1 := src.counts()
@@ -211,7 +214,7 @@ func TestAStillScreenWithoutDamageIsProbedNotCaptured(t *testing.T) {
 		{"a line of text", 40, 56, 3},
 		{"a one-pixel line", 201, 202, probeSpacing},
 	} {
-		time.Sleep(StillAfter + 100*time.Millisecond) // still again
+		time.Sleep(stillAfter + 50*time.Millisecond) // still again
 		whole0, _, passes0 := src.counts()
 		src.fill(c.y0, c.y1)
 		next("after " + c.name + " was drawn")

@@ -54,19 +54,22 @@ type SenderConfig struct {
 	// once it has been still for StillAfter (0: DefaultStillPoll). Poke
 	// captures at once.
 	StillPoll time.Duration
+	// StillAfter is how long such a source must not change to be polled
+	// every StillPoll (0: DefaultStillAfter).
+	StillAfter time.Duration
 }
 
 // A source without damage reports (GDI, a compositor without them) is
 // captured MaxFPS times a second while it changes, and every
-// DefaultStillPoll once it has not for StillAfter: a capture of a whole
+// DefaultStillPoll once it has not for DefaultStillAfter: a capture of a whole
 // screen that costs tens of milliseconds, 30 times a second, would keep
 // the customer's machine busy while nothing happens. Input from the host
 // pokes the sender, so what the rep does shows at once. A source that can
 // capture part of itself (an AreaSource) is then only probed, a few rows
 // at a time (see probeSpacing), and captured whole when a row changed.
 const (
-	DefaultStillPoll = 200 * time.Millisecond
-	StillAfter       = time.Second
+	DefaultStillPoll  = 200 * time.Millisecond
+	DefaultStillAfter = time.Second
 )
 
 // MinMotionFPS is the frame rate a slow link keeps by lowering photos'
@@ -168,7 +171,11 @@ func (s *Sender) pollInterval() time.Duration {
 
 // still says whether the screen has not changed for StillAfter.
 func (s *Sender) still() bool {
-	return !s.changedAt.IsZero() && time.Since(s.changedAt) >= StillAfter
+	after := s.cfg.StillAfter
+	if after <= 0 {
+		after = DefaultStillAfter
+	}
+	return !s.changedAt.IsZero() && time.Since(s.changedAt) >= after
 }
 
 // Close stops watching the source and ends the encoders' goroutines.

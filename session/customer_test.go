@@ -276,7 +276,7 @@ func TestTheHostsInputIsCapturedAtOnce(t *testing.T) {
 	h := p2ptest.NewHost(t, nil)
 	desk := &drawingScreen{}
 	cfg := screen.DefaultSenderConfig()
-	cfg.StillPoll = time.Hour
+	cfg.StillPoll, cfg.StillAfter = time.Hour, 200*time.Millisecond
 	events := make(chan Event, 256)
 	c := NewCustomer(CustomerConfig{
 		Host: h, Rendezvous: rendezvous.NewClient(h, rv), KeyTTL: time.Minute,
@@ -310,7 +310,7 @@ func TestTheHostsInputIsCapturedAtOnce(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	time.Sleep(screen.StillAfter + 300*time.Millisecond) // still: polled once an hour now
+	time.Sleep(cfg.StillAfter + 100*time.Millisecond) // still: polled once an hour now
 	before := frames()
 	if err := hub.Input(input.Event{Type: input.Move, X: 1, Y: 1}); err != nil {
 		t.Fatal(err)
