@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -529,8 +530,16 @@ func TestARelayingNodeTakesNewerListsFromTheStore(t *testing.T) {
 	if r := putPortal(b, "203.0.113.5", v2); r.Status != StatusOK {
 		t.Fatal(r)
 	}
+	hget, hmget := commandCalls(t, rd, "hget"), commandCalls(t, rd, "hmget")
 	if err := a.portals.reloadRelayed(); err != nil {
 		t.Fatal(err)
+	}
+	// One round trip for the three portals, not one each.
+	if n := commandCalls(t, rd, "hget") - hget; n != 0 {
+		t.Errorf("reading three portals' lists took %d HGETs", n)
+	}
+	if n := commandCalls(t, rd, "hmget") - hmget; n < 1 {
+		t.Errorf("reading three portals' lists took no HMGET")
 	}
 	a.portals.mu.Lock()
 	defer a.portals.mu.Unlock()
@@ -543,6 +552,28 @@ func TestARelayingNodeTakesNewerListsFromTheStore(t *testing.T) {
 	if got := a.portals.parsed[m3.ID]; got != nil {
 		t.Fatalf("A holds %+v for a portal with no list", got)
 	}
+}
+
+// commandCalls is how many times the Redis server has run cmd (from
+// INFO commandstats).
+func commandCalls(t *testing.T, rd *redislab.Server, cmd string) int {
+	t.Helper()
+	info, err := rd.Client().Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":calls=")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(rest[:strings.IndexByte(rest+",", ',')])
+		if err != nil {
+			t.Fatalf("INFO commandstats: %q", line)
+		}
+		return n
+	}
+	return 0 // not run yet
 }
 
 // TestGetManyReadsKeysInOrder: GetMany answers each key in place, nil
