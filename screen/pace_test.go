@@ -135,6 +135,7 @@ func TestAStillScreenIsPolledSlowlyAndPokedAtOnce(t *testing.T) {
 type probingSource struct {
 	mu           sync.Mutex
 	img          *image.RGBA
+	perCall      time.Duration // what each CaptureArea costs
 	whole, rows  int
 	passes, last int
 }
@@ -149,6 +150,7 @@ func (p *probingSource) Capture(f *Frame) error {
 func (p *probingSource) CaptureArea(f *Frame, r image.Rectangle) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	time.Sleep(p.perCall)
 	if r.Min.Y <= p.last {
 		p.passes++
 	}
@@ -250,5 +252,24 @@ func TestProbesCoverEveryBandSoon(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestProbesThatCostMoreThanAWholeCaptureAreDropped: where capturing a
+// row costs as much as an OS may ask per call, a probe costs more than
+// half a whole capture, and a still screen is then captured whole.
+func TestProbesThatCostMoreThanAWholeCaptureAreDropped(t *testing.T) {
+	src := &probingSource{img: blocks(256, 320, 5), last: -1, perCall: 2 * time.Millisecond}
+	next := runSender(t, NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond, StillAfter: stillAfter}))
+	next("at first")
+	time.Sleep(stillAfter + 300*time.Millisecond)
+	whole0, _, passes0 := src.counts()
+	time.Sleep(200 * time.Millisecond)
+	whole1, _, passes1 := src.counts()
+	if passes1 != passes0 {
+		t.Errorf("%d costly probes in 200 ms", passes1-passes0)
+	}
+	if whole1-whole0 < 5 {
+		t.Errorf("%d whole captures in 200 ms of a still screen polled every 5 ms", whole1-whole0)
 	}
 }

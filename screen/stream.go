@@ -124,6 +124,10 @@ type Sender struct {
 	poke        chan struct{}
 	probeNext   bool // the coming capture is a still screen's poll
 	probes      int  // probes made, for their phase
+	// What a probe that found nothing and a whole capture cost, averaged:
+	// where a probe costs more than half a whole capture (an OS with a
+	// high price per call), still screens are captured whole instead.
+	probeCost, wholeCost time.Duration
 }
 
 // motionMemory is how long a frame that changed most of the screen makes
@@ -336,8 +340,12 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 			return SendStats{Capture: time.Since(t0)}, err
 		}
 	}
+	tc := time.Now()
 	if err := s.capture(drawn); err != nil {
 		return SendStats{}, err
+	}
+	if len(drawn) == 0 && s.damage == nil {
+		s.wholeCost = average(s.wholeCost, time.Since(tc))
 	}
 	var moves []Copy
 	var changed []image.Rectangle
@@ -492,9 +500,10 @@ const probeSpacing = 32
 // whole each time.
 func (s *Sender) probe() (bool, error) {
 	as, ok := s.src.(AreaSource)
-	if !ok || s.diff.prev == nil {
+	if !ok || s.diff.prev == nil || s.probeCost > s.wholeCost/2 {
 		return true, nil
 	}
+	t0 := time.Now()
 	phase := probePhase(s.probes)
 	s.probes++
 	f := &s.frame
@@ -506,7 +515,16 @@ func (s *Sender) probe() (bool, error) {
 			return true, nil
 		}
 	}
+	s.probeCost = average(s.probeCost, time.Since(t0))
 	return false, nil
+}
+
+// average adds d to the running average avg (zero: none yet).
+func average(avg, d time.Duration) time.Duration {
+	if avg == 0 {
+		return d
+	}
+	return (3*avg + d) / 4
 }
 
 // probePhase is the first row the nth probe reads: n's five bits
