@@ -288,20 +288,49 @@ func tileDiffers(a, b *Frame, r image.Rectangle) bool {
 }
 
 // changedBox is the smallest rectangle holding every pixel of r that
-// differs between a and b.
+// differs between a and b. The first and last differing rows are found
+// from both ends; a row between them is compared only outside the
+// columns the box holds already, so once it is as wide as r, the rows in
+// the middle (most of a scrolled terminal) are not read at all.
 func changedBox(a, b *Frame, r image.Rectangle) image.Rectangle {
 	stride := a.Stride()
-	box := image.Rectangle{}
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		ra := a.Pix[y*stride+4*r.Min.X : y*stride+4*r.Max.X]
-		rb := b.Pix[y*stride+4*r.Min.X : y*stride+4*r.Max.X]
-		if bytes.Equal(ra, rb) {
-			continue
-		}
-		first, last := firstDiff(ra, rb)/4, lastDiff(ra, rb)/4
-		box = box.Union(image.Rect(r.Min.X+first, y, r.Min.X+last+1, y+1))
+	row := func(y, x0, x1 int) ([]byte, []byte) {
+		o := y * stride
+		return a.Pix[o+4*x0 : o+4*x1], b.Pix[o+4*x0 : o+4*x1]
 	}
-	return box
+	top := r.Min.Y
+	for ; top < r.Max.Y; top++ {
+		if ra, rb := row(top, r.Min.X, r.Max.X); !bytes.Equal(ra, rb) {
+			break
+		}
+	}
+	if top == r.Max.Y {
+		return image.Rectangle{}
+	}
+	bottom := r.Max.Y - 1
+	for ; bottom > top; bottom-- {
+		if ra, rb := row(bottom, r.Min.X, r.Max.X); !bytes.Equal(ra, rb) {
+			break
+		}
+	}
+	x0, x1 := r.Max.X, r.Min.X // the box's columns, [x0, x1)
+	widen := func(y int) {
+		if x0 > r.Min.X {
+			if ra, rb := row(y, r.Min.X, x0); !bytes.Equal(ra, rb) {
+				x0 = r.Min.X + firstDiff(ra, rb)/4
+			}
+		}
+		if x1 < r.Max.X {
+			from := max(x1, x0) // the columns right of the box (all, while it is empty)
+			if ra, rb := row(y, from, r.Max.X); !bytes.Equal(ra, rb) {
+				x1 = from + lastDiff(ra, rb)/4 + 1
+			}
+		}
+	}
+	for y := top; y <= bottom && (x0 > r.Min.X || x1 < r.Max.X); y++ {
+		widen(y)
+	}
+	return image.Rect(x0, top, x1, bottom+1)
 }
 
 // firstDiff is the index of the first byte where a and b (of one length)

@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"image/draw"
@@ -151,6 +152,33 @@ func TestDifferingRowsIsTheChangedBoxsHeight(t *testing.T) {
 		area := image.Rect(r.IntN(20), r.IntN(15), 20+r.IntN(21), 15+r.IntN(16))
 		if got, want := differingRows(a, b, area), changedBox(a, b, area).Dy(); got != want {
 			t.Fatalf("differingRows %d, changedBox's height %d", got, want)
+		}
+	}
+}
+
+// TestChangedBoxHoldsEveryDifferingPixelAndNoMore: the box found from
+// both ends and widened only outside itself is the box of the differing
+// pixels, counted one by one.
+func TestChangedBoxHoldsEveryDifferingPixelAndNoMore(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	a, b := NewFrame(40, 30), NewFrame(40, 30)
+	for range 2000 {
+		copy(b.Pix, a.Pix)
+		for range r.IntN(6) {
+			b.Pix[r.IntN(len(b.Pix))]++
+		}
+		area := image.Rect(r.IntN(20), r.IntN(15), 20+r.IntN(21), 15+r.IntN(16))
+		var want image.Rectangle
+		for y := area.Min.Y; y < area.Max.Y; y++ {
+			for x := area.Min.X; x < area.Max.X; x++ {
+				o := 4 * (y*a.W + x)
+				if !bytes.Equal(a.Pix[o:o+4], b.Pix[o:o+4]) {
+					want = want.Union(image.Rect(x, y, x+1, y+1))
+				}
+			}
+		}
+		if got := changedBox(a, b, area); got != want {
+			t.Fatalf("in %v: changedBox %v, the differing pixels' box %v", area, got, want)
 		}
 	}
 }
