@@ -3,6 +3,7 @@ package screen
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/draw"
@@ -209,5 +210,61 @@ func TestAMovedWindowIsSentAsACopy(t *testing.T) {
 			}
 		}
 		t.Fatalf("the page differs from the screen in %d pixels after the move, within %v (stats %+v)", n, box, st)
+	}
+}
+
+// TestAnXServerWithoutDamageIsPolled: on an X server without the DAMAGE
+// extension the sender compares what it captures; once the screen has
+// been still (polled slowly, by rows or whole, whichever costs less
+// there), a line drawn is found and sent.
+func TestAnXServerWithoutDamageIsPolled(t *testing.T) {
+	const w, h = 320, 240
+	x := xlab.StartXvfbWithout(t, w, h, "DAMAGE")
+	t.Setenv("DISPLAY", x.Display)
+	img := xlab.Pattern(w, h, 4)
+	win, err := xlab.ShowImage(x.Display, img.Bounds(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(win.Close)
+	c, err := OpenCapturer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.WatchDamage(); !errors.Is(err, ErrNoDamage) {
+		t.Fatalf("an X server without DAMAGE: %v, want ErrNoDamage", err)
+	}
+	s := NewSender(c, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 10 * time.Millisecond, StillAfter: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	go func() { _ = s.Run(ctx, pw, nil, nil) }()
+	tiles := make(chan Tile, 4096)
+	go func() {
+		_ = Receive(pr, func(m Message) {
+			for _, t := range m.Tiles {
+				tiles <- t
+			}
+		})
+	}()
+	time.Sleep(500 * time.Millisecond) // the first frame, then still
+	for len(tiles) > 0 {
+		<-tiles
+	}
+	line := image.Rect(20, 100, 300, 116)
+	draw.Draw(img, line, image.NewUniform(color.RGBA{0, 200, 0, 255}), image.Point{}, draw.Src)
+	if err := win.Paint(line, img); err != nil {
+		t.Fatal(err)
+	}
+	var got image.Rectangle
+	for deadline := time.After(5 * time.Second); !line.In(got); {
+		select {
+		case t := <-tiles:
+			got = got.Union(image.Rect(t.X, t.Y, t.X+t.W, t.Y+t.H))
+		case <-deadline:
+			t.Fatalf("the line drawn at %v came as tiles over %v", line, got)
+		}
 	}
 }

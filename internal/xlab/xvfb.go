@@ -30,6 +30,17 @@ func StartXvfb(t testing.TB, w, h int) *Xvfb {
 	return startXvfb(t, w, h, "-noreset")
 }
 
+// StartXvfbWithout starts Xvfb as StartXvfb does, with the named
+// extensions turned off (an X server without DAMAGE, say).
+func StartXvfbWithout(t testing.TB, w, h int, extensions ...string) *Xvfb {
+	t.Helper()
+	args := []string{"-noreset"}
+	for _, e := range extensions {
+		args = append(args, "-extension", e)
+	}
+	return startXvfb(t, w, h, args...)
+}
+
 // StartResettingXvfb starts an Xvfb that resets whenever its last client
 // leaves, as X servers do by default, dropping the connections that
 // arrive while it does.
