@@ -45,9 +45,16 @@ func (c *countingCapturer) counts() (int, []image.Rectangle) {
 
 func damageScreen(t *testing.T, w, h int) (*countingCapturer, *xlab.Window, *image.RGBA) {
 	t.Helper()
-	x := xlab.StartXvfb(t, w, h)
+	c, win, img := showPattern(t, xlab.StartXvfb(t, w, h), w, h, 3)
+	return &countingCapturer{Capturer: c}, win, img
+}
+
+// showPattern shows a pattern over the whole w x h screen of x and
+// opens a capture of it; both end with the test.
+func showPattern(t *testing.T, x *xlab.Xvfb, w, h int, seed uint8) (*Capturer, *xlab.Window, *image.RGBA) {
+	t.Helper()
 	t.Setenv("DISPLAY", x.Display)
-	img := xlab.Pattern(w, h, 3)
+	img := xlab.Pattern(w, h, seed)
 	win, err := xlab.ShowImage(x.Display, img.Bounds(), img)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +65,7 @@ func damageScreen(t *testing.T, w, h int) (*countingCapturer, *xlab.Window, *ima
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &countingCapturer{Capturer: c}, win, img
+	return c, win, img
 }
 
 // On X11 the sender captures what was drawn and nothing else: a still
@@ -218,20 +225,7 @@ func TestAMovedWindowIsSentAsACopy(t *testing.T) {
 // been still (polled slowly, by rows or whole, whichever costs less
 // there), a line drawn is found and sent.
 func TestAnXServerWithoutDamageIsPolled(t *testing.T) {
-	const w, h = 320, 240
-	x := xlab.StartXvfbWithout(t, w, h, "DAMAGE")
-	t.Setenv("DISPLAY", x.Display)
-	img := xlab.Pattern(w, h, 4)
-	win, err := xlab.ShowImage(x.Display, img.Bounds(), img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(win.Close)
-	c, err := OpenCapturer(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c, win, img := showPattern(t, xlab.StartXvfbWithout(t, 320, 240, "DAMAGE"), 320, 240, 4)
 	if _, err := c.WatchDamage(); !errors.Is(err, ErrNoDamage) {
 		t.Fatalf("an X server without DAMAGE: %v, want ErrNoDamage", err)
 	}
