@@ -54,16 +54,21 @@ type Customer struct {
 	guard *pairing.Guard
 	chat  chatLog
 
-	mu        sync.Mutex
-	reg       *rendezvous.Registration
-	hostPeer  peer.ID
-	session   string
-	repName   string
-	view      bool
-	link      *link
-	answers   map[string]chan bool
-	stopView  context.CancelFunc
-	sender    *screen.Sender // the screen's, while the host watches
+	mu       sync.Mutex
+	reg      *rendezvous.Registration
+	hostPeer peer.ID
+	session  string
+	repName  string
+	view     bool
+	link     *link
+	answers  map[string]chan bool
+	stopView context.CancelFunc
+	sender   *screen.Sender // the screen's, while the host watches
+	// screenErr is the last capture error told, until a frame goes again:
+	// the host asks for the screen anew every second, and a screen that
+	// cannot be captured for a while (Windows' secure desktop during a
+	// UAC prompt) is said once, not once a second.
+	screenErr string
 	ended     bool
 	ending    bool // End is saying goodbye; a closing link is no loss
 	endReason error
@@ -653,10 +658,25 @@ func (c *Customer) handleScreen(s network.Stream) {
 		}
 		c.mu.Unlock()
 	}()
-	if err := sender.Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, nil); err != nil && ctx.Err() == nil {
-		c.cfg.OnEvent(Event{Kind: EvError, Text: "screen sharing stopped: " + err.Error()})
+	sent := false
+	err := sender.Run(ctx, p2p.Deadlined{S: s, WriteTimeout: ScreenTimeout}, nil, func(screen.SendStats) { sent = true })
+	if err != nil && ctx.Err() == nil {
+		c.screenStopped(err, sent)
 	}
 	s.Reset()
+}
+
+// screenStopped tells the customer why the screen stopped going, unless
+// that was said last time and no frame went since.
+func (c *Customer) screenStopped(err error, sent bool) {
+	text := "screen sharing stopped: " + err.Error()
+	c.mu.Lock()
+	again := text == c.screenErr && !sent
+	c.screenErr = text
+	c.mu.Unlock()
+	if !again {
+		c.cfg.OnEvent(Event{Kind: EvError, Text: text})
+	}
 }
 
 // readAcks hands the host's acknowledgements of frame ends to link until

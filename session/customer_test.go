@@ -242,6 +242,45 @@ func TestAnEndWhileTheCustomerIsAskedSaysWhy(t *testing.T) {
 	}
 }
 
+// desk is a screen and what performs input on it, standing in for a
+// desktop.
+type desk interface {
+	screen.Source
+	input.Injector
+}
+
+// watchedDesk starts a customer sharing d with sender settings cfg and a
+// host watching it with the customer's consent; both end with ctx.
+func watchedDesk(t *testing.T, ctx context.Context, d desk, cfg screen.SenderConfig) (*Customer, chan Event, *Host) {
+	t.Helper()
+	_, rv := rvtest.StartNode(t, nil)
+	h := p2ptest.NewHost(t, nil)
+	events := make(chan Event, 256)
+	c := NewCustomer(CustomerConfig{
+		Host: h, Rendezvous: rendezvous.NewClient(h, rv), KeyTTL: time.Minute,
+		Screen: d, Injector: d, Sender: cfg,
+		OnEvent: func(e Event) { events <- e },
+	})
+	go func() { _ = c.Run(ctx) }()
+	code, err := shortcode.Parse(waitKind(t, events, EvKey).Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, owner := claimKey(t, ctx, rv, code)
+	hostEvents := make(chan Event, 256)
+	hub := NewHost(HostConfig{Host: rep, Name: "Alice", Customer: owner, OnEvent: func(e Event) {
+		select {
+		case hostEvents <- e:
+		default:
+		}
+	}})
+	go func() { _ = hub.Run(ctx) }()
+	waitKind(t, events, EvConsentRequest)
+	c.Answer("view", true)
+	waitKind(t, hostEvents, EvConsent)
+	return c, events, hub
+}
+
 // drawingScreen is a screen without damage reports that the host's input
 // draws on: each event applied changes a pixel.
 type drawingScreen struct {
@@ -272,34 +311,9 @@ func (d *drawingScreen) Apply(input.Event) error {
 func TestTheHostsInputIsCapturedAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	_, rv := rvtest.StartNode(t, nil)
-	h := p2ptest.NewHost(t, nil)
-	desk := &drawingScreen{}
 	cfg := screen.DefaultSenderConfig()
 	cfg.StillPoll, cfg.StillAfter = time.Hour, 200*time.Millisecond
-	events := make(chan Event, 256)
-	c := NewCustomer(CustomerConfig{
-		Host: h, Rendezvous: rendezvous.NewClient(h, rv), KeyTTL: time.Minute,
-		Screen: desk, Injector: desk, Sender: cfg,
-		OnEvent: func(e Event) { events <- e },
-	})
-	go func() { _ = c.Run(ctx) }()
-	code, err := shortcode.Parse(waitKind(t, events, EvKey).Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, owner := claimKey(t, ctx, rv, code)
-	hostEvents := make(chan Event, 256)
-	hub := NewHost(HostConfig{Host: rep, Name: "Alice", Customer: owner, OnEvent: func(e Event) {
-		select {
-		case hostEvents <- e:
-		default:
-		}
-	}})
-	go func() { _ = hub.Run(ctx) }()
-	waitKind(t, events, EvConsentRequest)
-	c.Answer("view", true)
-	waitKind(t, hostEvents, EvConsent)
+	c, _, hub := watchedDesk(t, ctx, &drawingScreen{}, cfg)
 	c.gate.SetControl(true)
 	hub.setConsent(true, true)
 	frames := func() uint64 { return hub.mirror.Frames() }
@@ -322,4 +336,95 @@ func TestTheHostsInputIsCapturedAtOnce(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// lockableScreen is a screen that cannot be captured while locked, as
+// Windows' is while its secure desktop (a UAC prompt) is shown.
+type lockableScreen struct {
+	mu     sync.Mutex
+	locked bool
+	n      byte
+	failed int // captures refused
+}
+
+func (l *lockableScreen) Capture(f *screen.Frame) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.locked {
+		l.failed++
+		return errors.New("capture screen: BitBlt failed")
+	}
+	if f.W != 64 {
+		*f = *screen.NewFrame(64, 64)
+	}
+	l.n++
+	f.Pix[0] = l.n // a new picture each time: frames keep going
+	return nil
+}
+
+func (l *lockableScreen) lock(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.locked = on
+}
+
+func (l *lockableScreen) refused() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
+}
+
+func (l *lockableScreen) Apply(input.Event) error { return nil }
+
+// TestAScreenThatCannotBeCapturedIsSaidOnce: while the screen cannot be
+// captured the host asks for it every second; the customer is told why
+// once, the picture comes back when the screen does, and a later outage
+// is told again.
+func TestAScreenThatCannotBeCapturedIsSaidOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	d := &lockableScreen{}
+	_, events, hub := watchedDesk(t, ctx, d, screen.DefaultSenderConfig())
+	waitFrames := func(what string) {
+		t.Helper()
+		before := hub.mirror.Frames()
+		for hub.mirror.Frames() < before+3 {
+			select {
+			case <-ctx.Done():
+				t.Fatal("no frames " + what)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	stopped := func() int {
+		n := 0
+		for {
+			select {
+			case e := <-events:
+				if e.Kind == EvError && strings.Contains(e.Text, "screen sharing stopped") {
+					n++
+				}
+			default:
+				return n
+			}
+		}
+	}
+	for round := range 2 {
+		waitFrames("while the screen can be captured")
+		d.lock(true)
+		// The host asks again every second: by the fourth refusal, what
+		// the third caused has been said.
+		for from := d.refused(); d.refused() < from+4; {
+			select {
+			case <-ctx.Done():
+				t.Fatal("the host stopped asking for the screen")
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		if n := stopped(); n != 1 {
+			t.Fatalf("outage %d: the customer was told %d times that sharing stopped, want once", round+1, n)
+		}
+		d.lock(false)
+	}
+	waitFrames("after the screen came back")
 }
