@@ -136,6 +136,7 @@ type probingSource struct {
 	mu           sync.Mutex
 	img          *image.RGBA
 	perCall      time.Duration // what each CaptureArea costs
+	slowCalls    int           // how many calls cost it; 0: all
 	whole, rows  int
 	passes, last int
 }
@@ -150,7 +151,9 @@ func (p *probingSource) Capture(f *Frame) error {
 func (p *probingSource) CaptureArea(f *Frame, r image.Rectangle) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	time.Sleep(p.perCall)
+	if p.slowCalls == 0 || p.rows < p.slowCalls {
+		time.Sleep(p.perCall)
+	}
 	if r.Min.Y <= p.last {
 		p.passes++
 	}
@@ -271,5 +274,22 @@ func TestProbesThatCostMoreThanAWholeCaptureAreDropped(t *testing.T) {
 	}
 	if whole1-whole0 < 5 {
 		t.Errorf("%d whole captures in 200 ms of a still screen polled every 5 ms", whole1-whole0)
+	}
+}
+
+// TestASlowProbeNowAndThenDoesNotStopProbing: a probe slowed by the
+// machine for a moment (here the first one) is not what probes cost, and
+// a still screen goes on being probed.
+func TestASlowProbeNowAndThenDoesNotStopProbing(t *testing.T) {
+	const h = 320
+	src := &probingSource{img: blocks(256, h, 7), last: -1, perCall: 10 * time.Millisecond, slowCalls: h / probeSpacing}
+	next := runSender(t, NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond, StillAfter: stillAfter}))
+	next("at first")
+	time.Sleep(stillAfter + 300*time.Millisecond)
+	whole0, _, passes0 := src.counts()
+	time.Sleep(200 * time.Millisecond)
+	whole1, _, passes1 := src.counts()
+	if whole1 != whole0 || passes1-passes0 < 5 {
+		t.Errorf("after one slow probe: %d whole captures and %d probes in 200 ms, want probes only", whole1-whole0, passes1-passes0)
 	}
 }

@@ -124,11 +124,18 @@ type Sender struct {
 	poke        chan struct{}
 	probeNext   bool // the coming capture is a still screen's poll
 	probes      int  // probes made, for their phase
-	// What a probe that found nothing and a whole capture cost, averaged:
-	// where a probe costs more than half a whole capture (an OS with a
-	// high price per call), still screens are captured whole instead.
+	// The least a probe that found nothing and a whole capture have cost
+	// (a moment the process was not scheduled makes one dearer, never
+	// cheaper): once probeTrials probes cost more than half a whole
+	// capture (an OS with a high price per call), still screens are
+	// captured whole instead.
 	probeCost, wholeCost time.Duration
+	probed               int // probes that found nothing
 }
+
+// probeTrials is how many probes are timed before their cost may stop
+// them.
+const probeTrials = 4
 
 // motionMemory is how long a frame that changed most of the screen makes
 // the next such frame "in motion".
@@ -345,7 +352,7 @@ func (s *Sender) Step(w io.Writer) (SendStats, error) {
 		return SendStats{}, err
 	}
 	if len(drawn) == 0 && s.damage == nil {
-		s.wholeCost = average(s.wholeCost, time.Since(tc))
+		s.wholeCost = least(s.wholeCost, time.Since(tc))
 	}
 	var moves []Copy
 	var changed []image.Rectangle
@@ -500,7 +507,7 @@ const probeSpacing = 32
 // whole each time.
 func (s *Sender) probe() (bool, error) {
 	as, ok := s.src.(AreaSource)
-	if !ok || s.diff.prev == nil || s.probeCost > s.wholeCost/2 {
+	if !ok || s.diff.prev == nil || s.probed >= probeTrials && s.probeCost > s.wholeCost/2 {
 		return true, nil
 	}
 	t0 := time.Now()
@@ -515,16 +522,17 @@ func (s *Sender) probe() (bool, error) {
 			return true, nil
 		}
 	}
-	s.probeCost = average(s.probeCost, time.Since(t0))
+	s.probeCost = least(s.probeCost, time.Since(t0))
+	s.probed++
 	return false, nil
 }
 
-// average adds d to the running average avg (zero: none yet).
-func average(avg, d time.Duration) time.Duration {
-	if avg == 0 {
+// least is the lesser of the cost so far (zero: none yet) and d.
+func least(cost, d time.Duration) time.Duration {
+	if cost == 0 {
 		return d
 	}
-	return (3*avg + d) / 4
+	return min(cost, d)
 }
 
 // probePhase is the first row the nth probe reads: n's five bits
