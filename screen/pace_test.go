@@ -175,6 +175,24 @@ func (p *probingSource) counts() (whole, rows, passes int) {
 	return p.whole, p.rows, p.passes
 }
 
+// stillFor200ms lets the screen be still for settle, then returns the
+// whole captures, rows and passes of the 200 ms after.
+func (p *probingSource) stillFor200ms(settle time.Duration) (whole, rows, passes int) {
+	time.Sleep(settle)
+	w0, r0, p0 := p.counts()
+	time.Sleep(200 * time.Millisecond)
+	w1, r1, p1 := p.counts()
+	return w1 - w0, r1 - r0, p1 - p0
+}
+
+// probeSender runs a sender of src that polls a still screen every 5 ms,
+// and returns once its first frame came, with what waits for the next.
+func probeSender(t *testing.T, src *probingSource) (next func(what string)) {
+	next = runSender(t, NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond, StillAfter: stillAfter}))
+	next("at first")
+	return next
+}
+
 // fill paints rows y0..y1 of the source's picture white.
 func (p *probingSource) fill(y0, y1 int) {
 	p.mu.Lock()
@@ -194,20 +212,15 @@ func (p *probingSource) fill(y0, y1 int) {
 func TestAStillScreenWithoutDamageIsProbedNotCaptured(t *testing.T) {
 	const w, h = 256, 320
 	src := &probingSource{img: blocks(w, h, 3), last: -1}
-	s := NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond, StillAfter: stillAfter})
-	next := runSender(t, s)
-	next("at first")
-	time.Sleep(stillAfter + 100*time.Millisecond)
-	whole0, rows0, passes0 := src.counts()
-	time.Sleep(200 * time.Millisecond)
-	whole1, rows1, passes1 := src.counts()
-	if whole1 != whole0 {
-		t.Fatalf("a still screen was captured whole %d times while probed", whole1-whole0)
+	next := probeSender(t, src)
+	whole, rows, passes := src.stillFor200ms(stillAfter + 100*time.Millisecond)
+	if whole != 0 {
+		t.Fatalf("a still screen was captured whole %d times while probed", whole)
 	}
-	if passes1-passes0 < 5 {
-		t.Fatalf("%d probes in 200 ms at a 5 ms poll", passes1-passes0)
+	if passes < 5 {
+		t.Fatalf("%d probes in 200 ms at a 5 ms poll", passes)
 	}
-	if perPass := float64(rows1-rows0) / float64(passes1-passes0); perPass > float64(h/probeSpacing)+1 {
+	if perPass := float64(rows) / float64(passes); perPass > float64(h/probeSpacing)+1 {
 		t.Fatalf("a probe read %.1f rows of %d", perPass, h)
 	}
 
@@ -263,17 +276,13 @@ func TestProbesCoverEveryBandSoon(t *testing.T) {
 // half a whole capture, and a still screen is then captured whole.
 func TestProbesThatCostMoreThanAWholeCaptureAreDropped(t *testing.T) {
 	src := &probingSource{img: blocks(256, 320, 5), last: -1, perCall: 2 * time.Millisecond}
-	next := runSender(t, NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond, StillAfter: stillAfter}))
-	next("at first")
-	time.Sleep(stillAfter + 300*time.Millisecond)
-	whole0, _, passes0 := src.counts()
-	time.Sleep(200 * time.Millisecond)
-	whole1, _, passes1 := src.counts()
-	if passes1 != passes0 {
-		t.Errorf("%d costly probes in 200 ms", passes1-passes0)
+	probeSender(t, src)
+	whole, _, passes := src.stillFor200ms(stillAfter + 300*time.Millisecond)
+	if passes != 0 {
+		t.Errorf("%d costly probes in 200 ms", passes)
 	}
-	if whole1-whole0 < 5 {
-		t.Errorf("%d whole captures in 200 ms of a still screen polled every 5 ms", whole1-whole0)
+	if whole < 5 {
+		t.Errorf("%d whole captures in 200 ms of a still screen polled every 5 ms", whole)
 	}
 }
 
@@ -283,13 +292,9 @@ func TestProbesThatCostMoreThanAWholeCaptureAreDropped(t *testing.T) {
 func TestASlowProbeNowAndThenDoesNotStopProbing(t *testing.T) {
 	const h = 320
 	src := &probingSource{img: blocks(256, h, 7), last: -1, perCall: 10 * time.Millisecond, slowCalls: h / probeSpacing}
-	next := runSender(t, NewSender(src, SenderConfig{MaxFPS: 30, Keepalive: time.Hour, StillPoll: 5 * time.Millisecond, StillAfter: stillAfter}))
-	next("at first")
-	time.Sleep(stillAfter + 300*time.Millisecond)
-	whole0, _, passes0 := src.counts()
-	time.Sleep(200 * time.Millisecond)
-	whole1, _, passes1 := src.counts()
-	if whole1 != whole0 || passes1-passes0 < 5 {
-		t.Errorf("after one slow probe: %d whole captures and %d probes in 200 ms, want probes only", whole1-whole0, passes1-passes0)
+	probeSender(t, src)
+	whole, _, passes := src.stillFor200ms(stillAfter + 300*time.Millisecond)
+	if whole != 0 || passes < 5 {
+		t.Errorf("after one slow probe: %d whole captures and %d probes in 200 ms, want probes only", whole, passes)
 	}
 }
